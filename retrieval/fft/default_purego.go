@@ -1,0 +1,7 @@
+//go:build !cgo || purego
+
+package fft
+
+const defaultBackend = "gonum"
+
+func newDefault(n int) backend { return newGonum(n) }

@@ -1,0 +1,168 @@
+package retrieval
+
+import (
+	"fmt"
+	"math"
+)
+
+// MagnitudeError reports an invalid target magnitude: NaN, ±Inf or negative.
+type MagnitudeError struct {
+	Frame, Bin int     // position in the frames × bins array
+	Value      float64 // the offending value
+}
+
+func (e *MagnitudeError) Error() string {
+	return fmt.Sprintf("magnitude at frame %d, bin %d is %v (want a finite value ≥ 0)", e.Frame, e.Bin, e.Value)
+}
+
+// CheckMagnitudes returns a *MagnitudeError for the first NaN, ±Inf or negative value of mag
+// (frames × bins, row-major), or nil.
+func CheckMagnitudes(mag []float64, bins int) error {
+	for i, v := range mag {
+		if !(v >= 0) || math.IsInf(v, 1) {
+			return &MagnitudeError{Frame: i / bins, Bin: i % bins, Value: v}
+		}
+	}
+	return nil
+}
+
+// Problem is phase retrieval for one signal length: recover x from target magnitudes T
+// (Frames() × Bins() of its STFT) by minimising the magnitude loss F. It binds an STFT, the target
+// and the penalty, and gives every offline algorithm the same objective, gradient and
+// preconditioner.
+//
+// Not safe for concurrent use (it uses the STFT's scratch). Eval and Precondition do not
+// allocate; the metric methods allocate their scratch once, on first use.
+type Problem struct {
+	S    *STFT
+	mag  []float64 // T, frames × bins
+	tgt  []float64 // compressed T (aliases mag for γ = 1)
+	invD []float64 // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
+
+	magScratch    []float64
+	specA, specB  []complex128
+	signalScratch []float64
+	magNorm       float64
+}
+
+// NewProblem binds the target magnitudes mag (s.Frames() × s.Bins(), linear, not copied: do not
+// modify while the Problem is in use) and the penalty to the STFT s. It returns a
+// *MagnitudeError for NaN, Inf or negative magnitudes, and an error for a wrong size or an
+// invalid Loss.
+func NewProblem(s *STFT, mag []float64, loss Loss) (*Problem, error) {
+	if len(mag) != s.frames*s.bins {
+		return nil, fmt.Errorf("retrieval: target has %d magnitudes, want frames × bins = %d × %d", len(mag), s.frames, s.bins)
+	}
+	if err := CheckMagnitudes(mag, s.bins); err != nil {
+		return nil, err
+	}
+	if err := s.loss.SetLoss(loss); err != nil {
+		return nil, err
+	}
+	p := &Problem{S: s, mag: mag, tgt: mag}
+	if s.loss.gamma != 1 {
+		p.tgt = make([]float64, len(mag))
+		s.loss.CompressTarget(p.tgt, mag)
+	}
+	p.invD = make([]float64, s.length)
+	scale := 1 / (2 * float64(s.cfg.NFFT))
+	for t, v := range s.invWss {
+		p.invD[t] = v * scale
+	}
+	for _, v := range mag {
+		p.magNorm += v * v
+	}
+	p.magNorm = math.Sqrt(p.magNorm)
+	return p, nil
+}
+
+// Target returns the target magnitudes T (frames × bins). Shared; do not modify.
+func (p *Problem) Target() []float64 { return p.mag }
+
+// Eval returns F(x) and, when grad is not nil, writes ∇F(x) into grad (both Length() samples).
+// With Reflect padding the gradient of each mirrored sample is folded back onto the sample it
+// mirrors; zero-padded samples are constants. Cost: one forward and one inverse real FFT per frame
+// (forward only when grad is nil). It does not allocate.
+func (p *Problem) Eval(grad, x []float64) float64 {
+	s := p.S
+	s.padInto(x)
+	if grad == nil {
+		return s.loss.Eval(nil, s.xp, p.tgt, 0, s.frames, 0)
+	}
+	if len(grad) != s.length {
+		panic(fmt.Sprintf("retrieval: gradient has %d samples, want %d", len(grad), s.length))
+	}
+	clear(s.gp)
+	f := s.loss.Eval(s.gp, s.xp, p.tgt, 0, s.frames, 0)
+	s.fold(grad, s.gp)
+	return f
+}
+
+// Precondition divides g (Length() samples) in place by D[t] = 2·n_fft·Σ_m w²[t − s_m], the
+// window overlap energy folded through the padding. For the magnitude MSE, x − Precondition(∇F(x))
+// is exactly one Griffin-Lim iteration (Griffin & Lim 1984) with the least-squares ISTFT, so a
+// step size of 1 is the natural unit for every optimizer. Samples no frame covers get 0.
+func (p *Problem) Precondition(g []float64) {
+	if len(g) != len(p.invD) {
+		panic(fmt.Sprintf("retrieval: Precondition on %d samples, want %d", len(g), len(p.invD)))
+	}
+	for t := range g {
+		g[t] *= p.invD[t]
+	}
+}
+
+// InversePreconditioner returns 1/D for every sample (0 where no frame covers it), e.g. as the
+// diagonal initial inverse Hessian of L-BFGS. Shared; do not modify.
+func (p *Problem) InversePreconditioner() []float64 { return p.invD }
+
+// Project writes the target magnitudes with the phase of x's STFT, T·X/|X| (T where X = 0), into
+// dst (Frames() × Bins(), frame-start convention) and returns it; nil dst allocates. This is the
+// projection onto the set of spectrograms with magnitude T used by Griffin-Lim.
+func (p *Problem) Project(dst []complex128, x []float64) []complex128 {
+	dst = p.S.Forward(dst, x)
+	projectOnto(dst, p.mag)
+	return dst
+}
+
+func projectOnto(spec []complex128, mag []float64) {
+	for i, v := range spec {
+		r := math.Hypot(real(v), imag(v))
+		if r > 0 {
+			spec[i] = v * complex(mag[i]/r, 0)
+		} else {
+			spec[i] = complex(mag[i], 0)
+		}
+	}
+}
+
+// SpectralConvergence returns ‖ |STFT(x)| − T ‖_F / ‖T‖_F (linear; see DB).
+func (p *Problem) SpectralConvergence(x []float64) float64 {
+	if p.magScratch == nil {
+		p.magScratch = make([]float64, len(p.mag))
+	}
+	return SpectralConvergence(p.S.Magnitude(p.magScratch, x), p.mag)
+}
+
+// Inconsistency returns the normalised inconsistency that MATLAB's stftmag2sig reports,
+// ‖Ŝ − S‖_F / ‖T‖_F, where S = T·X/|X| is the target magnitude with x's phase and
+// Ŝ = STFT(ISTFT(S)) its re-analysis. It is 0 exactly when S is a consistent spectrogram.
+// Cost: two forward and one inverse STFT.
+func (p *Problem) Inconsistency(x []float64) float64 {
+	if p.specA == nil {
+		p.specA = make([]complex128, len(p.mag))
+		p.specB = make([]complex128, len(p.mag))
+		p.signalScratch = make([]float64, p.S.length)
+	}
+	s := p.Project(p.specA, x)
+	y := p.S.Inverse(p.signalScratch, s)
+	sh := p.S.Forward(p.specB, y)
+	var num float64
+	for i := range s {
+		d := sh[i] - s[i]
+		num += real(d)*real(d) + imag(d)*imag(d)
+	}
+	if p.magNorm == 0 {
+		return math.Sqrt(num)
+	}
+	return math.Sqrt(num) / p.magNorm
+}

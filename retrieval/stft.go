@@ -1,0 +1,462 @@
+// Package retrieval is the numerical core of rephase: the STFT and its least-squares inverse, the
+// magnitude loss and its gradient shared by every phase-retrieval algorithm, the preconditioner
+// that makes one unit gradient step a Griffin-Lim iteration, and the quality metrics.
+//
+// Layout conventions: a spectrogram of M frames and K = n_fft/2+1 one-sided bins is a flat slice,
+// frames × bins, row-major (frame m is spec[m*K:(m+1)*K]). Signals are []float64 of samples.
+// Magnitudes are linear (not dB).
+//
+// The mathematics follows DESIGN.md: frame m starts at sample m·hop − p (p = padding), and
+//
+//	X[m,k] = Σ_n w[n]·x[m·hop − p + n]·exp(−2πi·k·n/N)   (the frame-start phase convention).
+package retrieval
+
+import (
+	"fmt"
+	"math"
+	"math/cmplx"
+)
+
+// Framing selects where frames sit relative to the signal. The zero value is Center.
+type Framing int
+
+const (
+	// Center is the librosa / torch.stft(center=True) convention: the signal is padded by
+	// n_fft/2 on each side (see PadMode), frame m is centred on sample m·hop, and there are
+	// 1 + L/hop frames (integer division).
+	Center Framing = iota
+	// Full pads with zeros so that every sample lies in the same number of frames (n_fft/hop
+	// when hop divides n_fft): frame m starts at m·hop − p with p = (⌈n_fft/hop⌉ − 1)·hop, and
+	// the last frame is the last one that starts before the end of the signal.
+	Full
+)
+
+// String returns "center" or "full".
+func (f Framing) String() string {
+	switch f {
+	case Center:
+		return "center"
+	case Full:
+		return "full"
+	}
+	return fmt.Sprintf("Framing(%d)", int(f))
+}
+
+// PadMode selects how Center framing fills the n_fft/2 samples beyond each end of the signal.
+// The zero value is Reflect.
+type PadMode int
+
+const (
+	// Reflect mirrors the signal about its end samples without repeating them (numpy's
+	// "reflect", torch.stft's default). The padded samples are functions of the signal, so the
+	// forward model and its adjoint include the reflection: the gradient of a padded sample folds
+	// back onto the sample it mirrors.
+	Reflect PadMode = iota
+	// Zero pads with zeros (numpy's "constant", librosa ≥ 0.10's default).
+	Zero
+)
+
+// String returns "reflect" or "zero".
+func (p PadMode) String() string {
+	switch p {
+	case Reflect:
+		return "reflect"
+	case Zero:
+		return "zero"
+	}
+	return fmt.Sprintf("PadMode(%d)", int(p))
+}
+
+// Config describes an STFT. The zero value is the documented default: n_fft 512, Hann
+// (periodic), win_length n_fft, hop win_length/4, Center framing with Reflect padding.
+type Config struct {
+	// NFFT is the DFT length n_fft in samples; it must be even. 0 means 512.
+	NFFT int
+	// Hop is the hop length in samples, 1 ≤ Hop ≤ WinLength. 0 means WinLength/4.
+	Hop int
+	// WinLength is the window length in samples, 1 ≤ WinLength ≤ NFFT; a shorter window is
+	// zero-padded to NFFT, centred (as librosa does). 0 means NFFT.
+	WinLength int
+	// Window is the window shape (default Hann).
+	Window Window
+	// Symmetric selects the symmetric window (period L−1) instead of the periodic one.
+	Symmetric bool
+	// GaussTFR is γ in samples² for the Gaussian window; ≤ 0 means DefaultGaussTFR(WinLength).
+	GaussTFR float64
+	// Framing is Center (default) or Full.
+	Framing Framing
+	// Pad is the padding of Center framing, Reflect (default) or Zero; Full always pads zeros.
+	Pad PadMode
+}
+
+// Resolve returns c with every zero field replaced by its default, or an error naming the
+// invalid field.
+func (c Config) Resolve() (Config, error) {
+	if c.NFFT == 0 {
+		c.NFFT = 512
+	}
+	if c.NFFT < 2 || c.NFFT%2 != 0 {
+		return c, fmt.Errorf("retrieval: n_fft %d must be an even number ≥ 2", c.NFFT)
+	}
+	if c.WinLength == 0 {
+		c.WinLength = c.NFFT
+	}
+	if c.WinLength < 1 || c.WinLength > c.NFFT {
+		return c, fmt.Errorf("retrieval: win_length %d must lie in [1, n_fft=%d]", c.WinLength, c.NFFT)
+	}
+	if c.Hop == 0 {
+		c.Hop = c.WinLength / 4
+		if c.Hop < 1 {
+			c.Hop = 1
+		}
+	}
+	if c.Hop < 1 || c.Hop > c.WinLength {
+		return c, fmt.Errorf("retrieval: hop length %d must lie in [1, win_length=%d]", c.Hop, c.WinLength)
+	}
+	if c.Window < Hann || c.Window > Rectangular {
+		return c, fmt.Errorf("retrieval: unknown window %d", int(c.Window))
+	}
+	if c.Framing != Center && c.Framing != Full {
+		return c, fmt.Errorf("retrieval: unknown framing %d", int(c.Framing))
+	}
+	if c.Pad != Reflect && c.Pad != Zero {
+		return c, fmt.Errorf("retrieval: unknown pad mode %d", int(c.Pad))
+	}
+	return c, nil
+}
+
+// Bins returns n_fft/2+1 for a resolved config.
+func (c Config) Bins() int { return c.NFFT/2 + 1 }
+
+// WindowSamples returns the analysis window of the resolved config: WinLength samples of the
+// window shape, zero-padded to NFFT and centred (offset (NFFT−WinLength)/2, as librosa).
+// It allocates.
+func (c Config) WindowSamples() []float64 {
+	w := make([]float64, c.NFFT)
+	off := (c.NFFT - c.WinLength) / 2
+	c.Window.Samples(w[off:off+c.WinLength], c.WinLength, c.Symmetric, c.GaussTFR)
+	return w
+}
+
+// Padding returns p, the number of samples by which frame 0 starts before sample 0.
+func (c Config) Padding() int {
+	if c.Framing == Center {
+		return c.NFFT / 2
+	}
+	return (ceilDiv(c.NFFT, c.Hop) - 1) * c.Hop
+}
+
+// Frames returns the number of frames M for a signal of length samples.
+func (c Config) Frames(length int) int {
+	if length < 1 {
+		return 0
+	}
+	if c.Framing == Center {
+		return 1 + length/c.Hop
+	}
+	return (length-1+c.Padding())/c.Hop + 1
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// STFT is a short-time Fourier transform planned for one configuration and one signal length L:
+// analysis, least-squares synthesis, the magnitude loss and its gradient, the preconditioner and
+// the metrics built on them.
+//
+// Shapes: signals have Length() samples; spectrograms are Frames() × Bins(), row-major.
+//
+// NewSTFT allocates every buffer; afterwards no method allocates except the metric methods on
+// their first call (they allocate their scratch once). An STFT is not safe for concurrent use: it
+// owns its scratch buffers; use one per goroutine.
+type STFT struct {
+	cfg    Config
+	length int
+	frames int
+	bins   int
+	pad    int
+	plen   int // padded length (frames−1)·hop + n_fft
+
+	win  []float64 // n_fft
+	loss *FrameLoss
+
+	// edges maps padded positions outside [0, L) that mirror a signal sample (Reflect) to that
+	// sample; zero-padded positions are absent and stay 0 in xp.
+	edges []edge
+	// interior is the number of signal samples that appear in the padded buffer unmirrored,
+	// min(L, plen − pad).
+	interior int
+
+	wss    []float64 // folded Σ_m w²[t − s_m], length L
+	invWss []float64 // 1/wss where wss > tiny, else 0
+
+	xp, gp []float64    // padded signal and gradient, plen
+	frame  []float64    // n_fft
+	spec   []complex128 // bins
+
+	twiddle []complex128 // exp(2πi·j/N), allocated on first ConvertPhase
+
+	// metric scratch, allocated on first use
+	mScratch []float64
+	cScratch []complex128
+	sScratch []float64
+}
+
+type edge struct{ pos, src int32 }
+
+// NewSTFT plans an STFT of signals of length samples. It returns an error if cfg does not resolve
+// or length < 1.
+func NewSTFT(cfg Config, length int) (*STFT, error) {
+	c, err := cfg.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	if length < 1 {
+		return nil, fmt.Errorf("retrieval: signal length %d: need at least 1 sample", length)
+	}
+	s := &STFT{cfg: c, length: length, bins: c.Bins(), pad: c.Padding()}
+	s.frames = c.Frames(length)
+	s.plen = (s.frames-1)*c.Hop + c.NFFT
+	s.win = c.WindowSamples()
+	s.loss = NewFrameLoss(c.NFFT, c.Hop, s.win)
+	s.interior = min(length, s.plen-s.pad)
+	for i := 0; i < s.plen; i++ {
+		t := i - s.pad
+		if t >= 0 && t < length {
+			continue
+		}
+		if c.Framing == Center && c.Pad == Reflect {
+			s.edges = append(s.edges, edge{int32(i), int32(reflectIndex(t, length))})
+		}
+	}
+	s.xp = make([]float64, s.plen)
+	s.gp = make([]float64, s.plen)
+	s.frame = make([]float64, c.NFFT)
+	s.spec = make([]complex128, s.bins)
+
+	// Window overlap energy on the padded grid, folded onto the signal like a gradient.
+	wssp := make([]float64, s.plen)
+	for m := 0; m < s.frames; m++ {
+		o := m * c.Hop
+		for n, w := range s.win {
+			wssp[o+n] += w * w
+		}
+	}
+	s.wss = make([]float64, length)
+	s.fold(s.wss, wssp)
+	s.invWss = make([]float64, length)
+	maxW := 0.0
+	for _, v := range s.wss {
+		maxW = math.Max(maxW, v)
+	}
+	for t, v := range s.wss {
+		if v > 1e-10*maxW {
+			s.invWss[t] = 1 / v
+		}
+	}
+	return s, nil
+}
+
+// reflectIndex maps an index t outside [0, L) to the sample numpy's "reflect" padding copies
+// there: reflection about 0 and L−1 without repeating the end samples, periodic with 2(L−1).
+func reflectIndex(t, length int) int {
+	if length == 1 {
+		return 0
+	}
+	period := 2 * (length - 1)
+	t %= period
+	if t < 0 {
+		t += period
+	}
+	if t >= length {
+		t = period - t
+	}
+	return t
+}
+
+// Close releases the FFT plan. The STFT must not be used afterwards.
+func (s *STFT) Close() { s.loss.Close() }
+
+// Config returns the resolved configuration.
+func (s *STFT) Config() Config { return s.cfg }
+
+// Length returns the signal length L in samples.
+func (s *STFT) Length() int { return s.length }
+
+// Frames returns the number of frames M.
+func (s *STFT) Frames() int { return s.frames }
+
+// Bins returns the number of one-sided bins K = n_fft/2+1.
+func (s *STFT) Bins() int { return s.bins }
+
+// Window returns the n_fft-sample analysis window (shared; do not modify).
+func (s *STFT) Window() []float64 { return s.win }
+
+// FrameStart returns s_m = m·hop − p, the signal index of frame m's first sample (negative for
+// frames that start in the padding).
+func (s *STFT) FrameStart(m int) int { return m*s.cfg.Hop - s.pad }
+
+// WindowSumSquare returns Σ_m w²[t − s_m] for every signal sample t (folded through the padding),
+// the overlap energy that normalises the least-squares ISTFT. Shared; do not modify.
+func (s *STFT) WindowSumSquare() []float64 { return s.wss }
+
+// padInto builds the padded signal xp from x.
+func (s *STFT) padInto(x []float64) {
+	if len(x) != s.length {
+		panic(fmt.Sprintf("retrieval: signal has %d samples, the STFT was planned for %d", len(x), s.length))
+	}
+	copy(s.xp[s.pad:s.pad+s.interior], x[:s.interior])
+	for _, e := range s.edges {
+		s.xp[e.pos] = x[e.src]
+	}
+}
+
+// fold is the adjoint of padInto: dst[t] = Σ over padded positions i that hold sample t of gp[i].
+func (s *STFT) fold(dst, gp []float64) {
+	copy(dst[:s.interior], gp[s.pad:s.pad+s.interior])
+	clear(dst[s.interior:])
+	for _, e := range s.edges {
+		dst[e.src] += gp[e.pos]
+	}
+}
+
+func (s *STFT) checkSpec(n int, what string) {
+	if n != s.frames*s.bins {
+		panic(fmt.Sprintf("retrieval: %s has %d values, want frames × bins = %d × %d", what, n, s.frames, s.bins))
+	}
+}
+
+// Forward computes the complex STFT of x (Length() samples) into dst (Frames() × Bins()) in the
+// frame-start phase convention and returns dst; nil dst allocates. It panics on wrong lengths.
+func (s *STFT) Forward(dst []complex128, x []float64) []complex128 {
+	if dst == nil {
+		dst = make([]complex128, s.frames*s.bins)
+	}
+	s.checkSpec(len(dst), "spectrogram")
+	s.padInto(x)
+	hop, n := s.cfg.Hop, s.cfg.NFFT
+	for m := 0; m < s.frames; m++ {
+		seg := s.xp[m*hop : m*hop+n]
+		for i, w := range s.win {
+			s.frame[i] = w * seg[i]
+		}
+		s.loss.plan.Forward(dst[m*s.bins:(m+1)*s.bins], s.frame)
+	}
+	return dst
+}
+
+// Magnitude computes |STFT(x)| into dst (Frames() × Bins()) and returns it; nil dst allocates.
+func (s *STFT) Magnitude(dst []float64, x []float64) []float64 {
+	if dst == nil {
+		dst = make([]float64, s.frames*s.bins)
+	}
+	s.checkSpec(len(dst), "magnitude")
+	s.padInto(x)
+	hop, n := s.cfg.Hop, s.cfg.NFFT
+	for m := 0; m < s.frames; m++ {
+		seg := s.xp[m*hop : m*hop+n]
+		for i, w := range s.win {
+			s.frame[i] = w * seg[i]
+		}
+		s.loss.plan.Forward(s.spec, s.frame)
+		row := dst[m*s.bins : (m+1)*s.bins]
+		for k, v := range s.spec {
+			row[k] = math.Hypot(real(v), imag(v))
+		}
+	}
+	return dst
+}
+
+// Inverse computes the least-squares ISTFT (Griffin & Lim 1984, eq. 6) of spec (Frames() ×
+// Bins(), frame-start convention) into dst (Length() samples) and returns it; nil dst allocates:
+//
+//	x[t] = Σ_m w[t − s_m]·irfft(spec[m])[t − s_m] / Σ_m w²[t − s_m]
+//
+// with both sums folded through the padding, so that for Reflect padding it is the exact
+// least-squares solution including the mirrored samples. Samples no frame covers with non-zero
+// window weight come out 0. spec is not modified.
+func (s *STFT) Inverse(dst []float64, spec []complex128) []float64 {
+	if dst == nil {
+		dst = make([]float64, s.length)
+	}
+	if len(dst) != s.length {
+		panic(fmt.Sprintf("retrieval: Inverse dst has %d samples, want %d", len(dst), s.length))
+	}
+	s.checkSpec(len(spec), "spectrogram")
+	s.overlapAdd(spec)
+	s.fold(dst, s.gp)
+	for t := range dst {
+		dst[t] *= s.invWss[t]
+	}
+	return dst
+}
+
+// overlapAdd sets gp = Σ_m w·irfft(spec[m]) on the padded grid.
+func (s *STFT) overlapAdd(spec []complex128) {
+	hop, n := s.cfg.Hop, s.cfg.NFFT
+	clear(s.gp)
+	scale := 1 / float64(n)
+	for m := 0; m < s.frames; m++ {
+		copy(s.spec, spec[m*s.bins:(m+1)*s.bins]) // c2r destroys its input
+		s.loss.plan.Inverse(s.frame, s.spec)
+		seg := s.gp[m*hop : m*hop+n]
+		for i, w := range s.win {
+			seg[i] += w * s.frame[i] * scale
+		}
+	}
+}
+
+// PhaseConvention says where the time origin of each frame's phase lies.
+type PhaseConvention int
+
+const (
+	// FrameStart measures phase from each frame's first sample (the definition of X above, and
+	// what an FFT of the windowed frame gives).
+	FrameStart PhaseConvention = iota
+	// FrameCentre measures phase from each frame's centre n_fft/2: X_c[m,k] = (−1)^k·X[m,k]. A
+	// symmetric window and a pulse at the frame centre give zero phase; zero-phase initialisation
+	// should use this convention.
+	FrameCentre
+	// Absolute measures phase from sample 0 of the signal (LTFAT's time-invariant convention):
+	// X_a[m,k] = exp(−2πi·k·s_m/N)·X[m,k].
+	Absolute
+)
+
+// ConvertPhase rewrites spec (Frames() × Bins()) in place from one phase convention to another.
+// It allocates an n_fft-entry twiddle table on its first call only.
+func (s *STFT) ConvertPhase(spec []complex128, from, to PhaseConvention) {
+	s.checkSpec(len(spec), "spectrogram")
+	if from == to {
+		return
+	}
+	n := s.cfg.NFFT
+	if s.twiddle == nil {
+		s.twiddle = make([]complex128, n)
+		for j := range s.twiddle {
+			s.twiddle[j] = cmplx.Rect(1, 2*math.Pi*float64(j)/float64(n))
+		}
+	}
+	// origin returns the time origin of convention c in samples after frame m's start.
+	origin := func(c PhaseConvention, m int) int {
+		switch c {
+		case FrameCentre:
+			return n / 2
+		case Absolute:
+			return -s.FrameStart(m)
+		}
+		return 0
+	}
+	for m := 0; m < s.frames; m++ {
+		// Moving the origin o samples later multiplies bin k by exp(+2πi·k·o/N).
+		d := origin(to, m) - origin(from, m)
+		d = ((d % n) + n) % n
+		row := spec[m*s.bins : (m+1)*s.bins]
+		j := 0
+		for k := range row {
+			row[k] *= s.twiddle[j]
+			j += d
+			if j >= n {
+				j -= n
+			}
+		}
+	}
+}
