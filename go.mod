@@ -3,6 +3,7 @@ module github.com/rephase/rephase
 go 1.24.0
 
 require (
+	github.com/mjibson/go-dsp v0.0.0-20180508042940-11479a337f12
 	github.com/sbinet/npyio v0.6.0
 	gonum.org/v1/gonum v0.17.0
 )

@@ -131,84 +131,56 @@ func (f *FrameLoss) Eval(grad, x, target []float64, m0, m1, fixed int) float64 {
 			m0, m1, need, m1*f.bins, len(x), len(grad), len(target)))
 	}
 	total := 0.0
+	if f.gamma == 1 {
+		// The magnitude MSE: ψ'·X/r = 2(1 − t/r)·X, fused around the FFTs.
+		for m := m0; m < m1; m++ {
+			o := m * f.hop
+			var acc []float64
+			from := 0
+			if grad != nil && o+f.nfft > fixed {
+				acc, from = grad[o:o+f.nfft], max(0, fixed-o)
+			}
+			total += f.plan.MagnitudePass(acc, x[o:o+f.nfft], f.win, target[m*f.bins:(m+1)*f.bins], 2, -2, from, f.frame, f.spec)
+		}
+		return total
+	}
 	for m := m0; m < m1; m++ {
 		o := m * f.hop
-		seg := x[o : o+f.nfft]
 		frame := f.frame
-		for n, w := range f.win {
-			frame[n] = w * seg[n]
-		}
+		mulTo(frame, f.win, x[o:o+f.nfft])
 		f.plan.Forward(f.spec, frame)
 		wantGrad := grad != nil && o+f.nfft > fixed
-		total += f.penalty(f.spec, target[m*f.bins:(m+1)*f.bins], wantGrad)
+		total += f.compressedPenalty(f.spec, target[m*f.bins:(m+1)*f.bins], wantGrad)
 		if !wantGrad {
 			continue
 		}
 		f.plan.Inverse(frame, f.spec)
-		g := grad[o : o+f.nfft]
 		start := max(0, fixed-o)
-		for n := start; n < f.nfft; n++ {
-			g[n] += f.win[n] * frame[n]
-		}
+		mulAddTo(grad[o+start:o+f.nfft], f.win[start:], frame[start:])
 	}
 	return total
 }
 
-// penalty returns Σ_k c_k·ψ for one frame's spectrum and, if grad, overwrites spec with
-// ψ'(|X|)·X/|X| (the spectrum whose c2r is the frame's gradient before windowing).
-func (f *FrameLoss) penalty(spec []complex128, tgt []float64, grad bool) float64 {
+// compressedPenalty returns Σ_k c_k·ψ for one frame's spectrum under the power-compressed loss and,
+// if grad, overwrites spec with ∂ψ/∂X (the spectrum whose c2r is the frame's gradient before
+// windowing): ψ = (r_ε^γ − t_ε^γ)², ∂ψ/∂X = 2(p − t)·γ·p/r_ε²·X with p = r_ε^γ.
+func (f *FrameLoss) compressedPenalty(spec []complex128, tgt []float64, grad bool) float64 {
 	tgt = tgt[:len(spec)]
 	var sum, d0, dl float64
-	if f.gamma == 1 {
-		// ψ = (r − t)², ψ'·X/r = 2(1 − t/r)·X.
-		for k, v := range spec {
-			re, im := real(v), imag(v)
-			r := math.Sqrt(re*re + im*im)
-			d := r - tgt[k]
-			sum += d * d
-			if k == 0 {
-				d0 = d
-			}
-			dl = d
-			if grad {
-				if r > 0 {
-					s := 2 * d / r
-					spec[k] = complex(s*re, s*im)
-				} else {
-					spec[k] = 0
-				}
-			}
+	for k, v := range spec {
+		re, im := real(v), imag(v)
+		r2 := re*re + im*im + f.eps2
+		p := math.Pow(r2, f.gamma/2)
+		d := p - tgt[k]
+		sum += d * d
+		if k == 0 {
+			d0 = d
 		}
-	} else {
-		// ψ = (r_ε^γ − t_ε^γ)², ∂ψ/∂X = 2(p − t)·γ·p/r_ε²·X with p = r_ε^γ.
-		for k, v := range spec {
-			re, im := real(v), imag(v)
-			r2 := re*re + im*im + f.eps2
-			p := math.Pow(r2, f.gamma/2)
-			d := p - tgt[k]
-			sum += d * d
-			if k == 0 {
-				d0 = d
-			}
-			dl = d
-			if grad {
-				s := 2 * d * f.gamma * p / r2
-				spec[k] = complex(s*re, s*im)
-			}
+		dl = d
+		if grad {
+			s := 2 * d * f.gamma * p / r2
+			spec[k] = complex(s*re, s*im)
 		}
 	}
 	return 2*sum - d0*d0 - dl*dl
-}
-
-// AddOverlapEnergy adds 2·n_fft·w²[t − m·hop] to dst[t] for frames m0 ≤ m < m1 of the buffer,
-// building the preconditioner D of DESIGN.md: dividing ∇F by D makes a unit step one Griffin-Lim
-// iteration. dst must hold (m1−1)·hop + n_fft samples. It does not allocate.
-func (f *FrameLoss) AddOverlapEnergy(dst []float64, m0, m1 int) {
-	scale := 2 * float64(f.nfft)
-	for m := m0; m < m1; m++ {
-		seg := dst[m*f.hop : m*f.hop+f.nfft]
-		for n, w := range f.win {
-			seg[n] += scale * w * w
-		}
-	}
 }

@@ -85,16 +85,25 @@ func (p *Problem) Target() []float64 { return p.mag }
 // (forward only when grad is nil). It does not allocate.
 func (p *Problem) Eval(grad, x []float64) float64 {
 	s := p.S
-	s.padInto(x)
-	if grad == nil {
-		return s.loss.Eval(nil, s.xp, p.tgt, 0, s.frames, 0)
+	s.checkSignal(len(x))
+	if grad != nil {
+		if len(grad) != s.length {
+			panic(fmt.Sprintf("retrieval: gradient has %d samples, want %d", len(grad), s.length))
+		}
+		clear(grad)
 	}
-	if len(grad) != s.length {
-		panic(fmt.Sprintf("retrieval: gradient has %d samples, want %d", len(grad), s.length))
+	f := 0.0
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		var gb []float64
+		if grad != nil {
+			gb = g.gradBuffer(grad)
+		}
+		f += s.loss.Eval(gb, g.signal(x), p.tgt[g.m0*s.bins:], 0, g.m1-g.m0, 0)
+		if grad != nil {
+			g.fold(grad)
+		}
 	}
-	clear(s.gp)
-	f := s.loss.Eval(s.gp, s.xp, p.tgt, 0, s.frames, 0)
-	s.fold(grad, s.gp)
 	return f
 }
 

@@ -174,24 +174,20 @@ type STFT struct {
 	frames int
 	bins   int
 	pad    int
-	plen   int // padded length (frames−1)·hop + n_fft
 
 	win  []float64 // n_fft
 	loss *FrameLoss
 
-	// edges maps padded positions outside [0, L) that mirror a signal sample (Reflect) to that
-	// sample; zero-padded positions are absent and stay 0 in xp.
-	edges []edge
-	// interior is the number of signal samples that appear in the padded buffer unmirrored,
-	// min(L, plen − pad).
-	interior int
+	// groups partitions the frames into contiguous runs: interior frames read the signal (and
+	// write the gradient) in place; frames that reach into the padding work on small padded
+	// buffers that are gathered from, and folded back onto, the signal.
+	groups []frameGroup
 
 	wss    []float64 // folded Σ_m w²[t − s_m], length L
 	invWss []float64 // 1/wss where wss > tiny, else 0
 
-	xp, gp []float64    // padded signal and gradient, plen
-	frame  []float64    // n_fft
-	spec   []complex128 // bins
+	frame []float64    // n_fft
+	spec  []complex128 // bins
 
 	twiddle []complex128 // exp(2πi·j/N), allocated on first ConvertPhase
 
@@ -200,8 +196,6 @@ type STFT struct {
 	cScratch []complex128
 	sScratch []float64
 }
-
-type edge struct{ pos, src int32 }
 
 // NewSTFT plans an STFT of signals of length samples. It returns an error if cfg does not resolve
 // or length < 1.
@@ -215,34 +209,22 @@ func NewSTFT(cfg Config, length int) (*STFT, error) {
 	}
 	s := &STFT{cfg: c, length: length, bins: c.Bins(), pad: c.Padding()}
 	s.frames = c.Frames(length)
-	s.plen = (s.frames-1)*c.Hop + c.NFFT
 	s.win = c.WindowSamples()
 	s.loss = NewFrameLoss(c.NFFT, c.Hop, s.win)
-	s.interior = min(length, s.plen-s.pad)
-	for i := 0; i < s.plen; i++ {
-		t := i - s.pad
-		if t >= 0 && t < length {
-			continue
-		}
-		if c.Framing == Center && c.Pad == Reflect {
-			s.edges = append(s.edges, edge{int32(i), int32(reflectIndex(t, length))})
-		}
-	}
-	s.xp = make([]float64, s.plen)
-	s.gp = make([]float64, s.plen)
+	s.buildGroups()
 	s.frame = make([]float64, c.NFFT)
 	s.spec = make([]complex128, s.bins)
 
-	// Window overlap energy on the padded grid, folded onto the signal like a gradient.
-	wssp := make([]float64, s.plen)
-	for m := 0; m < s.frames; m++ {
-		o := m * c.Hop
-		for n, w := range s.win {
-			wssp[o+n] += w * w
-		}
-	}
+	// Window overlap energy, folded through the padding like a gradient.
 	s.wss = make([]float64, length)
-	s.fold(s.wss, wssp)
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		buf := g.gradBuffer(s.wss)
+		for m := 0; m < g.m1-g.m0; m++ {
+			mulAddTo(buf[m*c.Hop:m*c.Hop+c.NFFT], s.win, s.win)
+		}
+		g.fold(s.wss)
+	}
 	s.invWss = make([]float64, length)
 	maxW := 0.0
 	for _, v := range s.wss {
@@ -299,23 +281,101 @@ func (s *STFT) FrameStart(m int) int { return m*s.cfg.Hop - s.pad }
 // the overlap energy that normalises the least-squares ISTFT. Shared; do not modify.
 func (s *STFT) WindowSumSquare() []float64 { return s.wss }
 
-// padInto builds the padded signal xp from x.
-func (s *STFT) padInto(x []float64) {
-	if len(x) != s.length {
-		panic(fmt.Sprintf("retrieval: signal has %d samples, the STFT was planned for %d", len(x), s.length))
+// frameGroup is a run of frames [m0, m1) and the buffer they read: for an interior run the
+// signal itself from sample start = s_{m0}; otherwise a padded buffer whose sample i is signal
+// sample src[i] (−1: a zero of the padding).
+type frameGroup struct {
+	m0, m1 int
+	start  int       // s_{m0}
+	src    []int32   // nil for an interior run
+	xb, gb []float64 // padded buffers (len(src)), nil for an interior run
+}
+
+// buildGroups splits the frames into a head run (frames starting before sample 0), an interior
+// run and a tail run (frames reaching past the samples present unpadded). Short signals, where
+// the head and tail meet, get a single padded run.
+func (s *STFT) buildGroups() {
+	hop, n := s.cfg.Hop, s.cfg.NFFT
+	head := 0
+	for head < s.frames && s.FrameStart(head) < 0 {
+		head++
 	}
-	copy(s.xp[s.pad:s.pad+s.interior], x[:s.interior])
-	for _, e := range s.edges {
-		s.xp[e.pos] = x[e.src]
+	tail := head
+	for tail < s.frames && s.FrameStart(tail)+n <= s.length {
+		tail++
+	}
+	add := func(m0, m1 int, interior bool) {
+		if m1 <= m0 {
+			return
+		}
+		g := frameGroup{m0: m0, m1: m1, start: s.FrameStart(m0)}
+		if !interior {
+			span := (m1-m0-1)*hop + n
+			g.src = make([]int32, span)
+			g.xb = make([]float64, span)
+			g.gb = make([]float64, span)
+			for i := range g.src {
+				t := g.start + i
+				switch {
+				case t >= 0 && t < s.length:
+					g.src[i] = int32(t)
+				case s.cfg.Framing == Center && s.cfg.Pad == Reflect:
+					g.src[i] = int32(reflectIndex(t, s.length))
+				default:
+					g.src[i] = -1
+				}
+			}
+		}
+		s.groups = append(s.groups, g)
+	}
+	if tail == head && head < s.frames { // no interior frame: one padded run
+		add(0, s.frames, false)
+		return
+	}
+	add(0, head, false)
+	add(head, tail, true)
+	add(tail, s.frames, false)
+}
+
+// signal returns the buffer that frame g.m0+j reads at offset j·hop: x itself or the padded
+// buffer gathered from x.
+func (g *frameGroup) signal(x []float64) []float64 {
+	if g.src == nil {
+		return x[g.start:]
+	}
+	for i, t := range g.src {
+		if t >= 0 {
+			g.xb[i] = x[t]
+		} else {
+			g.xb[i] = 0
+		}
+	}
+	return g.xb
+}
+
+// gradBuffer returns where the run's frames accumulate their gradient: grad itself, or the
+// cleared padded buffer that fold later adds onto grad.
+func (g *frameGroup) gradBuffer(grad []float64) []float64 {
+	if g.src == nil {
+		return grad[g.start:]
+	}
+	clear(g.gb)
+	return g.gb
+}
+
+// fold adds the padded gradient buffer onto grad (the adjoint of the gather in signal); a no-op
+// for an interior run.
+func (g *frameGroup) fold(grad []float64) {
+	for i, t := range g.src {
+		if t >= 0 {
+			grad[t] += g.gb[i]
+		}
 	}
 }
 
-// fold is the adjoint of padInto: dst[t] = Σ over padded positions i that hold sample t of gp[i].
-func (s *STFT) fold(dst, gp []float64) {
-	copy(dst[:s.interior], gp[s.pad:s.pad+s.interior])
-	clear(dst[s.interior:])
-	for _, e := range s.edges {
-		dst[e.src] += gp[e.pos]
+func (s *STFT) checkSignal(n int) {
+	if n != s.length {
+		panic(fmt.Sprintf("retrieval: signal has %d samples, the STFT was planned for %d", n, s.length))
 	}
 }
 
@@ -332,14 +392,16 @@ func (s *STFT) Forward(dst []complex128, x []float64) []complex128 {
 		dst = make([]complex128, s.frames*s.bins)
 	}
 	s.checkSpec(len(dst), "spectrogram")
-	s.padInto(x)
+	s.checkSignal(len(x))
 	hop, n := s.cfg.Hop, s.cfg.NFFT
-	for m := 0; m < s.frames; m++ {
-		seg := s.xp[m*hop : m*hop+n]
-		for i, w := range s.win {
-			s.frame[i] = w * seg[i]
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		buf := g.signal(x)
+		for m := g.m0; m < g.m1; m++ {
+			o := (m - g.m0) * hop
+			mulTo(s.frame, s.win, buf[o:o+n])
+			s.loss.plan.Forward(dst[m*s.bins:(m+1)*s.bins], s.frame)
 		}
-		s.loss.plan.Forward(dst[m*s.bins:(m+1)*s.bins], s.frame)
 	}
 	return dst
 }
@@ -350,17 +412,19 @@ func (s *STFT) Magnitude(dst []float64, x []float64) []float64 {
 		dst = make([]float64, s.frames*s.bins)
 	}
 	s.checkSpec(len(dst), "magnitude")
-	s.padInto(x)
+	s.checkSignal(len(x))
 	hop, n := s.cfg.Hop, s.cfg.NFFT
-	for m := 0; m < s.frames; m++ {
-		seg := s.xp[m*hop : m*hop+n]
-		for i, w := range s.win {
-			s.frame[i] = w * seg[i]
-		}
-		s.loss.plan.Forward(s.spec, s.frame)
-		row := dst[m*s.bins : (m+1)*s.bins]
-		for k, v := range s.spec {
-			row[k] = math.Hypot(real(v), imag(v))
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		buf := g.signal(x)
+		for m := g.m0; m < g.m1; m++ {
+			o := (m - g.m0) * hop
+			mulTo(s.frame, s.win, buf[o:o+n])
+			s.loss.plan.Forward(s.spec, s.frame)
+			row := dst[m*s.bins : (m+1)*s.bins]
+			for k, v := range s.spec {
+				row[k] = math.Hypot(real(v), imag(v))
+			}
 		}
 	}
 	return dst
@@ -382,27 +446,25 @@ func (s *STFT) Inverse(dst []float64, spec []complex128) []float64 {
 		panic(fmt.Sprintf("retrieval: Inverse dst has %d samples, want %d", len(dst), s.length))
 	}
 	s.checkSpec(len(spec), "spectrogram")
-	s.overlapAdd(spec)
-	s.fold(dst, s.gp)
+	hop, n := s.cfg.Hop, s.cfg.NFFT
+	clear(dst)
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		buf := g.gradBuffer(dst)
+		for m := g.m0; m < g.m1; m++ {
+			copy(s.spec, spec[m*s.bins:(m+1)*s.bins]) // c2r destroys its input
+			s.loss.plan.Inverse(s.frame, s.spec)
+			o := (m - g.m0) * hop
+			mulAddTo(buf[o:o+n], s.win, s.frame)
+		}
+		g.fold(dst)
+	}
+	// The c2r is unnormalised: divide by N along with the window energy.
+	scale := 1 / float64(n)
 	for t := range dst {
-		dst[t] *= s.invWss[t]
+		dst[t] *= s.invWss[t] * scale
 	}
 	return dst
-}
-
-// overlapAdd sets gp = Σ_m w·irfft(spec[m]) on the padded grid.
-func (s *STFT) overlapAdd(spec []complex128) {
-	hop, n := s.cfg.Hop, s.cfg.NFFT
-	clear(s.gp)
-	scale := 1 / float64(n)
-	for m := 0; m < s.frames; m++ {
-		copy(s.spec, spec[m*s.bins:(m+1)*s.bins]) // c2r destroys its input
-		s.loss.plan.Inverse(s.frame, s.spec)
-		seg := s.gp[m*hop : m*hop+n]
-		for i, w := range s.win {
-			seg[i] += w * s.frame[i] * scale
-		}
-	}
 }
 
 // PhaseConvention says where the time origin of each frame's phase lies.
