@@ -15,3 +15,15 @@ func TestNoAllocations(t *testing.T) {
 		p.Close()
 	}
 }
+
+func TestMagnitudePassNoAllocations(t *testing.T) {
+	const n = 512
+	p := New(n)
+	defer p.Close()
+	x, win, acc, frame := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	tg := make([]float64, n/2+1)
+	spec := make([]complex128, n/2+1)
+	if a := testing.AllocsPerRun(100, func() { p.MagnitudePass(acc, x, win, tg, 2, -2, 0, frame, spec) }); a != 0 {
+		t.Errorf("%v allocations per MagnitudePass, want 0", a)
+	}
+}
