@@ -35,6 +35,7 @@ func CheckMagnitudes(mag []float64, bins int) error {
 // allocate; the metric methods allocate their scratch once, on first use.
 type Problem struct {
 	S    *STFT
+	loss Loss
 	mag  []float64 // T, frames × bins
 	tgt  []float64 // compressed T (aliases mag for γ = 1)
 	invD []float64 // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
@@ -59,7 +60,7 @@ func NewProblem(s *STFT, mag []float64, loss Loss) (*Problem, error) {
 	if err := s.loss.SetLoss(loss); err != nil {
 		return nil, err
 	}
-	p := &Problem{S: s, mag: mag, tgt: mag}
+	p := &Problem{S: s, loss: loss, mag: mag, tgt: mag}
 	if s.loss.gamma != 1 {
 		p.tgt = make([]float64, len(mag))
 		s.loss.CompressTarget(p.tgt, mag)

@@ -29,15 +29,20 @@ const (
 	// when hop divides n_fft): frame m starts at m·hop − p with p = (⌈n_fft/hop⌉ − 1)·hop, and
 	// the last frame is the last one that starts before the end of the signal.
 	Full
+	// Inner is torch.stft(center=False): no padding, frame m starts at sample m·hop, and there are
+	// 1 + (L − n_fft)/hop frames (L ≥ n_fft); samples after the last frame are not analysed.
+	Inner
 )
 
-// String returns "center" or "full".
+// String returns "center", "full" or "inner".
 func (f Framing) String() string {
 	switch f {
 	case Center:
 		return "center"
 	case Full:
 		return "full"
+	case Inner:
+		return "inner"
 	}
 	return fmt.Sprintf("Framing(%d)", int(f))
 }
@@ -116,7 +121,7 @@ func (c Config) Resolve() (Config, error) {
 	if c.Window < Hann || c.Window > Rectangular {
 		return c, fmt.Errorf("retrieval: unknown window %d", int(c.Window))
 	}
-	if c.Framing != Center && c.Framing != Full {
+	if c.Framing != Center && c.Framing != Full && c.Framing != Inner {
 		return c, fmt.Errorf("retrieval: unknown framing %d", int(c.Framing))
 	}
 	if c.Pad != Reflect && c.Pad != Zero {
@@ -140,8 +145,11 @@ func (c Config) WindowSamples() []float64 {
 
 // Padding returns p, the number of samples by which frame 0 starts before sample 0.
 func (c Config) Padding() int {
-	if c.Framing == Center {
+	switch c.Framing {
+	case Center:
 		return c.NFFT / 2
+	case Inner:
+		return 0
 	}
 	return (ceilDiv(c.NFFT, c.Hop) - 1) * c.Hop
 }
@@ -151,8 +159,14 @@ func (c Config) Frames(length int) int {
 	if length < 1 {
 		return 0
 	}
-	if c.Framing == Center {
+	switch c.Framing {
+	case Center:
 		return 1 + length/c.Hop
+	case Inner:
+		if length < c.NFFT {
+			return 0
+		}
+		return 1 + (length-c.NFFT)/c.Hop
 	}
 	return (length-1+c.Padding())/c.Hop + 1
 }
@@ -206,6 +220,9 @@ func NewSTFT(cfg Config, length int) (*STFT, error) {
 	}
 	if length < 1 {
 		return nil, fmt.Errorf("retrieval: signal length %d: need at least 1 sample", length)
+	}
+	if c.Framing == Inner && length < c.NFFT {
+		return nil, fmt.Errorf("retrieval: signal length %d is shorter than n_fft %d (inner framing)", length, c.NFFT)
 	}
 	s := &STFT{cfg: c, length: length, bins: c.Bins(), pad: c.Padding()}
 	s.frames = c.Frames(length)

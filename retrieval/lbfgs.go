@@ -1,0 +1,118 @@
+package retrieval
+
+// lbfgsStepper is limited-memory BFGS (Nocedal 1980; Nocedal & Wright, "Numerical Optimization",
+// Alg. 7.4–7.5) on F, with the two-loop recursion's initial inverse Hessian H0 = γ·D⁻¹: the
+// preconditioner, so that the first step is exactly a Griffin-Lim step, scaled thereafter by
+// γ = sᵀy / yᵀD⁻¹y. The line search backtracks from the unit step until the Armijo condition
+// F(x + t·d) ≤ F(x) + 1e-4·t·∇Fᵀd holds, halving t (at most 30 times).
+type lbfgsStepper struct {
+	m          int
+	x, g       []float64
+	f          float64
+	d, xt, gt  []float64
+	q          []float64
+	s, y       [][]float64
+	rho, alpha []float64
+	head, n    int
+	gamma      float64
+	invD       []float64
+}
+
+func newLBFGS(m int) *lbfgsStepper { return &lbfgsStepper{m: m} }
+
+func (l *lbfgsStepper) init(p *Problem, x []float64) {
+	n := len(x)
+	l.x = x
+	l.g, l.d, l.xt, l.gt, l.q = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	l.s, l.y = make([][]float64, l.m), make([][]float64, l.m)
+	for i := range l.s {
+		l.s[i], l.y[i] = make([]float64, n), make([]float64, n)
+	}
+	l.rho, l.alpha = make([]float64, l.m), make([]float64, l.m)
+	l.gamma = 1
+	l.invD = p.InversePreconditioner()
+	l.f = p.Eval(l.g, l.x)
+}
+
+func (l *lbfgsStepper) current() []float64 { return l.x }
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+// direction sets d = −H·g by the two-loop recursion.
+func (l *lbfgsStepper) direction() {
+	copy(l.q, l.g)
+	for j := 0; j < l.n; j++ { // newest to oldest
+		i := (l.head - 1 - j + 2*l.m) % l.m
+		l.alpha[i] = l.rho[i] * dot(l.s[i], l.q)
+		a := l.alpha[i]
+		for k, v := range l.y[i] {
+			l.q[k] -= a * v
+		}
+	}
+	for k := range l.q {
+		l.q[k] *= l.gamma * l.invD[k]
+	}
+	for j := l.n - 1; j >= 0; j-- { // oldest to newest
+		i := (l.head - 1 - j + 2*l.m) % l.m
+		b := l.rho[i] * dot(l.y[i], l.q)
+		c := l.alpha[i] - b
+		for k, v := range l.s[i] {
+			l.q[k] += c * v
+		}
+	}
+	for k, v := range l.q {
+		l.d[k] = -v
+	}
+}
+
+func (l *lbfgsStepper) step(p *Problem) bool {
+	l.direction()
+	gd := dot(l.g, l.d)
+	if !(gd < 0) { // not a descent direction: forget the history, take the preconditioned step
+		l.n, l.gamma = 0, 1
+		l.direction()
+		gd = dot(l.g, l.d)
+		if !(gd < 0) {
+			return true
+		}
+	}
+	t := 1.0
+	for tries := 0; ; tries++ {
+		for k := range l.x {
+			l.xt[k] = l.x[k] + t*l.d[k]
+		}
+		ft := p.Eval(l.gt, l.xt)
+		if ft <= l.f+1e-4*t*gd {
+			// Accept; store the correction pair if it keeps H positive definite.
+			i := l.head
+			var sy, yy float64
+			for k := range l.x {
+				sk := l.xt[k] - l.x[k]
+				yk := l.gt[k] - l.g[k]
+				l.s[i][k], l.y[i][k] = sk, yk
+				sy += sk * yk
+				yy += yk * yk * l.invD[k]
+			}
+			if sy > 1e-12*yy && yy > 0 {
+				l.rho[i] = 1 / sy
+				l.gamma = sy / yy
+				l.head = (l.head + 1) % l.m
+				l.n = min(l.n+1, l.m)
+			}
+			copy(l.x, l.xt)
+			copy(l.g, l.gt)
+			l.f = ft
+			return false
+		}
+		if tries == 30 {
+			return true
+		}
+		t /= 2
+	}
+}
