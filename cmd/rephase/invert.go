@@ -1,0 +1,291 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sbinet/npyio"
+
+	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream/wav"
+)
+
+func runInvert(args []string) error {
+	fs := flag.NewFlagSet("invert", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: rephase invert IN.{wav,npy} --out OUT.wav [options]\n\n"+
+			"A WAV input is analysed (each channel) and its magnitudes inverted, with rel_l2 against it;\n"+
+			"an .npy input holds magnitudes (bins × frames as librosa writes them, or --frames-first).\n\n")
+		fs.PrintDefaults()
+	}
+	out := fs.String("out", "", "output WAV file (required)")
+	method := fs.String("method", "fgla", "gla | fgla | gd")
+	optimizer := fs.String("optimizer", "lbfgs", "for --method gd: adam | sgdm | lbfgs")
+	iters := fs.Int("iters", 100, "maximum iterations")
+	tol := fs.Float64("tol", 1e-4, "stop when the normalised inconsistency falls below this (≤ 0: never)")
+	initName := fs.String("init", "zero", "initial phase: zero | random | pghi")
+	lr := fs.Float64("lr", 0, "learning rate of adam / sgdm (0: default)")
+	alpha := fs.Float64("alpha", 0.99, "fast Griffin-Lim extrapolation")
+	nfft := fs.Int("n-fft", 512, "n_fft (samples)")
+	hop := fs.Int("hop", 0, "hop length (samples; 0: win_length/4)")
+	winLength := fs.Int("win-length", 0, "window length (samples; 0: n_fft)")
+	window := fs.String("window", "hann", "hann | hamming | blackman | gauss | rect")
+	center := fs.Bool("center", true, "center framing (librosa/torch center=True); false: inner framing (center=False)")
+	pad := fs.String("pad-mode", "reflect", "padding of center framing: reflect | zero (librosa ≥ 0.10 uses zero)")
+	compress := fs.Float64("compress", 1, "loss on |X|^γ, 0 < γ ≤ 1")
+	sr := fs.Int("sr", 16000, "sample rate of .npy input (Hz)")
+	length := fs.Int("length", 0, "signal length for .npy input (samples; 0: (frames−1)·hop for center framing)")
+	framesFirst := fs.Bool("frames-first", false, ".npy input is frames × bins (torch layout after .T) instead of bins × frames")
+	seed := fs.Uint64("seed", 1, "random seed")
+	display := fs.Bool("display", false, "print MATLAB's iteration table to stderr")
+	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	// Accept flags after the positional input as well as before it.
+	var in string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return inputError{err}
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			if in != "" {
+				return badInput("invert: more than one input (%q, %q)", in, args[0])
+			}
+			in, args = args[0], args[1:]
+		}
+	}
+	if in == "" || *out == "" {
+		fs.Usage()
+		return badInput("invert: need an input file and --out")
+	}
+	cfgWindow, err := retrieval.ParseWindow(*window)
+	if err != nil {
+		return inputError{err}
+	}
+	cfg := retrieval.Config{NFFT: *nfft, Hop: *hop, WinLength: *winLength, Window: cfgWindow}
+	if !*center {
+		cfg.Framing = retrieval.Inner
+	}
+	switch *pad {
+	case "reflect":
+	case "zero", "constant":
+		cfg.Pad = retrieval.Zero
+	default:
+		return badInput("invert: unknown --pad-mode %q", *pad)
+	}
+	if cfg, err = cfg.Resolve(); err != nil {
+		return inputError{err}
+	}
+	opt := retrieval.Options{MaxIter: *iters, Tol: *tol, Alpha: *alpha, LearningRate: *lr, Seed: *seed}
+	if opt.Method, err = retrieval.ParseMethod(*method); err != nil {
+		return inputError{err}
+	}
+	if opt.Optimizer, err = retrieval.ParseOptimizer(*optimizer); err != nil {
+		return inputError{err}
+	}
+	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
+		return inputError{err}
+	}
+	if *tol <= 0 {
+		opt.Tol = -1
+	}
+	loss := retrieval.Loss{Compress: *compress}
+
+	// Inputs: per channel, target magnitudes and (for WAV) the reference signal.
+	type job struct {
+		mag []float64
+		ref []float64
+	}
+	var jobs []job
+	var rate, sigLen int
+	switch strings.ToLower(filepath.Ext(in)) {
+	case ".npy":
+		mag, frames, err := readMagnitudes(in, cfg.Bins(), *framesFirst)
+		if err != nil {
+			return err
+		}
+		rate = *sr
+		sigLen = *length
+		if sigLen == 0 {
+			switch cfg.Framing {
+			case retrieval.Center:
+				sigLen = (frames - 1) * cfg.Hop
+			default:
+				sigLen = (frames-1)*cfg.Hop + cfg.NFFT
+			}
+		}
+		if cfg.Frames(sigLen) != frames {
+			return badInput("%s: %d frames do not match a %d-sample signal (%d frames); set --length", in, frames, sigLen, cfg.Frames(sigLen))
+		}
+		jobs = append(jobs, job{mag: mag})
+	default:
+		a, err := wav.Read(in)
+		if err != nil {
+			return inputError{err}
+		}
+		if a.Len() == 0 {
+			return badInput("%s: zero-length signal", in)
+		}
+		rate, sigLen = a.SampleRate, a.Len()
+		for _, ch := range a.Channels {
+			jobs = append(jobs, job{ref: ch})
+		}
+	}
+	s, err := retrieval.NewSTFT(cfg, sigLen)
+	if err != nil {
+		return inputError{fmt.Errorf("%s: %w", in, err)}
+	}
+	defer s.Close()
+
+	var outs [][]float64
+	var scs, rels []float64
+	totalIters := 0
+	var stop retrieval.StopReason
+	start := time.Now()
+	for c, j := range jobs {
+		if j.mag == nil {
+			j.mag = s.Magnitude(nil, j.ref)
+		}
+		p, err := retrieval.NewProblem(s, j.mag, loss)
+		if err != nil {
+			var me *retrieval.MagnitudeError
+			if errors.As(err, &me) {
+				return badInput("%s: %v", in, err)
+			}
+			return inputError{err}
+		}
+		if *display {
+			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Normalized Inconsistency  \n", c)
+			opt.Progress = func(it int, inc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, inc) }
+		}
+		res, err := retrieval.Invert(p, opt)
+		if err != nil {
+			return err
+		}
+		if *display {
+			fmt.Fprintf(os.Stderr, "Decomposition process stopped: %v after %d iterations (inconsistency %.4e, tolerance %g).\n",
+				res.Stop, res.Iterations, res.Inconsistency, *tol)
+		}
+		outs = append(outs, res.Signal)
+		scs = append(scs, retrieval.DB(p.SpectralConvergence(res.Signal)))
+		if j.ref != nil {
+			rels = append(rels, retrieval.RelativeL2(j.ref, res.Signal))
+		}
+		totalIters += res.Iterations
+		stop = res.Stop
+	}
+	secs := time.Since(start).Seconds()
+	enc := wav.Float32
+	if *pcm16 {
+		enc = wav.PCM16
+	}
+	if err := wav.Write(*out, rate, outs, enc); err != nil {
+		return err
+	}
+	iterPerChannel := totalIters / len(jobs)
+	result := map[string]any{
+		"input": in, "output": *out, "method": opt.Method.String(), "init": opt.Init.String(),
+		"iterations": iterPerChannel, "stop": stop.String(), "seconds": secs,
+		"ms_per_iteration": 1000 * secs / math.Max(1, float64(totalIters)),
+		"sc_db": mean(scs), "channels": len(jobs), "sample_rate": rate, "samples": sigLen,
+		"n_fft": cfg.NFFT, "hop_length": cfg.Hop, "win_length": cfg.WinLength, "window": cfg.Window.String(),
+	}
+	if opt.Method == retrieval.GD {
+		result["optimizer"] = opt.Optimizer.String()
+	}
+	if rels != nil {
+		result["rel_l2"] = mean(rels)
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(result)
+	}
+	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, *out, len(jobs), sigLen, rate)
+	fmt.Printf("method %s", opt.Method)
+	if opt.Method == retrieval.GD {
+		fmt.Printf(" (%s)", opt.Optimizer)
+	}
+	fmt.Printf(", init %s, %d iterations (%s), %.3f s, %.3f ms/iteration\n", opt.Init, iterPerChannel, stop, secs, result["ms_per_iteration"])
+	fmt.Printf("spectral convergence %.2f dB", mean(scs))
+	if rels != nil {
+		fmt.Printf(", relative L2 %.4f", mean(rels))
+	}
+	fmt.Println()
+	return nil
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / math.Max(1, float64(len(v)))
+}
+
+// readMagnitudes reads a 2-D float32/float64 .npy array of magnitudes and returns it as frames ×
+// bins, checking the bin count and every value.
+func readMagnitudes(path string, bins int, framesFirst bool) ([]float64, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	r, err := npyio.NewReader(f)
+	if err != nil {
+		return nil, 0, badInput("%s: not a .npy file: %v", path, err)
+	}
+	shape := r.Header.Descr.Shape
+	if len(shape) != 2 {
+		return nil, 0, badInput("%s: array has shape %v, want 2-D magnitudes", path, shape)
+	}
+	var data []float64
+	switch r.Header.Descr.Type {
+	case "<f8", "<f4":
+		if err := r.Read(&data); err != nil {
+			return nil, 0, badInput("%s: %v", path, err)
+		}
+	default:
+		return nil, 0, badInput("%s: dtype %s, want float32 or float64 magnitudes", path, r.Header.Descr.Type)
+	}
+	rows, cols := shape[0], shape[1]
+	if r.Header.Descr.Fortran {
+		// Column-major on disk: npyio returns the flat data in file order.
+		data = transpose(data, cols, rows)
+	}
+	var frames int
+	var mag []float64
+	if framesFirst {
+		frames = rows
+		if cols != bins {
+			return nil, 0, badInput("%s: %d bins per frame, but n_fft gives %d (n_fft/2+1)", path, cols, bins)
+		}
+		mag = data
+	} else {
+		frames = cols
+		if rows != bins {
+			return nil, 0, badInput("%s: %d bins (rows), but n_fft gives %d (n_fft/2+1); use --frames-first for frames × bins", path, rows, bins)
+		}
+		mag = transpose(data, rows, cols)
+	}
+	if err := retrieval.CheckMagnitudes(mag, bins); err != nil {
+		return nil, 0, badInput("%s: %v", path, err)
+	}
+	return mag, frames, nil
+}
+
+// transpose returns the cols × rows transpose of a row-major rows × cols array.
+func transpose(a []float64, rows, cols int) []float64 {
+	t := make([]float64, len(a))
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			t[j*rows+i] = a[i*cols+j]
+		}
+	}
+	return t
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream/wav"
+)
+
+func TestInvertWAVRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.wav")
+	x := retrieval.LogChirp(8000, 8000, 50, 3000)
+	if err := wav.Write(in, 8000, [][]float64{x, x}, wav.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.wav")
+	if err := runInvert([]string{in, "--out", out, "--n-fft", "256", "--iters", "200", "--tol", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := wav.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.SampleRate != 8000 || len(a.Channels) != 2 || a.Len() != len(x) {
+		t.Fatalf("output %d Hz, %d channels, %d samples", a.SampleRate, len(a.Channels), a.Len())
+	}
+	s, _ := retrieval.NewSTFT(retrieval.Config{NFFT: 256}, len(x))
+	sc := retrieval.SpectralConvergence(s.Magnitude(nil, a.Channels[1]), s.Magnitude(nil, x))
+	if db := retrieval.DB(sc); db > -25 {
+		t.Errorf("spectral convergence of the inverted WAV %.2f dB > −25 dB", db)
+	}
+}
+
+// TestBadInputExitsWithInputErrorAndNoOutput checks the errors name the file and position and
+// that no output file is left behind.
+func TestBadInputExitsWithInputErrorAndNoOutput(t *testing.T) {
+	dir := t.TempDir()
+	notWav := filepath.Join(dir, "notes.wav")
+	os.WriteFile(notWav, []byte("just some text"), 0o644)
+	truncated := filepath.Join(dir, "short.wav")
+	wav.Write(truncated, 8000, [][]float64{make([]float64, 1000)}, wav.PCM16)
+	b, _ := os.ReadFile(truncated)
+	os.WriteFile(truncated, b[:len(b)-100], 0o644)
+	empty := filepath.Join(dir, "empty.wav")
+	wav.Write(empty, 8000, [][]float64{{}}, wav.Float32)
+	negative := filepath.Join(dir, "neg.npy")
+	writeNpy(t, negative, 257, 3, func(i int) float64 {
+		if i == 1*3+2 { // row (bin) 1, column (frame) 2 of a C-order 257 × 3 array
+			return -1
+		}
+		return 1
+	})
+	wrongBins := filepath.Join(dir, "bins.npy")
+	writeNpy(t, wrongBins, 100, 3, func(int) float64 { return 1 })
+	for _, c := range []struct {
+		in, want string
+	}{
+		{notWav, "not a RIFF/WAVE"},
+		{truncated, "truncated data chunk"},
+		{empty, "zero-length"},
+		{negative, "frame 2, bin 1"},
+		{wrongBins, "100 bins"},
+	} {
+		out := filepath.Join(dir, "out.wav")
+		err := runInvert([]string{c.in, "--out", out})
+		var ie inputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.in) {
+			t.Errorf("%s: error %v, want an input error naming the file and %q", filepath.Base(c.in), err, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: output file written despite the error", filepath.Base(c.in))
+		}
+	}
+}
+
+// writeNpy writes a little-endian float64 .npy array of shape (rows, cols), C order.
+func writeNpy(t *testing.T, path string, rows, cols int, val func(i int) float64) {
+	hdr := "{'descr': '<f8', 'fortran_order': False, 'shape': (" + itoa(rows) + ", " + itoa(cols) + "), }"
+	for (10+len(hdr)+1)%64 != 0 {
+		hdr += " "
+	}
+	hdr += "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)), byte(len(hdr)>>8))
+	b = append(b, hdr...)
+	for i := 0; i < rows*cols; i++ {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(val(i)))
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
