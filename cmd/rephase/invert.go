@@ -194,7 +194,7 @@ func runInvert(args []string) error {
 		"input": in, "output": *out, "method": opt.Method.String(), "init": opt.Init.String(),
 		"iterations": iterPerChannel, "stop": stop.String(), "seconds": secs,
 		"ms_per_iteration": 1000 * secs / math.Max(1, float64(totalIters)),
-		"sc_db": mean(scs), "channels": len(jobs), "sample_rate": rate, "samples": sigLen,
+		"sc_db":            mean(scs), "channels": len(jobs), "sample_rate": rate, "samples": sigLen,
 		"n_fft": cfg.NFFT, "hop_length": cfg.Hop, "win_length": cfg.WinLength, "window": cfg.Window.String(),
 	}
 	if opt.Method == retrieval.GD {
