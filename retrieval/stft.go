@@ -409,6 +409,13 @@ func (s *STFT) Forward(dst []complex128, x []float64) []complex128 {
 		dst = make([]complex128, s.frames*s.bins)
 	}
 	s.checkSpec(len(dst), "spectrogram")
+	s.analyze(x, dst, nil)
+	return dst
+}
+
+// analyze runs the windowed forward FFT of every frame of x, writing the spectra into spec or,
+// when spec is nil, their magnitudes into mag.
+func (s *STFT) analyze(x []float64, spec []complex128, mag []float64) {
 	s.checkSignal(len(x))
 	hop, n := s.cfg.Hop, s.cfg.NFFT
 	for gi := range s.groups {
@@ -417,10 +424,17 @@ func (s *STFT) Forward(dst []complex128, x []float64) []complex128 {
 		for m := g.m0; m < g.m1; m++ {
 			o := (m - g.m0) * hop
 			mulTo(s.frame, s.win, buf[o:o+n])
-			s.loss.plan.Forward(dst[m*s.bins:(m+1)*s.bins], s.frame)
+			if spec != nil {
+				s.loss.plan.Forward(spec[m*s.bins:(m+1)*s.bins], s.frame)
+				continue
+			}
+			s.loss.plan.Forward(s.spec, s.frame)
+			row := mag[m*s.bins : (m+1)*s.bins]
+			for k, v := range s.spec {
+				row[k] = math.Hypot(real(v), imag(v))
+			}
 		}
 	}
-	return dst
 }
 
 // Magnitude computes |STFT(x)| into dst (Frames() × Bins()) and returns it; nil dst allocates.
@@ -429,21 +443,7 @@ func (s *STFT) Magnitude(dst []float64, x []float64) []float64 {
 		dst = make([]float64, s.frames*s.bins)
 	}
 	s.checkSpec(len(dst), "magnitude")
-	s.checkSignal(len(x))
-	hop, n := s.cfg.Hop, s.cfg.NFFT
-	for gi := range s.groups {
-		g := &s.groups[gi]
-		buf := g.signal(x)
-		for m := g.m0; m < g.m1; m++ {
-			o := (m - g.m0) * hop
-			mulTo(s.frame, s.win, buf[o:o+n])
-			s.loss.plan.Forward(s.spec, s.frame)
-			row := dst[m*s.bins : (m+1)*s.bins]
-			for k, v := range s.spec {
-				row[k] = math.Hypot(real(v), imag(v))
-			}
-		}
-	}
+	s.analyze(x, nil, dst)
 	return dst
 }
 
