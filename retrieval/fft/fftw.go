@@ -84,7 +84,14 @@ static double rp_map_avx2(double *restrict spec, const double *restrict t, int b
 	return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest + rp_map_scalar(spec, t, k, bins, alpha, beta, map);
 }
 
-static int rp_have_avx2 = -1;
+// rp_have_avx2 is set once by rp_detect_cpu from the package's init, before any execution, so
+// concurrent passes only ever read it.
+static int rp_have_avx2 = 0;
+
+static void rp_detect_cpu(void) {
+	__builtin_cpu_init();
+	rp_have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 
 // rp_magnitude_pass is fft.Plan.MagnitudePass for the FFTW backend: windowing, r2c, the
 // per-bin magnitude map, c2r and windowed accumulation in one call (one cgo crossing per frame).
@@ -99,10 +106,6 @@ static double rp_magnitude_pass(fftw_plan fwd, fftw_plan inv, int n, double *res
 	// The end bins count once in the two-sided sum, the others twice.
 	double d0 = sqrt(spec[0]*spec[0] + spec[1]*spec[1]) - t[0];
 	double dl = sqrt(spec[2*bins-2]*spec[2*bins-2] + spec[2*bins-1]*spec[2*bins-1]) - t[bins-1];
-	if (rp_have_avx2 < 0) {
-		__builtin_cpu_init();
-		rp_have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	}
 	int map = acc != 0;
 	double sum = rp_have_avx2 ? rp_map_avx2(spec, t, bins, alpha, beta, map)
 	                          : rp_map_scalar(spec, t, 0, bins, alpha, beta, map);
@@ -130,6 +133,8 @@ var plannerMu sync.Mutex
 // simdAlign is FFTW's alignment modulus in bytes, read once; checking it in Go saves a cgo call
 // per execution.
 var simdAlign = uintptr(C.rp_alignment())
+
+func init() { C.rp_detect_cpu() }
 
 func aligned(a, b unsafe.Pointer) bool {
 	return uintptr(a)%simdAlign == 0 && uintptr(b)%simdAlign == 0
