@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/sbinet/npyio"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/wav"
@@ -47,6 +49,7 @@ func runInvert(args []string) error {
 	display := fs.Bool("display", false, "print MATLAB's iteration table to stderr")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	progress := fs.String("progress", "auto", "progress bar on stderr: auto (inputs over 10 s, when stderr is a terminal) | on | off")
 	// Accept flags after the positional input as well as before it.
 	var in string
 	for len(args) > 0 {
@@ -144,6 +147,24 @@ func runInvert(args []string) error {
 	}
 	defer s.Close()
 
+	showBar := false
+	switch *progress {
+	case "on":
+		showBar = true
+	case "off":
+	case "auto":
+		showBar = !*display && sigLen > 10*rate && term.IsTerminal(int(os.Stderr.Fd()))
+	default:
+		return badInput("invert: unknown --progress %q (auto | on | off)", *progress)
+	}
+	var bar *progressbar.ProgressBar
+	if showBar {
+		bar = progressbar.NewOptions(len(jobs)*opt.MaxIter, progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionSetDescription("inverting"), progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("it"), progressbar.OptionShowIts(), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+		defer bar.Finish()
+	}
 	var outs [][]float64
 	var scs, rels []float64
 	totalIters := 0
@@ -164,6 +185,10 @@ func runInvert(args []string) error {
 		if *display {
 			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Normalized Inconsistency  \n", c)
 			opt.Progress = func(it int, inc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, inc) }
+		}
+		if bar != nil {
+			done := c * opt.MaxIter
+			opt.OnIteration = func(it int) { bar.Set(done + it) }
 		}
 		res, err := retrieval.Invert(p, opt)
 		if err != nil {

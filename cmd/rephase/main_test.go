@@ -60,6 +60,8 @@ func TestBadInputExitsWithInputErrorAndNoOutput(t *testing.T) {
 	})
 	wrongBins := filepath.Join(dir, "bins.npy")
 	writeNpy(t, wrongBins, 100, 3, func(int) float64 { return 1 })
+	ints := filepath.Join(dir, "ints.npy")
+	writeNpyRaw(t, ints, "<i4", 257, 3, make([]byte, 4*257*3))
 	for _, c := range []struct {
 		in, want string
 	}{
@@ -68,6 +70,7 @@ func TestBadInputExitsWithInputErrorAndNoOutput(t *testing.T) {
 		{empty, "zero-length"},
 		{negative, "frame 2, bin 1"},
 		{wrongBins, "100 bins"},
+		{ints, "dtype"},
 	} {
 		out := filepath.Join(dir, "out.wav")
 		err := runInvert([]string{c.in, "--out", out})
@@ -83,16 +86,24 @@ func TestBadInputExitsWithInputErrorAndNoOutput(t *testing.T) {
 
 // writeNpy writes a little-endian float64 .npy array of shape (rows, cols), C order.
 func writeNpy(t *testing.T, path string, rows, cols int, val func(i int) float64) {
-	hdr := "{'descr': '<f8', 'fortran_order': False, 'shape': (" + itoa(rows) + ", " + itoa(cols) + "), }"
+	var data []byte
+	for i := 0; i < rows*cols; i++ {
+		data = binary.LittleEndian.AppendUint64(data, math.Float64bits(val(i)))
+	}
+	writeNpyRaw(t, path, "<f8", rows, cols, data)
+}
+
+// writeNpyRaw writes a version 1.0 .npy file: header for dtype descr and shape (rows, cols),
+// C order, then data as given.
+func writeNpyRaw(t *testing.T, path, descr string, rows, cols int, data []byte) {
+	hdr := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + itoa(rows) + ", " + itoa(cols) + "), }"
 	for (10+len(hdr)+1)%64 != 0 {
 		hdr += " "
 	}
 	hdr += "\n"
 	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)), byte(len(hdr)>>8))
 	b = append(b, hdr...)
-	for i := 0; i < rows*cols; i++ {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(val(i)))
-	}
+	b = append(b, data...)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
