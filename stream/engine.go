@@ -1,0 +1,540 @@
+// Package stream is rephase's streaming engine: STFT magnitude frames in, one hop of audio out per
+// frame, with a fixed, bounded latency; the phase is reconstructed by warm-started gradient
+// descent over a sliding window of overlapping frames (see ../DESIGN.md, "The streaming engine").
+// It also holds the streaming analysis (audio → frames) and the frame-stream format.
+package stream
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/retrieval/fft"
+)
+
+// Optimizer is the per-hop optimizer of the engine. All of them step on the gradient of the
+// magnitude MSE preconditioned by the window's steady-state overlap energy D = 2N·Σ_m w², so a
+// unit plain step on fully covered samples is one Griffin-Lim iteration.
+type Optimizer int
+
+const (
+	// LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
+	// Armijo backtracking; its correction pairs slide with the window (the emitted hop is
+	// dropped from each pair and pairs that lose positive curvature are forgotten). The default:
+	// the best SC per iteration of the four on speech (benchmarks/REPORT.md).
+	LBFGS Optimizer = iota
+	// FGLA is fast Griffin-Lim (Perraudin, Balazs, Søndergaard 2013) on the window: the
+	// projection step plus α times the change since the previous projection.
+	FGLA
+	// GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
+	// (Zhu, Beauregard, Wyse 2007).
+	GLA
+	// Adam (Kingma & Ba 2015) on the preconditioned gradient, per-sample moments that slide
+	// with the window.
+	Adam
+)
+
+var optimizerNames = [...]string{"lbfgs", "fgla", "gla", "adam"}
+
+func (o Optimizer) String() string {
+	if o < 0 || int(o) >= len(optimizerNames) {
+		return fmt.Sprintf("Optimizer(%d)", int(o))
+	}
+	return optimizerNames[o]
+}
+
+// ParseOptimizer parses "lbfgs", "fgla", "gla" or "adam".
+func ParseOptimizer(s string) (Optimizer, error) {
+	for i, n := range optimizerNames {
+		if s == n {
+			return Optimizer(i), nil
+		}
+	}
+	return 0, fmt.Errorf("stream: unknown optimizer %q (lbfgs | fgla | gla | adam)", s)
+}
+
+// WarmStart is how a new frame's samples are initialised before the optimizer runs: the frame's
+// target magnitudes with a phase from one of these rules are synthesised (inverse FFT, window) and
+// overlap-added into the working buffer, normalised by the steady-state Σw².
+type WarmStart int
+
+const (
+	// RTPGHI takes the phase from real-time phase-gradient heap integration with one frame of
+	// delay (centred time differences, Průša & Holighaus 2017): the newest frame only serves as
+	// the look-ahead of the one before it, so it needs Lookahead ≥ 1 and takes one of its frames.
+	RTPGHI WarmStart = iota
+	// RTPGHICausal is RTPGHI with backward time differences: no delay, any Lookahead.
+	RTPGHICausal
+	// RTISI takes the phase of the current partial estimate over the new frame (RTISI-LA).
+	RTISI
+	// Zero is zero phase in the frame-centre convention.
+	Zero
+	// Noise is uniformly random phase (seeded).
+	Noise
+)
+
+var warmStartNames = [...]string{"rtpghi", "rtpghi-causal", "rtisi", "zero", "noise"}
+
+func (w WarmStart) String() string {
+	if w < 0 || int(w) >= len(warmStartNames) {
+		return fmt.Sprintf("WarmStart(%d)", int(w))
+	}
+	return warmStartNames[w]
+}
+
+// ParseWarmStart parses "rtpghi", "rtpghi-causal", "rtisi", "zero" or "noise".
+func ParseWarmStart(s string) (WarmStart, error) {
+	for i, n := range warmStartNames {
+		if s == n {
+			return WarmStart(i), nil
+		}
+	}
+	return 0, fmt.Errorf("stream: unknown warm start %q (rtpghi | rtpghi-causal | rtisi | zero | noise)", s)
+}
+
+// Config configures an Engine. The zero value of every field but SampleRate has a default.
+type Config struct {
+	// STFT holds n_fft, hop length, win_length and window (Framing and Pad are ignored: the
+	// engine's frame m covers samples [m·hop, m·hop + n_fft) of its output, i.e. the Full
+	// framing of retrieval, which Analyzer produces). Defaults: 512, n_fft/4, n_fft, Hann.
+	STFT retrieval.Config
+	// SampleRate in Hz: needed for Budget, deadline misses and latencies in seconds.
+	SampleRate int
+	// Lookahead ℓ is the number of frames after a hop's last frame that arrive before the hop
+	// is emitted; latency grows by ℓ·hop samples. The zero value means 3; set NoLookahead for
+	// ℓ = 0 (not with the RTPGHI warm start, whose one-frame delay takes one look-ahead frame).
+	Lookahead int
+	// ItersPerHop K is the number of optimizer iterations per frame. 0 with Budget 0 means 16;
+	// negative means none (pure warm start, e.g. RTPGHI alone).
+	ItersPerHop int
+	// Budget, if > 0, replaces ItersPerHop by a deadline: iterate while the time spent on this
+	// frame plus one more iteration stays under Budget × the hop duration (hop/SampleRate), at
+	// most MaxItersPerHop times.
+	Budget float64
+	// MaxItersPerHop caps deadline mode; 0 means 1000.
+	MaxItersPerHop int
+	Optimizer      Optimizer
+	WarmStart      WarmStart
+	// Alpha is FGLA's extrapolation; 0 means 0.7 (measured best of 0.3–0.99 at K = 16: the
+	// offline 0.99 overshoots on a window that changes every frame).
+	Alpha float64
+	// LearningRate is Adam's step in units of the signal's RMS (estimated from the window's
+	// target magnitudes); 0 means 0.05.
+	LearningRate float64
+	// History is L-BFGS's number of correction pairs; 0 means 5.
+	History int
+	// Seed seeds the Noise warm start and the random phase RTPGHI gives negligible bins.
+	Seed uint64
+	// NoLookahead makes ℓ = 0.
+	NoLookahead bool
+	// FutureWeight λ ∈ [0, 1] adds to the loss the frames that have not arrived yet but overlap
+	// the window, with target zero: λ·N·Σ_t miss[t]·x[t]², where miss[t] is their share of the
+	// steady-state Σw² at sample t. λ = 1 is what RTISI-LA's normalisation by the full Σw²
+	// amounts to (a plain step is then exactly its update). It keeps the newest samples, seen by
+	// one or two frames only, from being fitted to those frames alone, which on steady synthetic
+	// tones makes many iterations per hop (K = 64) slightly worse than K = 16; on speech it
+	// costs 1–5 dB at every K (benchmarks/REPORT.md), so the default is 0 (off).
+	FutureWeight float64
+}
+
+// Resolve fills in defaults and validates c.
+func (c Config) Resolve() (Config, error) {
+	c.STFT.Framing, c.STFT.Pad = retrieval.Full, retrieval.Zero
+	var err error
+	if c.STFT, err = c.STFT.Resolve(); err != nil {
+		return c, err
+	}
+	if c.NoLookahead {
+		c.Lookahead = 0
+	} else if c.Lookahead == 0 {
+		c.Lookahead = 3
+	}
+	if c.Lookahead < 0 {
+		return c, fmt.Errorf("stream: look-ahead %d frames must be ≥ 0", c.Lookahead)
+	}
+	if c.WarmStart < RTPGHI || c.WarmStart > Noise {
+		return c, fmt.Errorf("stream: unknown warm start %d", int(c.WarmStart))
+	}
+	if c.WarmStart == RTPGHI && c.Lookahead < 1 {
+		return c, fmt.Errorf("stream: warm start rtpghi needs a look-ahead of at least 1 frame (use rtpghi-causal for 0)")
+	}
+	if c.Optimizer < LBFGS || c.Optimizer > Adam {
+		return c, fmt.Errorf("stream: unknown optimizer %d", int(c.Optimizer))
+	}
+	if c.Budget < 0 || math.IsNaN(c.Budget) || math.IsInf(c.Budget, 0) {
+		return c, fmt.Errorf("stream: budget %g must be a finite fraction ≥ 0 of the hop duration", c.Budget)
+	}
+	if c.Budget > 0 && c.SampleRate <= 0 {
+		return c, fmt.Errorf("stream: a budget needs the sample rate")
+	}
+	if c.SampleRate < 0 {
+		return c, fmt.Errorf("stream: sample rate %d Hz must be positive", c.SampleRate)
+	}
+	if c.ItersPerHop == 0 && c.Budget == 0 {
+		c.ItersPerHop = 16
+	}
+	if c.ItersPerHop < 0 {
+		c.ItersPerHop = 0
+	}
+	if c.MaxItersPerHop <= 0 {
+		c.MaxItersPerHop = 1000
+	}
+	if c.Alpha == 0 {
+		c.Alpha = 0.7
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = 0.05
+	}
+	if c.History <= 0 {
+		c.History = 5
+	}
+	if !(c.FutureWeight >= 0 && c.FutureWeight <= 1) {
+		return c, fmt.Errorf("stream: future-frame weight %g must lie in [0, 1]", c.FutureWeight)
+	}
+	return c, nil
+}
+
+// Latency is an engine's algorithmic latency, in samples (seconds where the sample rate is
+// known).
+type Latency struct {
+	// FramesToAudio is ℓ·hop: how far the first sample of a hop's audio lags behind the arrival
+	// of the frame that completes it (frames in → audio out).
+	FramesToAudio int
+	// AudioToAudio is n_fft + ℓ·hop: audio in → analysis → engine → audio out through a loop
+	// that moves one hop per block (the analysis window, the look-ahead and one hop of block
+	// buffering).
+	AudioToAudio int
+	// FileDelay is AudioToAudio − hop: the offset of the output stream against the input when
+	// no block buffering applies (files); outputs are compensated by dropping it.
+	FileDelay int
+}
+
+// Engine is the streaming phase-reconstruction engine. Frame j (Bins() magnitudes of the
+// unnormalised one-sided DFT of the windowed samples [j·hop, j·hop + n_fft) of the signal, as
+// Analyzer produces them) goes in with Push, which writes one hop of output: the output stream is
+// the reconstructed signal delayed by ℓ·hop samples (ℓ·hop leading zeros). Flush writes the
+// remaining FlushLen() samples after the last frame.
+//
+// Per frame it (1) slides the working buffer by one hop, (2) warm-starts the new frame,
+// (3) runs the optimizer on the samples not yet emitted, with the loss of every frame touching
+// them (emitted samples are constants, their frames still count), (4) emits the oldest hop. The
+// working window holds ℓ + ⌈n_fft/hop⌉ frames; one iteration costs about that many FFT pairs of
+// size n_fft (L-BFGS: plus line-search evaluations).
+//
+// Push and Flush do not allocate. Not safe for concurrent use.
+type Engine struct {
+	cfg             Config
+	nfft, hop, bins int
+	rows            int // frames in the window: ℓ + ⌈N/a⌉
+	size            int // buffer length (rows−1)·hop + nfft
+	fixed0          int // first buffer index not yet emitted, right after the slide
+	win             []float64
+	invD            []float64 // 1/(2N·Σw²) steady state, per buffer index
+	miss            []float64 // Σw² of frames not yet in the loss, per buffer index
+	futureW         float64
+	olaNorm         []float64 // 1/Σw²
+	buf, grad       []float64
+	tgt             []float64 // rows × bins
+	loss            *retrieval.FrameLoss
+	plan            *fft.Plan
+	spec            []complex128
+	frame, phase    []float64
+	pghi            *rtpghi
+	rng             *rand.Rand
+	opt             hopOptimizer
+	pushed          int // frames pushed since Reset
+	pending         int // rows at the end not yet warm-started (RTPGHI: 1)
+	flushed         bool
+	stats           Stats
+	hopDur          time.Duration
+}
+
+// NewEngine plans an engine (FFT plans, buffers; O((ℓ + n_fft/hop)·n_fft) memory). It returns an
+// error for an invalid configuration.
+func NewEngine(cfg Config) (*Engine, error) {
+	c, err := cfg.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	n, a := c.STFT.NFFT, c.STFT.Hop
+	e := &Engine{cfg: c, nfft: n, hop: a, bins: c.STFT.Bins()}
+	e.rows = c.Lookahead + (n+a-1)/a
+	e.size = (e.rows-1)*a + n
+	e.fixed0 = (e.rows - c.Lookahead - 1) * a
+	e.win = c.STFT.WindowSamples()
+	e.buf, e.grad = make([]float64, e.size), make([]float64, e.size)
+	e.tgt = make([]float64, e.rows*e.bins)
+	e.invD, e.olaNorm = make([]float64, e.size), make([]float64, e.size)
+	e.miss, e.futureW = make([]float64, e.size), c.FutureWeight
+	// Steady-state overlap energy: every frame position on the hop grid, including those
+	// outside the window, as once the stream has filled it.
+	for i := range e.size {
+		s := 0.0
+		for o := i % a; o < n; o += a {
+			s += e.win[o] * e.win[o]
+		}
+		if s > 1e-12 {
+			e.olaNorm[i] = 1 / s
+			e.invD[i] = 1 / (2 * float64(n) * s)
+		}
+	}
+	e.loss = retrieval.NewFrameLoss(n, a, e.win)
+	e.plan = fft.New(n)
+	e.spec = make([]complex128, e.bins)
+	e.frame, e.phase = make([]float64, n), make([]float64, e.bins)
+	e.pghi = newRTPGHI(c.STFT, c.Seed)
+	switch c.Optimizer {
+	case GLA:
+		e.opt = &glaHop{}
+	case FGLA:
+		e.opt = &fglaHop{alpha: c.Alpha, prev: make([]float64, e.size)}
+	case Adam:
+		e.opt = newAdamHop(e.size, c.LearningRate)
+	case LBFGS:
+		e.opt = newLBFGSHop(e.size, c.History)
+	}
+	if c.SampleRate > 0 {
+		e.hopDur = time.Duration(float64(a) / float64(c.SampleRate) * float64(time.Second))
+	}
+	e.Reset()
+	return e, nil
+}
+
+// Close releases the FFT plans.
+func (e *Engine) Close() {
+	e.loss.Close()
+	e.plan.Close()
+}
+
+// Config returns the resolved configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Bins returns n_fft/2 + 1, the length of a frame.
+func (e *Engine) Bins() int { return e.bins }
+
+// Hop returns the hop length, the number of samples Push writes.
+func (e *Engine) Hop() int { return e.hop }
+
+// FlushLen returns the number of samples Flush writes: ℓ·hop + n_fft − hop rounded to the hop
+// grid.
+func (e *Engine) FlushLen() int { return e.size - e.fixed0 - e.hop }
+
+// Latency returns the engine's algorithmic latency.
+func (e *Engine) Latency() Latency {
+	l := e.cfg.Lookahead * e.hop
+	pad := e.cfg.STFT.Padding() // (⌈N/a⌉−1)·a: the analysis's leading zeros
+	return Latency{FramesToAudio: l, AudioToAudio: l + pad + e.hop, FileDelay: l + pad}
+}
+
+// Stats returns the counters since Reset.
+func (e *Engine) Stats() *Stats { return &e.stats }
+
+// Reset clears the stream: the next Push is frame 0. It does not allocate.
+func (e *Engine) Reset() {
+	clear(e.buf)
+	clear(e.grad)
+	clear(e.tgt)
+	e.pushed, e.pending, e.flushed = 0, 0, false
+	e.pghi.reset()
+	e.rng = rand.New(rand.NewPCG(e.cfg.Seed, 0xda3e39cb94b95bdb))
+	e.opt.reset()
+	e.stats.reset()
+}
+
+// FrameError reports an invalid frame pushed into an Engine.
+type FrameError struct {
+	Frame     int // index since Reset
+	Bin       int // −1 for a wrong length
+	Value     float64
+	Len, Want int // bins given and expected, for a wrong length
+}
+
+func (f *FrameError) Error() string {
+	if f.Bin < 0 {
+		return fmt.Sprintf("frame %d has %d bins, want %d", f.Frame, f.Len, f.Want)
+	}
+	return fmt.Sprintf("frame %d, bin %d: magnitude %v (want a finite value ≥ 0)", f.Frame, f.Bin, f.Value)
+}
+
+// Push takes frame j (Bins() linear magnitudes) and writes the next hop of output into
+// dst[:Hop()]. The first ℓ calls write the look-ahead's leading zeros. It returns a *FrameError,
+// without changing the engine's state, for a frame of the wrong length or with NaN, Inf or
+// negative values, and panics if dst is shorter than Hop() or after Flush.
+func (e *Engine) Push(dst, mag []float64) error {
+	if len(dst) < e.hop {
+		panic(fmt.Sprintf("stream: Push into %d samples, want %d", len(dst), e.hop))
+	}
+	if e.flushed {
+		panic("stream: Push after Flush without Reset")
+	}
+	if len(mag) != e.bins {
+		return &FrameError{Frame: e.pushed, Bin: -1, Len: len(mag), Want: e.bins}
+	}
+	for k, v := range mag {
+		if !(v >= 0) || math.IsInf(v, 1) {
+			return &FrameError{Frame: e.pushed, Bin: k, Value: v}
+		}
+	}
+	t0 := time.Now()
+	a, b := e.hop, e.bins
+	// 1. Slide by one hop.
+	copy(e.buf, e.buf[a:])
+	clear(e.buf[e.size-a:])
+	copy(e.tgt, e.tgt[b:])
+	copy(e.tgt[(e.rows-1)*b:], mag)
+	e.opt.slide(a)
+	e.pushed++
+	// 2. Warm start.
+	if e.cfg.WarmStart == RTPGHI {
+		e.pending = 1
+		if e.pushed >= 2 {
+			r := e.rows - 2
+			var prev []float64
+			if e.pushed >= 3 {
+				prev = e.tgt[(r-1)*b : r*b]
+			}
+			e.warmStart(r, prev, e.tgt[(r+1)*b:(r+2)*b])
+		}
+	} else {
+		var prev []float64
+		if e.pushed >= 2 {
+			prev = e.tgt[(e.rows-2)*b : (e.rows-1)*b]
+		}
+		e.warmStart(e.rows-1, prev, nil)
+	}
+	// 3. Optimise, 4. emit.
+	e.iterate(t0, false)
+	copy(dst[:a], e.buf[e.fixed0:e.fixed0+a])
+	e.stats.record(time.Since(t0), e.hopDur)
+	return nil
+}
+
+// Flush finishes the stream: warm-starts a pending frame, runs one more hop's worth of
+// iterations and writes the remaining FlushLen() samples into dst, which it panics if shorter.
+// After Flush only Reset is allowed.
+func (e *Engine) Flush(dst []float64) {
+	n := e.FlushLen()
+	if len(dst) < n {
+		panic(fmt.Sprintf("stream: Flush into %d samples, want %d", len(dst), n))
+	}
+	if e.flushed {
+		panic("stream: Flush twice without Reset")
+	}
+	t0 := time.Now()
+	if e.pending > 0 && e.pushed >= 1 {
+		b := e.bins
+		r := e.rows - 1
+		var prev []float64
+		if e.pushed >= 2 {
+			prev = e.tgt[(r-1)*b : r*b]
+		}
+		e.warmStart(r, prev, nil)
+		e.pending = 0
+	}
+	e.iterate(t0, true)
+	copy(dst[:n], e.buf[e.fixed0+e.hop:])
+	e.flushed = true
+}
+
+// window returns the frame rows [m0, m1) of the loss and the first free buffer index.
+func (e *Engine) window(flush bool) (m0, m1, fixed int) {
+	m0 = max(0, e.rows-e.pushed)
+	m1 = e.rows - e.pending
+	fixed = e.fixed0
+	if flush {
+		fixed += e.hop
+	}
+	fixed = max(fixed, m0*e.hop) // no frame reaches samples before frame 0: they stay zero
+	return
+}
+
+func (e *Engine) iterate(t0 time.Time, flush bool) {
+	m0, m1, fixed := e.window(flush)
+	if m1 <= m0 {
+		return
+	}
+	if e.futureW > 0 {
+		// Frames m1, m1+1, … (rows past the loss, arrived or not) overlapping the buffer.
+		clear(e.miss)
+		for start := m1 * e.hop; start < e.size; start += e.hop {
+			for i := start; i < min(e.size, start+e.nfft); i++ {
+				w := e.win[i-start]
+				e.miss[i] += w * w
+			}
+		}
+	}
+	e.opt.begin(e, m0, m1, fixed)
+	if e.cfg.Budget == 0 {
+		for range e.cfg.ItersPerHop {
+			e.opt.step(e, m0, m1, fixed)
+		}
+		e.stats.Iterations += int64(e.cfg.ItersPerHop)
+		return
+	}
+	deadline := time.Duration(e.cfg.Budget * float64(e.hopDur))
+	var per time.Duration
+	for it := 0; it < e.cfg.MaxItersPerHop; it++ {
+		el := time.Since(t0)
+		if el+per > deadline {
+			break
+		}
+		s := time.Now()
+		e.opt.step(e, m0, m1, fixed)
+		d := time.Since(s)
+		per = max(per, d) // the slowest iteration so far: L-BFGS line searches vary
+		e.stats.Iterations++
+	}
+}
+
+// warmStart synthesises buffer row r (a frame) from its target magnitudes and a phase chosen by
+// the warm-start rule and overlap-adds it: buf[o+n] += w[n]·f[n]/Σw², f = irfft(T·e^{iφ}).
+// prev and next are the neighbouring frames' magnitudes for RTPGHI (nil when absent).
+func (e *Engine) warmStart(r int, prev, next []float64) {
+	n, b := e.nfft, e.bins
+	o := r * e.hop
+	T := e.tgt[r*b : (r+1)*b]
+	switch e.cfg.WarmStart {
+	case RTISI:
+		for i, w := range e.win {
+			e.frame[i] = w * e.buf[o+i]
+		}
+		e.plan.Forward(e.spec, e.frame)
+		for k, v := range e.spec {
+			m := math.Hypot(real(v), imag(v))
+			if m > 0 {
+				s := T[k] / m
+				e.spec[k] = complex(real(v)*s, imag(v)*s)
+			} else {
+				e.spec[k] = complex(T[k], 0)
+			}
+		}
+	default:
+		switch e.cfg.WarmStart {
+		case RTPGHI, RTPGHICausal:
+			e.pghi.next(e.phase, prev, T, next)
+		case Zero:
+			clear(e.phase)
+		case Noise:
+			for k := range e.phase {
+				e.phase[k] = 2 * math.Pi * e.rng.Float64()
+			}
+		}
+		// Frame-centre phase → phase relative to the frame's first sample: × e^{−iπk}.
+		for k, t := range T {
+			s, c := math.Sincos(e.phase[k])
+			if k%2 == 1 {
+				s, c = -s, -c
+			}
+			e.spec[k] = complex(t*c, t*s)
+		}
+	}
+	e.plan.Inverse(e.frame, e.spec)
+	inv := 1 / float64(n)
+	for i, w := range e.win {
+		d := w * e.frame[i] * inv * e.olaNorm[o+i]
+		e.buf[o+i] += d
+		e.opt.shift(o+i, d)
+	}
+}

@@ -1,0 +1,220 @@
+package stream
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/rephase/rephase/retrieval"
+)
+
+const testRate = 16000
+
+// testSignal is 1 s at 16 kHz: a harmonic tone complex (150 Hz fundamental with vibrato, 12
+// partials with 1/h amplitudes) gated on and off, an exponential chirp and a little noise, seeded.
+func testSignal() []float64 {
+	rng := rand.New(rand.NewPCG(11, 12))
+	x := make([]float64, testRate)
+	ph := 0.0
+	for i := range x {
+		t := float64(i) / testRate
+		f0 := 150 * (1 + 0.03*math.Sin(2*math.Pi*5*t))
+		ph += 2 * math.Pi * f0 / testRate
+		var v float64
+		for h := 1; h <= 12; h++ {
+			v += math.Sin(float64(h)*ph) / float64(h)
+		}
+		gate := 0.5 * (1 - math.Cos(2*math.Pi*t*2))
+		x[i] = 0.3*gate*v + 0.1*math.Sin(2*math.Pi*(300*t+1500*t*t)) + 0.003*rng.NormFloat64()
+	}
+	return x
+}
+
+// streamSC runs x through analysis and engine and returns the output's spectral convergence (dB)
+// against |STFT(x)| with the independent metric (center=True, reflect padding, periodic Hann).
+func streamSC(t *testing.T, c Config, x []float64) (float64, *Engine) {
+	t.Helper()
+	c.STFT = retrieval.Config{NFFT: 512, Hop: 128}
+	e, err := NewEngine(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	a, err := NewAnalyzer(c.STFT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	y, err := Resynthesize(e, a, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(y) != len(x) {
+		t.Fatalf("output has %d samples, want %d", len(y), len(x))
+	}
+	s, err := retrieval.NewSTFT(retrieval.Config{NFFT: 512, Hop: 128}, len(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return retrieval.DB(retrieval.SpectralConvergence(s.Magnitude(nil, y), s.Magnitude(nil, x))), e
+}
+
+func TestEngineQualityOrdering(t *testing.T) {
+	x := testSignal()
+	rtpghi, _ := streamSC(t, Config{ItersPerHop: -1, Lookahead: 1}, x)
+	causal, _ := streamSC(t, Config{ItersPerHop: -1, NoLookahead: true, WarmStart: RTPGHICausal}, x)
+	rtisi, _ := streamSC(t, Config{ItersPerHop: 16, Lookahead: 3, Optimizer: GLA, WarmStart: RTISI}, x)
+	k4, _ := streamSC(t, Config{ItersPerHop: 4}, x)
+	k16, _ := streamSC(t, Config{}, x)
+	k64, _ := streamSC(t, Config{ItersPerHop: 64}, x)
+	t.Logf("SC dB: causal RTPGHI %.1f, RTPGHI ℓ=1 %.1f, RTISI-LA ℓ=3 K=16 %.1f, engine ℓ=3 K=4 %.1f, K=16 %.1f, K=64 %.1f",
+		causal, rtpghi, rtisi, k4, k16, k64)
+	// Alignment and sanity: a misaligned or broken output has SC near 0 dB.
+	if rtpghi > -12 || causal > -10 {
+		t.Errorf("RTPGHI alone: %.1f dB (ℓ=1), %.1f dB (causal); want ≤ −12 / −10", rtpghi, causal)
+	}
+	if !(k4 < rtpghi-1 && k16 < k4-0.5 && k16 < rtpghi-2.5) {
+		t.Errorf("iterations do not pay: RTPGHI %.1f, K=4 %.1f, K=16 %.1f, K=64 %.1f dB", rtpghi, k4, k16, k64)
+	}
+	if k16 > rtisi+1 {
+		t.Errorf("default engine %.1f dB is over 1 dB worse than RTISI-LA %.1f dB at the same ℓ and K", k16, rtisi)
+	}
+}
+
+func TestEngineEveryOptimizerAndWarmStart(t *testing.T) {
+	x := testSignal()[:testRate/2]
+	base, _ := streamSC(t, Config{ItersPerHop: -1, Lookahead: 2, WarmStart: Zero}, x)
+	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam} {
+		for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
+			sc, e := streamSC(t, Config{ItersPerHop: 12, Lookahead: 2, Optimizer: o, WarmStart: w, Seed: 3}, x)
+			if math.IsNaN(sc) || sc > base-2 {
+				t.Errorf("%v/%v: %.1f dB, not 2 dB better than zero phase without iterations (%.1f dB)", o, w, sc, base)
+			}
+			want := 12 * (e.Stats().Frames + 1) // every frame and the flush
+			if w == RTPGHI {
+				want -= 12 // frame 0 waits for frame 1 before it enters the loss
+			}
+			if got := e.Stats().Iterations; got != want {
+				t.Errorf("%v/%v: %d iterations over %d frames and the flush, want 12 each", o, w, got, e.Stats().Frames)
+			}
+		}
+	}
+}
+
+func TestEngineLatencyAndLengths(t *testing.T) {
+	for _, c := range []struct {
+		nfft, hop, look  int
+		a2a, file, flush int
+	}{
+		{512, 128, 3, 512 + 384, 384 + 384, 384 + 384},
+		{1024, 256, 2, 1024 + 512, 512 + 768, 512 + 768},
+		{500, 128, 1, 128 + 384 + 128, 128 + 384, 128 + 500 - 128}, // n_fft not a multiple of hop
+	} {
+		e, err := NewEngine(Config{STFT: retrieval.Config{NFFT: c.nfft, Hop: c.hop}, Lookahead: c.look, SampleRate: 16000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := e.Latency()
+		if l.FramesToAudio != c.look*c.hop || l.AudioToAudio != c.a2a || l.FileDelay != c.file || e.FlushLen() != c.flush {
+			t.Errorf("n_fft %d hop %d ℓ %d: latency %+v flush %d; want frames→audio %d, audio→audio %d, file %d, flush %d",
+				c.nfft, c.hop, c.look, l, e.FlushLen(), c.look*c.hop, c.a2a, c.file, c.flush)
+		}
+		e.Close()
+	}
+}
+
+func TestEngineRejectsBadFramesKeepingState(t *testing.T) {
+	x := testSignal()[:4000]
+	cfg := Config{STFT: retrieval.Config{NFFT: 256, Hop: 64}, ItersPerHop: 4}
+	a, _ := NewAnalyzer(cfg.STFT)
+	var frames [][]float64
+	a.Write(x, func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil })
+	run := func(bad bool) []float64 {
+		e, err := NewEngine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		var out []float64
+		hop := make([]float64, 64)
+		for j, f := range frames {
+			if bad && j == 5 {
+				g := append([]float64(nil), f...)
+				g[7] = math.NaN()
+				var fe *FrameError
+				if err := e.Push(hop, g); !errors.As(err, &fe) || fe.Frame != 5 || fe.Bin != 7 {
+					t.Fatalf("NaN at frame 5 bin 7: error %v", err)
+				}
+				if err := e.Push(hop, f[:10]); !errors.As(err, &fe) || fe.Bin != -1 || fe.Len != 10 {
+					t.Fatalf("short frame: error %v", err)
+				}
+			}
+			if err := e.Push(hop, f); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, hop...)
+		}
+		return out
+	}
+	good, withBad := run(false), run(true)
+	for i := range good {
+		if good[i] != withBad[i] {
+			t.Fatalf("rejected frames changed the output at sample %d", i)
+		}
+	}
+}
+
+func TestEngineDeadlineMode(t *testing.T) {
+	x := testSignal()[:testRate/4]
+	_, e := streamSC(t, Config{Budget: 0.3, SampleRate: testRate, MaxItersPerHop: 50}, x)
+	st := e.Stats()
+	if st.Iterations == 0 || st.Iterations > 50*st.Frames {
+		t.Errorf("deadline mode ran %d iterations over %d frames (cap 50 per frame)", st.Iterations, st.Frames)
+	}
+	if p50, p99 := st.Percentile(50), st.Percentile(99); p50 <= 0 || p99 < p50 || st.Max < p99 {
+		t.Errorf("percentiles p50 %v p99 %v max %v", p50, p99, st.Max)
+	}
+	if _, err := NewEngine(Config{Budget: 0.5}); err == nil {
+		t.Error("a budget without a sample rate was accepted")
+	}
+	if _, err := NewEngine(Config{WarmStart: RTPGHI, NoLookahead: true}); err == nil {
+		t.Error("rtpghi with ℓ = 0 was accepted")
+	}
+}
+
+func TestEnginePushDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	x := testSignal()[:8000]
+	a, _ := NewAnalyzer(retrieval.Config{NFFT: 512, Hop: 128})
+	var frames [][]float64
+	a.Write(x, func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil })
+	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam} {
+		for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
+			e, err := NewEngine(Config{Optimizer: o, WarmStart: w, ItersPerHop: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hop := make([]float64, 128)
+			for _, f := range frames[:20] {
+				e.Push(hop, f)
+			}
+			j := 20
+			allocs := testing.AllocsPerRun(len(frames)-21, func() {
+				e.Push(hop, frames[j])
+				j++
+			})
+			if allocs != 0 {
+				t.Errorf("%v/%v: Push allocates %.1f times per frame", o, w, allocs)
+			}
+			e.Close()
+		}
+	}
+	n := 0
+	if allocs := testing.AllocsPerRun(10, func() { a.Write(x[:1000], func([]float64) error { n++; return nil }) }); allocs != 0 {
+		t.Errorf("Analyzer.Write allocates %.1f times", allocs)
+	}
+}

@@ -1,0 +1,67 @@
+package stream
+
+import (
+	"math"
+	"time"
+)
+
+const (
+	histBase  = 100 * time.Nanosecond
+	histRatio = 1.02
+	histBins  = 1300 // 100 ns · 1.02^1300 ≈ 1.5·10^4 s
+)
+
+// Stats counts an engine's work since Reset: frames, iterations, per-frame compute time (a
+// logarithmic histogram with 2 % resolution, so percentiles cost no allocation) and deadline
+// misses (frames whose compute time exceeded the hop duration, when the sample rate is known).
+// Read it between calls to Push, from the same goroutine.
+type Stats struct {
+	Frames         int64
+	Iterations     int64
+	DeadlineMisses int64
+	Max            time.Duration
+	Total          time.Duration
+	hist           [histBins]int64
+}
+
+func (s *Stats) reset() { *s = Stats{} }
+
+func (s *Stats) record(d, deadline time.Duration) {
+	s.Frames++
+	s.Total += d
+	s.Max = max(s.Max, d)
+	if deadline > 0 && d > deadline {
+		s.DeadlineMisses++
+	}
+	i := 0
+	if d > histBase {
+		i = min(histBins-1, int(math.Log(float64(d)/float64(histBase))/math.Log(histRatio)))
+	}
+	s.hist[i]++
+}
+
+// Percentile returns the p-th percentile (0 < p ≤ 100) of the per-frame compute time, to 2 %
+// (the upper edge of its histogram bin, capped by Max); 0 before the first frame.
+func (s *Stats) Percentile(p float64) time.Duration {
+	if s.Frames == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(p / 100 * float64(s.Frames)))
+	var c int64
+	for i, n := range s.hist {
+		c += n
+		if c >= rank {
+			d := time.Duration(float64(histBase) * math.Pow(histRatio, float64(i+1)))
+			return min(d, s.Max)
+		}
+	}
+	return s.Max
+}
+
+// IterationsPerFrame returns the mean number of optimizer iterations per frame.
+func (s *Stats) IterationsPerFrame() float64 {
+	if s.Frames == 0 {
+		return 0
+	}
+	return float64(s.Iterations) / float64(s.Frames)
+}
