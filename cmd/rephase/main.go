@@ -2,6 +2,8 @@
 //
 //	rephase demo                      the seeds' experiment on an embedded input (exponential chirp)
 //	rephase invert IN.{wav,npy} --out OUT.wav [options]
+//	rephase stream IN.wav --out OUT.wav [--lookahead 3 --iters-per-hop 16 | --budget 0.5] [--realtime]
+//	rephase analyze IN.wav > frames;  rephase synth --out OUT.wav|- < frames
 //
 // Every command prints a human table by default and one JSON object with --json. Bad input exits
 // with status 2 and an error naming the file and the position; other failures exit with 1.
@@ -26,6 +28,9 @@ const usage = `usage: rephase <command> [options]
 commands:
   demo     invert the seeds' exponential chirp with GD, GLA, FGLA and PGHI→FGLA; write ./rephase-demo/
   invert   offline inversion: WAV (magnitudes of its STFT) or .npy magnitudes in, WAV out
+  stream   the streaming engine, WAV to WAV (optionally paced in real time through ring buffers)
+  analyze  WAV → frame stream of STFT magnitudes on stdout (docs/frame-stream.md)
+  synth    frame stream on stdin → streaming engine → WAV, or raw PCM on stdout
 
 Run "rephase <command> -h" for the options of a command.
 `
@@ -41,6 +46,12 @@ func main() {
 		err = runDemo(os.Args[2:])
 	case "invert":
 		err = runInvert(os.Args[2:])
+	case "stream":
+		err = runStream(os.Args[2:])
+	case "analyze":
+		err = runAnalyze(os.Args[2:])
+	case "synth":
+		err = runSynth(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

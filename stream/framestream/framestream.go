@@ -1,0 +1,220 @@
+// Package framestream reads and writes rephase's frame stream: STFT magnitude frames piped
+// between programs (rephase analyze | your-filter | rephase synth). The format is specified in
+// docs/frame-stream.md: a 32-byte little-endian header (magic "RPFS", version, sample type,
+// sample rate, n_fft, hop, win_length, window, bins) followed by frames of bins little-endian
+// float32 magnitudes, or, headerless, the frames alone with the parameters given out of band.
+package framestream
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/rephase/rephase/retrieval"
+)
+
+// Magic opens every frame stream with a header.
+const Magic = "RPFS"
+
+// Version is the header version this package writes and reads.
+const Version = 1
+
+// HeaderSize is the header's length in bytes.
+const HeaderSize = 32
+
+// MaxNFFT bounds n_fft in a header, so that a corrupt header cannot demand gigabytes.
+const MaxNFFT = 1 << 20
+
+// SampleFloat32 is the only sample type: little-endian IEEE-754 float32 linear magnitudes.
+const SampleFloat32 = 1
+
+// Header describes a frame stream. Window uses retrieval.Window's codes (0 Hann, 1 Hamming,
+// 2 Blackman, 3 Gaussian, 4 rectangular).
+type Header struct {
+	SampleRate int // Hz
+	NFFT       int
+	Hop        int
+	WinLength  int
+	Window     retrieval.Window
+}
+
+// Bins returns n_fft/2 + 1, the number of float32 values in a frame.
+func (h Header) Bins() int { return h.NFFT/2 + 1 }
+
+// Config returns the STFT configuration the header describes (resolved; Full framing).
+func (h Header) Config() (retrieval.Config, error) {
+	return retrieval.Config{NFFT: h.NFFT, Hop: h.Hop, WinLength: h.WinLength, Window: h.Window, Framing: retrieval.Full}.Resolve()
+}
+
+// Validate checks the fields: positive sample rate, a valid STFT configuration.
+func (h Header) Validate() error {
+	if h.SampleRate <= 0 {
+		return fmt.Errorf("sample rate %d Hz must be positive", h.SampleRate)
+	}
+	if h.NFFT <= 0 || h.Hop <= 0 || h.WinLength <= 0 || h.NFFT > MaxNFFT {
+		return fmt.Errorf("n_fft %d, hop %d, win_length %d must be positive (n_fft at most %d)", h.NFFT, h.Hop, h.WinLength, MaxNFFT)
+	}
+	_, err := h.Config()
+	return err
+}
+
+// MarshalBinary encodes the header (HeaderSize bytes).
+func (h Header) MarshalBinary() ([]byte, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, HeaderSize)
+	b = append(b, Magic...)
+	b = binary.LittleEndian.AppendUint16(b, Version)
+	b = binary.LittleEndian.AppendUint16(b, SampleFloat32)
+	for _, v := range []int{h.SampleRate, h.NFFT, h.Hop, h.WinLength, int(h.Window), h.Bins()} {
+		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	return b, nil
+}
+
+// FormatError reports a malformed frame stream, with the byte offset where it was found.
+type FormatError struct {
+	Offset int64
+	Msg    string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("frame stream: byte %d: %s", e.Offset, e.Msg)
+}
+
+// UnmarshalBinary decodes and validates a header.
+func (h *Header) UnmarshalBinary(b []byte) error {
+	if len(b) >= 4 && string(b[:4]) != Magic {
+		return &FormatError{0, fmt.Sprintf("magic %q, want %q (headerless streams need --headerless and the STFT parameters)", b[:4], Magic)}
+	}
+	if len(b) < HeaderSize {
+		return &FormatError{int64(len(b)), fmt.Sprintf("header cut short (%d of %d bytes)", len(b), HeaderSize)}
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
+		return &FormatError{4, fmt.Sprintf("version %d, this program reads version %d", v, Version)}
+	}
+	if t := binary.LittleEndian.Uint16(b[6:]); t != SampleFloat32 {
+		return &FormatError{6, fmt.Sprintf("sample type %d, want %d (float32)", t, SampleFloat32)}
+	}
+	u := func(off int) int { return int(binary.LittleEndian.Uint32(b[off:])) }
+	*h = Header{SampleRate: u(8), NFFT: u(12), Hop: u(16), WinLength: u(20), Window: retrieval.Window(u(24))}
+	if u(24) > int(retrieval.Rectangular) {
+		return &FormatError{24, fmt.Sprintf("unknown window code %d", u(24))}
+	}
+	if err := h.Validate(); err != nil {
+		return &FormatError{8, err.Error()}
+	}
+	if bins := u(28); bins != h.Bins() {
+		return &FormatError{28, fmt.Sprintf("%d bins, but n_fft %d has %d", bins, h.NFFT, h.Bins())}
+	}
+	return nil
+}
+
+// Writer writes frames (and, unless headerless, the header first) to an io.Writer, buffered:
+// call Flush at the end.
+type Writer struct {
+	w    *bufio.Writer
+	bins int
+	buf  []byte
+}
+
+// NewWriter writes h's header (unless headerless) and returns a writer of its frames.
+func NewWriter(w io.Writer, h Header, headerless bool) (*Writer, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	fw := &Writer{w: bufio.NewWriterSize(w, 64<<10), bins: h.Bins(), buf: make([]byte, 4*h.Bins())}
+	if !headerless {
+		b, _ := h.MarshalBinary()
+		if _, err := fw.w.Write(b); err != nil {
+			return nil, err
+		}
+	}
+	return fw, nil
+}
+
+// WriteFrame writes one frame of Bins() magnitudes as float32. It does not allocate.
+func (w *Writer) WriteFrame(mag []float64) error {
+	if len(mag) != w.bins {
+		return fmt.Errorf("frame stream: frame of %d bins, want %d", len(mag), w.bins)
+	}
+	for k, v := range mag {
+		binary.LittleEndian.PutUint32(w.buf[4*k:], math.Float32bits(float32(v)))
+	}
+	_, err := w.w.Write(w.buf)
+	return err
+}
+
+// Flush writes buffered frames through.
+func (w *Writer) Flush() error { return w.w.Flush() }
+
+// Reader reads frames from an io.Reader.
+type Reader struct {
+	r      *bufio.Reader
+	h      Header
+	buf    []byte
+	offset int64
+	frame  int
+}
+
+// NewReader reads the header from r, or, if headerless is set, takes h as the stream's
+// parameters. It returns a *FormatError for a malformed header.
+func NewReader(r io.Reader, headerless bool, h Header) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	fr := &Reader{r: br}
+	if headerless {
+		if err := h.Validate(); err != nil {
+			return nil, err
+		}
+		fr.h = h
+	} else {
+		b := make([]byte, HeaderSize)
+		n, err := io.ReadFull(br, b)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		if err := fr.h.UnmarshalBinary(b[:n]); err != nil {
+			return nil, err
+		}
+		fr.offset = HeaderSize
+	}
+	fr.buf = make([]byte, 4*fr.h.Bins())
+	return fr, nil
+}
+
+// Header returns the stream's parameters.
+func (r *Reader) Header() Header { return r.h }
+
+// Frames returns the number of frames read so far.
+func (r *Reader) Frames() int { return r.frame }
+
+// ReadFrame reads the next frame into dst (Bins() values). It returns io.EOF at a clean end of
+// stream, a *FormatError naming the frame and byte offset for a stream cut inside a frame or a
+// NaN, infinite or negative magnitude, and the reader's own errors otherwise. It does not
+// allocate.
+func (r *Reader) ReadFrame(dst []float64) error {
+	n, err := io.ReadFull(r.r, r.buf)
+	if errors.Is(err, io.EOF) {
+		return io.EOF
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &FormatError{r.offset + int64(n), fmt.Sprintf("stream ends inside frame %d (%d of %d bytes)", r.frame, n, len(r.buf))}
+	}
+	if err != nil {
+		return err
+	}
+	for k := range dst[:len(r.buf)/4] {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(r.buf[4*k:]))
+		if !(v >= 0) || math.IsInf(float64(v), 1) {
+			return &FormatError{r.offset + int64(4*k), fmt.Sprintf("frame %d, bin %d: magnitude %v (want a finite value ≥ 0)", r.frame, k, v)}
+		}
+		dst[k] = float64(v)
+	}
+	r.offset += int64(len(r.buf))
+	r.frame++
+	return nil
+}
