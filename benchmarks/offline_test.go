@@ -68,4 +68,3 @@ func TestOfflineQualityTable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

@@ -82,7 +82,8 @@ func (f *engineFlags) config(stft retrieval.Config, rate int) (stream.Config, er
 	if c.WarmStart, err = stream.ParseWarmStart(*f.warm); err != nil {
 		return c, err
 	}
-	return c.Resolve()
+	_, err = c.Resolve() // validate; NewEngine resolves the unresolved config itself
+	return c, err
 }
 
 // parseWithInput parses flags that may come before or after one positional argument.

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"math"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +29,6 @@ func speechLike() []float64 {
 	}
 	return x
 }
-
 
 func TestStreamWAVAlignedAndReported(t *testing.T) {
 	dir := t.TempDir()
