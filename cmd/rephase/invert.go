@@ -51,18 +51,9 @@ func runInvert(args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (inputs over 10 s, when stderr is a terminal) | on | off")
 	// Accept flags after the positional input as well as before it.
-	var in string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return inputError{err}
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			if in != "" {
-				return badInput("invert: more than one input (%q, %q)", in, args[0])
-			}
-			in, args = args[0], args[1:]
-		}
+	in, err := parseWithInput(fs, args, "invert")
+	if err != nil {
+		return err
 	}
 	if in == "" || *out == "" {
 		fs.Usage()
