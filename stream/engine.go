@@ -107,7 +107,8 @@ type Config struct {
 	// ℓ = 0 (not with the RTPGHI warm start, whose one-frame delay takes one look-ahead frame).
 	Lookahead int
 	// ItersPerHop K is the number of optimizer iterations per frame. 0 with Budget 0 means 16;
-	// negative means none (pure warm start, e.g. RTPGHI alone).
+	// negative means none (pure warm start, e.g. RTPGHI alone) and stays negative in the
+	// resolved config, so that Resolve is idempotent.
 	ItersPerHop int
 	// Budget, if > 0, replaces ItersPerHop by a deadline: iterate while the time spent on this
 	// frame plus one more iteration stays under Budget × the hop duration (hop/SampleRate), at
@@ -178,9 +179,6 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.ItersPerHop == 0 && c.Budget == 0 {
 		c.ItersPerHop = 16
-	}
-	if c.ItersPerHop < 0 {
-		c.ItersPerHop = 0
 	}
 	if c.MaxItersPerHop <= 0 {
 		c.MaxItersPerHop = 32
@@ -471,10 +469,11 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 	}
 	e.opt.begin(e, m0, m1, fixed)
 	if e.cfg.Budget == 0 {
-		for range e.cfg.ItersPerHop {
+		k := max(0, e.cfg.ItersPerHop)
+		for range k {
 			e.opt.step(e, m0, m1, fixed)
 		}
-		e.stats.Iterations += int64(e.cfg.ItersPerHop)
+		e.stats.Iterations += int64(k)
 		return
 	}
 	deadline := time.Duration(e.cfg.Budget * float64(e.hopDur))

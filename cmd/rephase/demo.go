@@ -109,7 +109,7 @@ func runDemo(args []string) error {
 		if err != nil {
 			return err
 		}
-		r := row{Name: c.name, Init: e.Config().WarmStart.String(), Iterations: e.Config().ItersPerHop, Mode: "streaming",
+		r := row{Name: c.name, Init: e.Config().WarmStart.String(), Iterations: max(0, e.Config().ItersPerHop), Mode: "streaming",
 			SCdB: retrieval.DB(p.SpectralConvergence(y)), RelL2: retrieval.RelativeL2(x, y),
 			Seconds: time.Since(start).Seconds(), File: filepath.Join(*outDir, c.file),
 			LatencyMs: 1000 * float64(e.Latency().AudioToAudio) / rate}

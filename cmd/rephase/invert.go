@@ -120,12 +120,9 @@ func runInvert(args []string) error {
 		}
 		jobs = append(jobs, job{mag: mag})
 	default:
-		a, err := wav.Read(in)
+		a, err := readSignal(in)
 		if err != nil {
-			return inputError{err}
-		}
-		if a.Len() == 0 {
-			return badInput("%s: zero-length signal", in)
+			return err
 		}
 		rate, sigLen = a.SampleRate, a.Len()
 		for _, ch := range a.Channels {

@@ -82,8 +82,7 @@ func (f *engineFlags) config(stft retrieval.Config, rate int) (stream.Config, er
 	if c.WarmStart, err = stream.ParseWarmStart(*f.warm); err != nil {
 		return c, err
 	}
-	_, err = c.Resolve() // validate; NewEngine resolves the unresolved config itself
-	return c, err
+	return c.Resolve()
 }
 
 // parseWithInput parses flags that may come before or after one positional argument.
@@ -142,6 +141,18 @@ func printReport(w io.Writer, r map[string]any) {
 	}
 }
 
+// readSignal reads a WAV input, rejecting unreadable and empty files as input errors.
+func readSignal(in string) (*wav.Audio, error) {
+	a, err := wav.Read(in)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	if a.Len() == 0 {
+		return nil, badInput("%s: zero-length signal", in)
+	}
+	return a, nil
+}
+
 func mono(a *wav.Audio) []float64 {
 	if len(a.Channels) == 1 {
 		return a.Channels[0]
@@ -177,12 +188,9 @@ func runStream(args []string) error {
 		fs.Usage()
 		return badInput("stream: need an input WAV and --out")
 	}
-	a, err := wav.Read(in)
+	a, err := readSignal(in)
 	if err != nil {
-		return inputError{err}
-	}
-	if a.Len() == 0 {
-		return badInput("%s: zero-length signal", in)
+		return err
 	}
 	stft, err := sf.config()
 	if err != nil {
@@ -390,12 +398,9 @@ func runAnalyze(args []string) error {
 		fs.Usage()
 		return badInput("analyze: need an input WAV")
 	}
-	a, err := wav.Read(in)
+	a, err := readSignal(in)
 	if err != nil {
-		return inputError{err}
-	}
-	if a.Len() == 0 {
-		return badInput("%s: zero-length signal", in)
+		return err
 	}
 	stft, err := sf.config()
 	if err != nil {
@@ -534,11 +539,7 @@ func runSynth(args []string) error {
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if raw != nil {
-		if err := raw.flush(); err != nil {
-			return err
-		}
-	} else {
+	if raw == nil {
 		enc := wav.Float32
 		if *pcm16 {
 			enc = wav.PCM16
@@ -585,5 +586,3 @@ func (r *rawWriter) write(v []float64) error {
 	_, err := r.w.Write(r.buf)
 	return err
 }
-
-func (r *rawWriter) flush() error { return nil }
