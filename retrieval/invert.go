@@ -65,14 +65,18 @@ const (
 	// InitRandom starts from uniformly random phase (seeded by Options.Seed).
 	InitRandom
 	// InitPGHI starts from phase-gradient heap integration (Průša, Balazs, Søndergaard 2017).
+	// STFT only.
 	InitPGHI
+	// InitNoise starts from seeded white Gaussian noise at the RMS the target implies (the
+	// seeds' and MATLAB's cwtmag2sig start), rather than from a phase.
+	InitNoise
 )
 
-var initNames = [...]string{"zero", "random", "pghi"}
+var initNames = [...]string{"zero", "random", "pghi", "noise"}
 
 func (i Init) String() string { return enumString(initNames[:], int(i)) }
 
-// ParseInit parses "zero", "random" or "pghi".
+// ParseInit parses "zero", "random", "pghi" or "noise".
 func ParseInit(s string) (Init, error) {
 	i, err := enumParse(initNames[:], s, "init")
 	return Init(i), err
@@ -154,6 +158,10 @@ type Options struct {
 	// (counting across the relaxed and exact phases). It costs nothing else; meant for progress
 	// bars.
 	OnIteration func(iter int)
+
+	// realign, if set, may change the iterate in place at each check (before the inconsistency
+	// is computed); when it returns true the optimizer restarts from the changed iterate.
+	realign func(x []float64) bool
 }
 
 // Result is what Invert returns.
@@ -169,11 +177,37 @@ type Result struct {
 // iteration, plus the inconsistency checks; L-BFGS may spend extra evaluations in its line search.
 // It allocates O(Length()·History) working memory and returns an error for invalid options.
 func Invert(p *Problem, opt Options) (*Result, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if !opt.Exact && p.S.cfg.Framing == Center && p.S.cfg.Pad == Reflect && opt.MaxIter >= 40 && len(p.S.groups) > 1 {
+		return invertRelaxed(p, opt)
+	}
+	n := p.S.length
+	x := make([]float64, n)
+	if opt.InitialSignal != nil {
+		if len(opt.InitialSignal) != n {
+			return nil, fmt.Errorf("retrieval: initial signal has %d samples, want %d", len(opt.InitialSignal), n)
+		}
+		copy(x, opt.InitialSignal)
+	} else if err := p.InitialSignal(x, opt.Init, opt.Seed); err != nil {
+		return nil, err
+	}
+	st, err := newStepper(opt, p.rmsEstimate())
+	if err != nil {
+		return nil, err
+	}
+	return iterate(p, st, x, opt), nil
+}
+
+// withDefaults fills Options' zero values.
+func (opt Options) withDefaults() (Options, error) {
 	if opt.MaxIter == 0 {
 		opt.MaxIter = 100
 	}
 	if opt.MaxIter < 0 {
-		return nil, fmt.Errorf("retrieval: negative iteration count %d", opt.MaxIter)
+		return opt, fmt.Errorf("retrieval: negative iteration count %d", opt.MaxIter)
 	}
 	if opt.Tol == 0 {
 		opt.Tol = 1e-4
@@ -190,25 +224,16 @@ func Invert(p *Problem, opt Options) (*Result, error) {
 	if opt.History <= 0 {
 		opt.History = 10
 	}
-	if !opt.Exact && p.S.cfg.Framing == Center && p.S.cfg.Pad == Reflect && opt.MaxIter >= 40 && len(p.S.groups) > 1 {
-		return invertRelaxed(p, opt)
-	}
-	n := p.S.length
-	x := make([]float64, n)
-	if opt.InitialSignal != nil {
-		if len(opt.InitialSignal) != n {
-			return nil, fmt.Errorf("retrieval: initial signal has %d samples, want %d", len(opt.InitialSignal), n)
-		}
-		copy(x, opt.InitialSignal)
-	} else if err := p.InitialSignal(x, opt.Init, opt.Seed); err != nil {
-		return nil, err
-	}
-	var st stepper
+	return opt, nil
+}
+
+// newStepper returns the optimizer of opt; rms is the signal's RMS estimate, Adam's step unit.
+func newStepper(opt Options, rms float64) (stepper, error) {
 	switch opt.Method {
 	case GLA:
-		st = &glaStepper{}
+		return &glaStepper{}, nil
 	case FGLA:
-		st = &fglaStepper{alpha: opt.Alpha}
+		return &fglaStepper{alpha: opt.Alpha}, nil
 	case GD:
 		switch opt.Optimizer {
 		case Adam:
@@ -216,32 +241,39 @@ func Invert(p *Problem, opt Options) (*Result, error) {
 			if lr == 0 {
 				lr = 0.01
 			}
-			st = &adamStepper{lr: lr * p.rmsEstimate()}
+			return &adamStepper{lr: lr * rms}, nil
 		case SGDM:
 			lr := opt.LearningRate
 			if lr == 0 {
 				lr = 0.5
 			}
-			st = &sgdmStepper{lr: lr, mu: opt.Momentum}
+			return &sgdmStepper{lr: lr, mu: opt.Momentum}, nil
 		case LBFGS:
-			st = newLBFGS(opt.History)
-		default:
-			return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
+			return newLBFGS(opt.History), nil
 		}
-	default:
-		return nil, fmt.Errorf("retrieval: unknown method %d", int(opt.Method))
+		return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
 	}
-	st.init(p, x)
+	return nil, fmt.Errorf("retrieval: unknown method %d", int(opt.Method))
+}
+
+// iterate runs st on obj from x (taken over) for opt's iterations, checks and callbacks.
+func iterate(obj objective, st stepper, x []float64, opt Options) *Result {
+	st.init(obj, x)
 	res := &Result{Stop: MaxIterations}
 	for it := 1; it <= opt.MaxIter; it++ {
-		stalled := st.step(p)
+		stalled := st.step(obj)
 		res.Iterations = it
 		if opt.OnIteration != nil {
 			opt.OnIteration(it)
 		}
 		check := it == 1 || it%opt.CheckEvery == 0 || it == opt.MaxIter || stalled
+		if check && opt.realign != nil && opt.realign(st.current()) {
+			x = append(x[:0], st.current()...)
+			st.init(obj, x)
+			stalled = false
+		}
 		if check && (opt.Tol > 0 || opt.Progress != nil) {
-			res.Inconsistency = p.Inconsistency(st.current())
+			res.Inconsistency = obj.Inconsistency(st.current())
 			if opt.Progress != nil {
 				opt.Progress(it, res.Inconsistency)
 			}
@@ -257,9 +289,9 @@ func Invert(p *Problem, opt Options) (*Result, error) {
 	}
 	res.Signal = append([]float64(nil), st.current()...)
 	if opt.Tol <= 0 && opt.Progress == nil {
-		res.Inconsistency = p.Inconsistency(res.Signal)
+		res.Inconsistency = obj.Inconsistency(res.Signal)
 	}
-	return res, nil
+	return res
 }
 
 // invertRelaxed runs Invert on the relaxed problem (padding as free samples), then polishes on
@@ -364,6 +396,9 @@ func (p *Problem) InitialSignal(x []float64, init Init, seed uint64) error {
 		for i, t := range p.mag {
 			spec[i] = complex(t, 0) * cisPhase(2*math.Pi*rng.Float64())
 		}
+	case InitNoise:
+		fillNoise(x, p.rmsEstimate(), seed)
+		return nil
 	case InitPGHI:
 		phase := make([]float64, len(p.mag))
 		PGHI(phase, p.mag, s.frames, s.cfg, seed)
@@ -378,6 +413,14 @@ func (p *Problem) InitialSignal(x []float64, init Init, seed uint64) error {
 	return nil
 }
 
+// fillNoise writes seeded white Gaussian noise of standard deviation sigma into x.
+func fillNoise(x []float64, sigma float64, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x6a09e667f3bcc909))
+	for i := range x {
+		x[i] = sigma * rng.NormFloat64()
+	}
+}
+
 func cisPhase(ph float64) complex128 {
 	s, c := math.Sincos(ph)
 	return complex(c, s)
@@ -386,16 +429,25 @@ func cisPhase(ph float64) complex128 {
 // stepper is one optimizer's state: step advances one iteration (returns true if it can make no
 // progress), current returns the present estimate.
 type stepper interface {
-	init(p *Problem, x []float64)
-	step(p *Problem) (stalled bool)
+	init(p objective, x []float64)
+	step(p objective) (stalled bool)
 	current() []float64
+}
+
+// objective is what the offline steppers minimise: the STFT Problem and the ScalogramProblem.
+// Precondition applies D⁻¹, the inverse of the frame operator's (Gauss-Newton) curvature, so that
+// x − D⁻¹∇F(x) is one Griffin-Lim step for either transform.
+type objective interface {
+	Eval(grad, x []float64) float64
+	Precondition(g []float64)
+	Inconsistency(x []float64) float64
 }
 
 type glaStepper struct{ x, g []float64 }
 
-func (s *glaStepper) init(p *Problem, x []float64) { s.x, s.g = x, make([]float64, len(x)) }
-func (s *glaStepper) current() []float64           { return s.x }
-func (s *glaStepper) step(p *Problem) bool {
+func (s *glaStepper) init(p objective, x []float64) { s.x, s.g = x, make([]float64, len(x)) }
+func (s *glaStepper) current() []float64            { return s.x }
+func (s *glaStepper) step(p objective) bool {
 	p.Eval(s.g, s.x)
 	p.Precondition(s.g)
 	for i := range s.x {
@@ -410,11 +462,11 @@ type fglaStepper struct {
 	y, yp, z, g []float64
 }
 
-func (s *fglaStepper) init(p *Problem, x []float64) {
+func (s *fglaStepper) init(p objective, x []float64) {
 	s.y, s.yp, s.z, s.g = x, append([]float64(nil), x...), append([]float64(nil), x...), make([]float64, len(x))
 }
 func (s *fglaStepper) current() []float64 { return s.y }
-func (s *fglaStepper) step(p *Problem) bool {
+func (s *fglaStepper) step(p objective) bool {
 	p.Eval(s.g, s.z)
 	p.Precondition(s.g)
 	copy(s.yp, s.y)
@@ -430,11 +482,11 @@ type sgdmStepper struct {
 	x, v, g []float64
 }
 
-func (s *sgdmStepper) init(p *Problem, x []float64) {
+func (s *sgdmStepper) init(p objective, x []float64) {
 	s.x, s.v, s.g = x, make([]float64, len(x)), make([]float64, len(x))
 }
 func (s *sgdmStepper) current() []float64 { return s.x }
-func (s *sgdmStepper) step(p *Problem) bool {
+func (s *sgdmStepper) step(p objective) bool {
 	p.Eval(s.g, s.x)
 	p.Precondition(s.g)
 	for i := range s.x {
@@ -451,11 +503,11 @@ type adamStepper struct {
 	x, m, v, g []float64
 }
 
-func (s *adamStepper) init(p *Problem, x []float64) {
+func (s *adamStepper) init(p objective, x []float64) {
 	s.x, s.m, s.v, s.g = x, make([]float64, len(x)), make([]float64, len(x)), make([]float64, len(x))
 }
 func (s *adamStepper) current() []float64 { return s.x }
-func (s *adamStepper) step(p *Problem) bool {
+func (s *adamStepper) step(p objective) bool {
 	const b1, b2 = 0.9, 0.999
 	p.Eval(s.g, s.x)
 	p.Precondition(s.g)

@@ -17,12 +17,12 @@ type lbfgsStepper struct {
 	rho, alpha []float64
 	head, n    int
 	gamma      float64
-	invD       []float64
+	py         []float64 // D⁻¹y scratch
 }
 
 func newLBFGS(m int) *lbfgsStepper { return &lbfgsStepper{m: m} }
 
-func (l *lbfgsStepper) init(p *Problem, x []float64) {
+func (l *lbfgsStepper) init(p objective, x []float64) {
 	n := len(x)
 	l.x = x
 	l.g, l.d, l.xt, l.gt, l.q = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
@@ -32,7 +32,7 @@ func (l *lbfgsStepper) init(p *Problem, x []float64) {
 	}
 	l.rho, l.alpha = make([]float64, l.m), make([]float64, l.m)
 	l.gamma = 1
-	l.invD = p.InversePreconditioner()
+	l.py = make([]float64, n)
 	l.f = p.Eval(l.g, l.x)
 }
 
@@ -43,16 +43,15 @@ func (l *lbfgsStepper) current() []float64 { return l.x }
 func dot(a, b []float64) float64 { return floats.Dot(a, b) }
 
 // direction sets d = −H·g by the two-loop recursion.
-func (l *lbfgsStepper) direction() {
+func (l *lbfgsStepper) direction(p objective) {
 	copy(l.q, l.g)
 	for j := 0; j < l.n; j++ { // newest to oldest
 		i := (l.head - 1 - j + 2*l.m) % l.m
 		l.alpha[i] = l.rho[i] * dot(l.s[i], l.q)
 		floats.AddScaled(l.q, -l.alpha[i], l.y[i])
 	}
-	for k := range l.q {
-		l.q[k] *= l.gamma * l.invD[k]
-	}
+	p.Precondition(l.q)
+	floats.Scale(l.gamma, l.q)
 	for j := l.n - 1; j >= 0; j-- { // oldest to newest
 		i := (l.head - 1 - j + 2*l.m) % l.m
 		b := l.rho[i] * dot(l.y[i], l.q)
@@ -61,12 +60,12 @@ func (l *lbfgsStepper) direction() {
 	floats.ScaleTo(l.d, -1, l.q)
 }
 
-func (l *lbfgsStepper) step(p *Problem) bool {
-	l.direction()
+func (l *lbfgsStepper) step(p objective) bool {
+	l.direction(p)
 	gd := dot(l.g, l.d)
 	if !(gd < 0) { // not a descent direction: forget the history, take the preconditioned step
 		l.n, l.gamma = 0, 1
-		l.direction()
+		l.direction(p)
 		gd = dot(l.g, l.d)
 		if !(gd < 0) {
 			return true
@@ -82,10 +81,9 @@ func (l *lbfgsStepper) step(p *Problem) bool {
 			floats.SubTo(l.s[i], l.xt, l.x)
 			floats.SubTo(l.y[i], l.gt, l.g)
 			sy := dot(l.s[i], l.y[i])
-			yy := 0.0
-			for k, yk := range l.y[i] {
-				yy += yk * yk * l.invD[k]
-			}
+			copy(l.py, l.y[i])
+			p.Precondition(l.py)
+			yy := dot(l.y[i], l.py)
 			if sy > 1e-12*yy && yy > 0 {
 				l.rho[i] = 1 / sy
 				l.gamma = sy / yy

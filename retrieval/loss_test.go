@@ -49,7 +49,7 @@ func newRandomProblem(t *testing.T, rng *rand.Rand, cfg Config, loss Loss, lengt
 // fdDerivative is the fourth-order central difference of F at x along v (scratch xp):
 // (−F(x+2hv) + 8F(x+hv) − 8F(x−hv) + F(x−2hv)) / 12h, with error O(h⁴); h = 1e-5/‖v‖ so that
 // the step stays well inside the smoothing scale ε of the compressed loss.
-func fdDerivative(p *Problem, x, v, xp []float64) float64 {
+func fdDerivative(p objective, x, v, xp []float64) float64 {
 	nv := 0.0
 	for _, e := range v {
 		nv += e * e
