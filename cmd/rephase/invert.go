@@ -24,7 +24,9 @@ func runInvert(args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: rephase invert IN.{wav,npy} --out OUT.wav [options]\n\n"+
 			"A WAV input is analysed (each channel) and its magnitudes inverted, with rel_l2 against it;\n"+
-			"an .npy input holds magnitudes (bins × frames as librosa writes them, or --frames-first).\n\n")
+			"an .npy input holds magnitudes (bins × frames as librosa writes them, or --frames-first).\n"+
+			"With --tfr cwt the WAV's scalogram is inverted instead (defaults then: --method gd with\n"+
+			"L-BFGS, --init noise, --iters 300, --tol 1e-5).\n\n")
 		fs.PrintDefaults()
 	}
 	out := fs.String("out", "", "output WAV file (required)")
@@ -50,6 +52,9 @@ func runInvert(args []string) error {
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (inputs over 10 s, when stderr is a terminal) | on | off")
+	tfr := fs.String("tfr", "stft", "time-frequency representation to invert: stft | cwt (scalogram, like MATLAB's cwtmag2sig)")
+	var cf cwtFlags
+	cf.register(fs)
 	// Accept flags after the positional input as well as before it.
 	in, err := parseWithInput(fs, args, "invert")
 	if err != nil {
@@ -58,6 +63,29 @@ func runInvert(args []string) error {
 	if in == "" || *out == "" {
 		fs.Usage()
 		return badInput("invert: need an input file and --out")
+	}
+	switch *tfr {
+	case "stft":
+	case "cwt":
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["method"] {
+			*method = "gd"
+		}
+		if !set["init"] {
+			*initName = "noise"
+		}
+		if !set["tol"] {
+			*tol = 1e-5
+		}
+		if !set["iters"] {
+			*iters = 300
+		}
+		return runInvertCWT(in, *out, cf, invertCommon{method: *method, optimizer: *optimizer, init: *initName,
+			iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16,
+			json: *asJSON, nfft: *nfft, hop: *hop})
+	default:
+		return badInput("invert: unknown --tfr %q (stft | cwt)", *tfr)
 	}
 	cfgWindow, err := retrieval.ParseWindow(*window)
 	if err != nil {

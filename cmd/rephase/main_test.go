@@ -110,3 +110,69 @@ func writeNpyRaw(t *testing.T, path, descr string, rows, cols int, data []byte) 
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestInvertScalogram runs invert --tfr cwt on the seeds' chirp (as WAV) and checks the
+// recovery and the JSON-relevant figures through the written file.
+func TestInvertScalogram(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "chirp.wav")
+	x := retrieval.LogChirp(2048, 2048, 1, 1024)
+	for i := range x {
+		x[i] = 0.5 * (x[i] + 1)
+	}
+	if err := wav.Write(in, 2048, [][]float64{x}, wav.Float32); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.wav")
+	if err := runInvert([]string{in, "--tfr", "cwt", "--include-lowpass", "--iters", "1500", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := wav.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Len() != len(x) || a.SampleRate != 2048 {
+		t.Fatalf("output %d samples at %d Hz", a.Len(), a.SampleRate)
+	}
+	if rel := retrieval.RelativeL2(x, a.Channels[0]); rel > 0.05 {
+		t.Errorf("relative L2 %.4f > 0.05", rel)
+	}
+}
+
+func TestInvertScalogramBadInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "tone.wav")
+	x := make([]float64, 4000)
+	for i := range x {
+		x[i] = math.Sin(2 * math.Pi * 440 * float64(i) / 8000)
+	}
+	wav.Write(in, 8000, [][]float64{x}, wav.PCM16)
+	tiny := filepath.Join(dir, "tiny.wav")
+	wav.Write(tiny, 8000, [][]float64{x[:3]}, wav.PCM16)
+	npy := filepath.Join(dir, "m.npy")
+	writeNpy(t, npy, 257, 3, func(int) float64 { return 1 })
+	out := filepath.Join(dir, "out.wav")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{in, "--freq-limits", "100,5000"}, "fs/2"},
+		{[]string{in, "--freq-limits", "0,1000"}, "0 < fmin"},
+		{[]string{in, "--freq-limits", "1000"}, "FMIN,FMAX"},
+		{[]string{in, "--voices", "0"}, "voices per octave"},
+		{[]string{in, "--freq-limits", "1000,1010", "--voices", "4"}, "less than one voice"},
+		{[]string{in, "--wavelet", "haar"}, "unknown wavelet"},
+		{[]string{tiny, "--pad", "0"}, "at least 4 samples"},
+		{[]string{npy}, "--tfr cwt inverts the scalogram of a WAV"},
+		{[]string{in, "--init", "pghi"}, "for the STFT"},
+	} {
+		err := runInvert(append(c.args, "--tfr", "cwt", "--iters", "5", "--out", out))
+		var ie inputError
+		if err == nil || !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("invert %v: %v, want an input error containing %q", c.args, err, c.want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output file was written for bad input")
+	}
+}
