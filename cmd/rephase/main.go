@@ -4,6 +4,7 @@
 //	rephase invert IN.{wav,npy} --out OUT.wav [options]
 //	rephase stream IN.wav --out OUT.wav [--lookahead 3 --iters-per-hop 16 | --budget 0.5] [--realtime]
 //	rephase analyze IN.wav > frames;  rephase synth --out OUT.wav|- < frames
+//	rephase live --input DEVICE|FILE.wav|sine:FREQ --output DEVICE|FILE.wav [--effect pitch:+12]...
 //
 // Every command prints a human table by default and one JSON object with --json. Bad input exits
 // with status 2 and an error naming the file and the position; other failures exit with 1.
@@ -31,6 +32,7 @@ commands:
   stream   the streaming engine, WAV to WAV (optionally paced in real time through ring buffers)
   analyze  WAV → frame stream of STFT magnitudes on stdout (docs/frame-stream.md)
   synth    frame stream on stdin → streaming engine → WAV, or raw PCM on stdout
+  live     real-time vocoder: device/file/sine → effects → streaming engine → device/file (PortAudio)
 
 Run "rephase <command> -h" for the options of a command.
 `
@@ -52,6 +54,8 @@ func main() {
 		err = runAnalyze(os.Args[2:])
 	case "synth":
 		err = runSynth(os.Args[2:])
+	case "live":
+		err = runLive(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

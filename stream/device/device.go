@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Package device connects the streaming engine to audio hardware through PortAudio
 // (github.com/gordonklaus/portaudio, Debian's portaudio19-dev). It is the only package of rephase
 // besides the FFT backend that needs cgo, so the numerical packages never do.
@@ -382,6 +384,10 @@ func (s *Stream) Start() error {
 // Prime tells the stream that the worker has filled the output ring with its first block:
 // from now on an output ring that runs dry counts as an xrun.
 func (s *Stream) Prime() { s.primed.Store(true) }
+
+// EndOfStream tells the stream that the worker has written its last output sample: the ring
+// running dry from now on is the end of the signal, not an xrun.
+func (s *Stream) EndOfStream() { s.primed.Store(false) }
 
 // Stop stops the stream after the pending buffers have played; the callback is not called
 // afterwards. Idempotent.
