@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and testing rephase needs on a fresh Debian machine, skipping what is
-# already there: FFTW3 and pkg-config for the default cgo FFT backend, plus the tools the tests
-# use. Runs apt-get update first; as root, or through sudo otherwise.
+# already there: FFTW3 and pkg-config for the default cgo FFT backend, PortAudio for audio devices,
+# and the JACK server the device tests run against. Runs apt-get update first; as root, or through sudo otherwise.
 set -euo pipefail
 
 packages=(
 	libfftw3-dev # FFTW3, the default FFT backend (cgo); the pure-Go build does not need it
 	pkg-config   # finds FFTW for cgo
 	gcc          # cgo
+	portaudio19-dev # PortAudio, for stream/device and "rephase live" (cgo)
+	jackd2          # JACK: the tests run PortAudio against jackd's dummy backend (headless, paced in real time)
 )
 
 missing=()

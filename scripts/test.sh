@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# The test command of the README: installs what is missing, then vets and runs every test with the
-# race detector on the default (FFTW, cgo) build, and once more on the pure-Go build
-# (CGO_ENABLED=0, gonum FFT), so that the suite is known to pass on both backends.
+# The test command of the README: installs what is missing, starts a JACK server with the dummy
+# backend (stopped on exit), then vets and runs every test with the race detector on the default
+# (FFTW, PortAudio, cgo) build, and once more on the pure-Go build (CGO_ENABLED=0, gonum FFT, no
+# devices), so that the suite is known to pass on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 ./scripts/setup.sh
 go mod download
+
+# A headless audio server for the PortAudio tests: JACK with its dummy backend runs callbacks at
+# real-time pace without hardware (the ALSA null device runs unpaced, a PulseAudio null sink
+# under-runs). An already running JACK server is used as it is.
+export JACK_NO_START_SERVER=1
+if ! jack_lsp >/dev/null 2>&1; then
+	jackd --no-realtime -d dummy -r 48000 -p 256 -C 2 -P 2 >/tmp/rephase-jackd.log 2>&1 &
+	jack_pid=$!
+	trap 'kill "$jack_pid" 2>/dev/null || true' EXIT
+	for _ in $(seq 100); do
+		jack_lsp >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	jack_lsp >/dev/null 2>&1 || { echo "test: jackd did not start:" >&2; cat /tmp/rephase-jackd.log >&2; exit 1; }
+fi
+export REPHASE_REQUIRE_JACK=1 # the device tests fail rather than skip without it
 echo "== go vet ./..."
 go vet ./...
 echo "== go test -race ./... (cgo, FFTW)"

@@ -19,6 +19,9 @@ import (
 // backend and sets REPHASE_REQUIRE_JACK=1, which turns the skip into a failure).
 func requireJACK(t *testing.T) {
 	t.Helper()
+	if !haveCgo {
+		t.Skip("built without cgo: no PortAudio")
+	}
 	if err := exec.Command("jack_lsp").Run(); err != nil {
 		if os.Getenv("REPHASE_REQUIRE_JACK") == "1" {
 			t.Fatalf("REPHASE_REQUIRE_JACK=1 but no JACK server answers jack_lsp: %v", err)
