@@ -51,9 +51,10 @@ func runLive(args []string) error {
 	record := fs.String("record", "", "also record the output to this WAV file")
 	sr := fs.Int("sr", 0, "sample rate in Hz (0: the input file's, else the device's default, else 48000)")
 	buffer := fs.Int("buffer", 256, "device buffer (frames per callback)")
-	prefill := fs.Int("prefill", 0, "output buffering in samples ahead of the first block (0: 2·max(buffer, hop))")
+	prefill := fs.Int("prefill", 0, "output buffering in samples ahead of the first block (0: 3·max(buffer, hop))")
 	clickEvery := fs.Duration("click-every", time.Second, "sine input: a latency probe click this often (0: none)")
 	quiet := fs.Bool("quiet", false, "no status line")
+	rtPriority := fs.Int("rt-priority", 0, "run the worker thread with SCHED_FIFO at this priority (1–99; 0: normal scheduling). Keep it below the audio server's own threads")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -146,7 +147,7 @@ func runLive(args []string) error {
 		defer dev.Close()
 		rate = int(dev.SampleRate())
 		return liveRealtime(dev, sine, samples, rate, liveOptions{effects: effects, duration: *duration, record: *record,
-			output: *output, outDevice: outDevice, input: *input, prefill: *prefill, quiet: *quiet, sf: sf, ef: ef})
+			output: *output, outDevice: outDevice, input: *input, prefill: *prefill, quiet: *quiet, rtPriority: *rtPriority, sf: sf, ef: ef})
 	}
 	// No device: offline, file (or sine) to file.
 	if rate == 0 {
@@ -179,6 +180,7 @@ type liveOptions struct {
 	outDevice      bool
 	prefill        int
 	quiet          bool
+	rtPriority     int
 	sf             *stftFlags
 	ef             *engineFlags
 }
@@ -256,7 +258,7 @@ func liveRealtime(dev *device.Stream, probe *device.Sine, samples *device.Sample
 	hop := e.Hop()
 	prefill := o.prefill
 	if prefill == 0 {
-		prefill = 2 * max(dev.FramesPerBuffer(), hop)
+		prefill = 3 * max(dev.FramesPerBuffer(), hop)
 	}
 	var rec, outFile *wav.Recorder
 	if o.record != "" {
@@ -322,10 +324,12 @@ func liveRealtime(dev *device.Stream, probe *device.Sine, samples *device.Sample
 	status := !o.quiet && !*o.ef.asJSON && term.IsTerminal(int(os.Stderr.Fd()))
 	lastStatus := time.Now()
 	period := time.Duration(float64(hop) / float64(rate) / 4 * float64(time.Second))
-	// The worker is this goroutine: pin it and ask for real-time scheduling (priority below
-	// JACK's usual 70–80 for its own threads).
-	rtErr := device.LockRealtime(40)
-	defer device.UnlockRealtime()
+	// The worker is this goroutine; with --rt-priority, pin it and ask for real-time scheduling.
+	var rtErr error
+	if o.rtPriority > 0 {
+		rtErr = device.LockRealtime(o.rtPriority)
+		defer device.UnlockRealtime()
+	}
 	if err := dev.Start(); err != nil {
 		return err
 	}
@@ -409,7 +413,7 @@ loop:
 	r["portaudio_flags"] = map[string]uint64{"input_underflow": st.PAInputUnderflow, "input_overflow": st.PAInputOverflow,
 		"output_underflow": st.PAOutputUnderflow, "output_overflow": st.PAOutputOverflow}
 	r["cpu_load"] = st.CPULoad
-	r["realtime_priority"] = rtErr == nil
+	r["realtime_priority"] = o.rtPriority > 0 && rtErr == nil
 	if rtErr != nil {
 		r["realtime_priority_error"] = rtErr.Error()
 	}
