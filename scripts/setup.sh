@@ -10,6 +10,8 @@ packages=(
 	gcc          # cgo
 	portaudio19-dev # PortAudio, for stream/device and "rephase live" (cgo)
 	jackd2          # JACK: the tests run PortAudio against jackd's dummy backend (headless, paced in real time)
+	espeak-ng       # speech input of the benchmarks (rephase bench, benchmarks/)
+	sox             # resamples it
 )
 
 missing=()

@@ -33,6 +33,7 @@ commands:
   analyze  WAV → frame stream of STFT magnitudes on stdout (docs/frame-stream.md)
   synth    frame stream on stdin → streaming engine → WAV, or raw PCM on stdout
   live     real-time vocoder: device/file/sine → effects → streaming engine → device/file (PortAudio)
+  bench    the benchmark matrix: quality, latency, speed; writes benchmarks/REPORT.md with plots
 
 Run "rephase <command> -h" for the options of a command.
 `
@@ -56,6 +57,8 @@ func main() {
 		err = runSynth(os.Args[2:])
 	case "live":
 		err = runLive(os.Args[2:])
+	case "bench":
+		err = runBench(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
