@@ -10,7 +10,8 @@ import (
 )
 
 // BenchmarkEnginePush times Engine.Push per frame (16 kHz, n_fft 512, hop 128, K = 16) for each
-// optimizer and look-ahead, with 0 allocations, and reports the real-time factor (compute time /
+// optimizer and look-ahead ℓ ∈ {0, 1, 2, 3} (ℓ = 0 with the causal RTPGHI warm start), with 0
+// allocations, and reports the real-time factor (compute time /
 // hop duration of 8 ms).
 //
 //	go test -run '^$' -bench EnginePush -count 6 ./benchmarks
@@ -28,9 +29,13 @@ func BenchmarkEnginePush(b *testing.B) {
 	var frames [][]float64
 	an.Write(x, func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil })
 	for _, o := range []stream.Optimizer{stream.LBFGS, stream.FGLA, stream.GLA, stream.Adam} {
-		for _, look := range []int{1, 3} {
+		for _, look := range []int{0, 1, 2, 3} {
 			b.Run(o.String()+"/lookahead="+strconv.Itoa(look), func(b *testing.B) {
-				e, err := stream.NewEngine(stream.Config{STFT: cfg, Optimizer: o, Lookahead: look, ItersPerHop: 16})
+				ec := stream.Config{STFT: cfg, Optimizer: o, Lookahead: look, NoLookahead: look == 0, ItersPerHop: 16}
+				if look == 0 {
+					ec.WarmStart = stream.RTPGHICausal
+				}
+				e, err := stream.NewEngine(ec)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -45,6 +50,7 @@ func BenchmarkEnginePush(b *testing.B) {
 					e.Push(hop, frames[i%len(frames)])
 				}
 				perFrame := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				b.ReportMetric(perFrame, "ns/frame")
 				b.ReportMetric(perFrame/8e6, "rtf")
 			})
 		}

@@ -303,18 +303,6 @@ func Run(o Options) (*Results, error) {
 	return r, nil
 }
 
-// independentSC is the metric: |STFT| with center framing and reflect padding, same window.
-func independentSC(cfg retrieval.Config, x, y []float64) float64 {
-	c := cfg
-	c.Framing, c.Pad = retrieval.Center, retrieval.Reflect
-	s, err := retrieval.NewSTFT(c, len(x))
-	if err != nil {
-		return math.NaN()
-	}
-	defer s.Close()
-	return retrieval.DB(retrieval.SpectralConvergence(s.Magnitude(nil, y[:len(x)]), s.Magnitude(nil, x)))
-}
-
 func runOffline(in Input, su Setup, cfg retrieval.Config, c offlineCase, iters int) (Row, error) {
 	cc := cfg
 	cc.Framing, cc.Pad = retrieval.Center, retrieval.Reflect
@@ -398,7 +386,7 @@ func runStreaming(in Input, su Setup, cfg retrieval.Config, c streamCase) (Row, 
 	}
 	return Row{Input: in.Name, Setup: su.Name, Mode: "streaming", Method: c.method, Lookahead: rc.Lookahead,
 		ItersPerHop: k, Deadline: c.deadline,
-		SCdB: independentSC(cfg, in.X, y), RelL2: retrieval.RelativeL2(in.X, y), Seconds: secs,
+		SCdB: retrieval.STFTSpectralConvergenceDB(cfg, in.X, y), RelL2: retrieval.RelativeL2(in.X, y), Seconds: secs,
 		RTF: secs / (float64(len(in.X)) / float64(su.Rate)), LatencyMs: 1000 * float64(e.Latency().AudioToAudio) / float64(su.Rate),
 		HopP50Ms: pct(0.5), HopP99Ms: pct(0.99), HopMaxMs: sorted[len(sorted)-1],
 		AllocsPerHop: float64(after.Mallocs-before.Mallocs) / float64(len(frames)), MeanItersHop: st.IterationsPerFrame()}, hops, y, nil

@@ -62,7 +62,7 @@ func writeMarkdown(w io.Writer, r *Results, plots map[string]string) {
 	}
 
 	fmt.Fprintf(w, "## Quality against latency\n\n")
-	for _, k := range []string{"front", "iters", "compute", "hist", "spectro"} {
+	for _, k := range []string{"front", "iters", "compute", "hist", "spectro", "spectro2"} {
 		if p, ok := plots[k]; ok {
 			fmt.Fprintf(w, "![%s](%s)\n\n", k, "plots/"+filepath.Base(p))
 		}

@@ -73,18 +73,8 @@ func TestScalogramGradientFiniteDifference(t *testing.T) {
 			if worst > 1e-6 {
 				t.Errorf("coordinate-wise relative error %.3g > 1e-6", worst)
 			}
-			for trial := 0; trial < 5; trial++ {
-				v := randSignal(rng, len(x))
-				dir := 0.0
-				for i := range v {
-					dir += g[i] * v[i]
-				}
-				fd := fdDerivative(p, x, v, xp)
-				if rel := math.Abs(fd-dir) / math.Abs(dir); rel > 1e-6 {
-					t.Errorf("directional derivative: FD %.12g, gradient %.12g, relative error %.3g", fd, dir, rel)
-				}
-			}
-			t.Logf("%d scales, coordinate-wise max relative error %.2g", p.C.Scales(), worst)
+			worstDir := checkDirectional(t, rng, p, x, g, xp)
+			t.Logf("%d scales, max relative error: coordinate-wise %.2g, directional %.2g", p.C.Scales(), worst, worstDir)
 		})
 	}
 }

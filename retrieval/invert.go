@@ -184,14 +184,8 @@ func Invert(p *Problem, opt Options) (*Result, error) {
 	if !opt.Exact && p.S.cfg.Framing == Center && p.S.cfg.Pad == Reflect && opt.MaxIter >= 40 && len(p.S.groups) > 1 {
 		return invertRelaxed(p, opt)
 	}
-	n := p.S.length
-	x := make([]float64, n)
-	if opt.InitialSignal != nil {
-		if len(opt.InitialSignal) != n {
-			return nil, fmt.Errorf("retrieval: initial signal has %d samples, want %d", len(opt.InitialSignal), n)
-		}
-		copy(x, opt.InitialSignal)
-	} else if err := p.InitialSignal(x, opt.Init, opt.Seed); err != nil {
+	x, err := startSignal(p.S.length, opt, p.InitialSignal)
+	if err != nil {
 		return nil, err
 	}
 	st, err := newStepper(opt, p.rmsEstimate())
@@ -199,6 +193,20 @@ func Invert(p *Problem, opt Options) (*Result, error) {
 		return nil, err
 	}
 	return iterate(p, st, x, opt), nil
+}
+
+// startSignal returns opt.InitialSignal copied (checked to have n samples), or the start that
+// init writes for opt.Init and opt.Seed.
+func startSignal(n int, opt Options, init func(x []float64, i Init, seed uint64) error) ([]float64, error) {
+	x := make([]float64, n)
+	if opt.InitialSignal != nil {
+		if len(opt.InitialSignal) != n {
+			return nil, fmt.Errorf("retrieval: initial signal has %d samples, want %d", len(opt.InitialSignal), n)
+		}
+		copy(x, opt.InitialSignal)
+		return x, nil
+	}
+	return x, init(x, opt.Init, opt.Seed)
 }
 
 // withDefaults fills Options' zero values.

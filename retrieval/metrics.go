@@ -56,3 +56,19 @@ func RelativeL2(ref, est []float64) float64 {
 	}
 	return math.Sqrt(math.Min(dm, dp) / n)
 }
+
+// STFTSpectralConvergenceDB returns 20·log10 of the spectral convergence of est against ref in
+// the STFT domain of cfg's n_fft, hop, win_length and window, always with center framing and
+// reflect padding whatever cfg's framing: the independent metric the command line and the
+// benchmarks report for any reconstruction. est must have at least len(ref) samples (the rest is
+// ignored). It returns NaN for a configuration that does not resolve or a signal too short for it.
+func STFTSpectralConvergenceDB(cfg Config, ref, est []float64) float64 {
+	c := cfg
+	c.Framing, c.Pad = Center, Reflect
+	s, err := NewSTFT(c, len(ref))
+	if err != nil || len(est) < len(ref) {
+		return math.NaN()
+	}
+	defer s.Close()
+	return DB(SpectralConvergence(s.Magnitude(nil, est[:len(ref)]), s.Magnitude(nil, ref)))
+}

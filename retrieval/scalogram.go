@@ -338,13 +338,8 @@ func InvertScalogram(p *ScalogramProblem, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := make([]float64, p.C.length)
-	if opt.InitialSignal != nil {
-		if len(opt.InitialSignal) != len(x) {
-			return nil, fmt.Errorf("retrieval: initial signal has %d samples, want %d", len(opt.InitialSignal), len(x))
-		}
-		copy(x, opt.InitialSignal)
-	} else if err := p.InitialSignal(x, opt.Init, opt.Seed); err != nil {
+	x, err := startSignal(p.C.length, opt, p.InitialSignal)
+	if err != nil {
 		return nil, err
 	}
 	st, err := newStepper(opt, p.rmsEstimate())

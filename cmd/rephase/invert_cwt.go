@@ -167,10 +167,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		scs = append(scs, retrieval.DB(p.SpectralConvergence(res.Signal)))
 		rels = append(rels, retrieval.RelativeL2(x, y))
 		incs = append(incs, res.Inconsistency)
-		if s, err := retrieval.NewSTFT(stftCfg, len(x)); err == nil {
-			stftSCs = append(stftSCs, retrieval.DB(retrieval.SpectralConvergence(s.Magnitude(nil, y), s.Magnitude(nil, x))))
-			s.Close()
-		}
+		stftSCs = append(stftSCs, retrieval.STFTSpectralConvergenceDB(stftCfg, x, y))
 		totalIters += res.Iterations
 		stop = res.Stop
 	}

@@ -260,16 +260,9 @@ func runStream(args []string) error {
 	return nil
 }
 
-// channelSC is the independent metric: |STFT| with center=True, reflect padding, same window.
+// channelSC is the independent metric (retrieval.STFTSpectralConvergenceDB).
 func channelSC(stft retrieval.Config, x, y []float64) float64 {
-	c := stft
-	c.Framing, c.Pad = retrieval.Center, retrieval.Reflect
-	s, err := retrieval.NewSTFT(c, len(x))
-	if err != nil {
-		return math.NaN()
-	}
-	defer s.Close()
-	return retrieval.DB(retrieval.SpectralConvergence(s.Magnitude(nil, y[:len(x)]), s.Magnitude(nil, x)))
+	return retrieval.STFTSpectralConvergenceDB(stft, x, y)
 }
 
 // pacedResynthesis feeds x through a ring buffer at the sample rate (a producer goroutine
