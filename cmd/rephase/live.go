@@ -43,7 +43,7 @@ func runLive(args []string) error {
 	}
 	input := fs.String("input", "default", "DEVICE | FILE.wav | sine:FREQ")
 	output := fs.String("output", "default", "DEVICE | FILE.wav")
-	hostAPI := fs.String("host-api", "", "restrict device selection to a PortAudio host API (e.g. jack, alsa)")
+	hostAPI := fs.String("host-api", "", "restrict device selection to a PortAudio host API, by name or index (e.g. jack, alsa, 0)")
 	list := fs.Bool("list-devices", false, "list the audio devices and exit")
 	var effects multiFlag
 	fs.Var(&effects, "effect", "magnitude effect, repeatable, applied in order: "+effect.Syntax)

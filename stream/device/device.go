@@ -93,13 +93,20 @@ func FormatList(w io.Writer, ds []Device) {
 
 // Find selects a device by spec: "default" (the default device of the host API, or of
 // PortAudio's default host API), a device index, or a case-insensitive name (an exact match wins
-// over a substring match). hostAPI, if not empty, restricts the search to host APIs whose name
-// contains it ("jack", "alsa"). output selects output devices, otherwise input devices. The
+// over a substring match). hostAPI, if not empty, restricts the search to the host API with that
+// index or whose name contains it ("jack", "alsa"). output selects output devices, otherwise input devices. The
 // error for a device that does not exist lists the devices that do.
 func Find(spec, hostAPI string, output bool) (Device, error) {
 	ds, err := List()
 	if err != nil {
 		return Device{}, err
+	}
+	if i, err := strconv.Atoi(strings.TrimSpace(hostAPI)); err == nil {
+		apis, err := portaudio.HostApis()
+		if err != nil || i < 0 || i >= len(apis) {
+			return Device{}, fmt.Errorf("device: no host API with index %d (%d host APIs)", i, len(apis))
+		}
+		hostAPI = apis[i].Name
 	}
 	dir := "input"
 	if output {

@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gordonklaus/portaudio"
 )
 
 // requireJACK skips unless a JACK server is running (scripts/test.sh starts one with the dummy
@@ -106,6 +109,14 @@ func TestFindListsDevices(t *testing.T) {
 	}
 	if d, err := Find("system", "jack", true); err != nil || d.MaxOutputChannels < 1 {
 		t.Errorf("Find(system): %+v, %v", d, err)
+	}
+	apis, _ := portaudio.HostApis()
+	for i, a := range apis {
+		if strings.Contains(a.Name, "JACK") {
+			if d, err := Find("0", strconv.Itoa(i), true); err != nil || d.Index != 0 {
+				t.Errorf("Find by device index 0 and host API index %d: %+v, %v", i, d, err)
+			}
+		}
 	}
 }
 
