@@ -306,7 +306,12 @@ func Open(cfg Config) (*Stream, error) {
 	s.scratch = make([]float32, 1<<16)
 	pa, err := portaudio.OpenStream(p, s.callback)
 	if err != nil {
-		return nil, fmt.Errorf("device: opening %s at %.0f Hz, %d frames per buffer: %w", s.describe(), s.rate, s.frames, err)
+		var b strings.Builder
+		if ds, e := List(); e == nil {
+			FormatList(&b, ds)
+		}
+		return nil, fmt.Errorf("device: opening %s at %.0f Hz, %d frames per buffer: %w; the devices are:\n%s",
+			s.describe(), s.rate, s.frames, err, strings.TrimRight(b.String(), "\n"))
 	}
 	s.pa = pa
 	return s, nil
