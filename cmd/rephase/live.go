@@ -409,6 +409,9 @@ loop:
 	r["frames_per_buffer"] = dev.FramesPerBuffer()
 	r["callbacks"] = st.Callbacks
 	r["xruns"], r["xrun_frames"] = st.Xruns, st.XrunFrames
+	if st.Xruns > 0 {
+		r["first_xrun_s"] = float64(st.FirstXrunFrame) / float64(rate)
+	}
 	r["input_dropped"], r["output_ring_overflow"] = st.InputDropped, workerOverflow
 	r["portaudio_flags"] = map[string]uint64{"input_underflow": st.PAInputUnderflow, "input_overflow": st.PAInputOverflow,
 		"output_underflow": st.PAOutputUnderflow, "output_overflow": st.PAOutputOverflow}
@@ -504,10 +507,14 @@ func finishLiveReport(r map[string]any, o liveOptions) error {
 	fmt.Printf("%s → %s (%s), effects: %s\n", r["input"], r["output"], r["mode"], r["effects"])
 	printReport(os.Stdout, r)
 	if v, ok := r["buffer_latency_ms"]; ok {
-		fmt.Printf("latency: algorithmic %.2f ms + buffering %.2f ms = %.2f ms (device: %v)\n",
-			r["algorithmic_latency_ms"], v, r["latency_ms"], r["device_latency_ms"])
-		fmt.Printf("%v callbacks, %v xruns (%v frames), %v input samples dropped, load %.0f%%\n",
-			r["callbacks"], r["xruns"], r["xrun_frames"], r["input_dropped"], 100*r["load"].(float64))
+		dl := r["device_latency_ms"].(map[string]float64)
+		fmt.Printf("latency: algorithmic %.2f ms + buffering %.2f ms = %.2f ms; devices add %.2f ms in, %.2f ms out (PortAudio's estimate)\n",
+			r["algorithmic_latency_ms"], v, r["latency_ms"], dl["input"], dl["output"])
+		fmt.Printf("%v callbacks, %v xrun frames, %v input samples dropped, load %.0f%%\n",
+			r["callbacks"], r["xrun_frames"], r["input_dropped"], 100*r["load"].(float64))
+		if f, ok := r["first_xrun_s"]; ok {
+			fmt.Printf("first xrun at %.3f s\n", f)
+		}
 	}
 	if v, ok := r["measured_latency_ms"]; ok {
 		fmt.Printf("measured end-to-end latency %.2f ms over %v probes (spread %.3f ms)\n", v, r["probes"], r["measured_latency_spread_ms"])

@@ -222,6 +222,8 @@ type Stats struct {
 	// Xruns: callbacks, after Prime, whose output ring could not supply the whole buffer;
 	// XrunFrames: the frames of silence played instead.
 	Xruns, XrunFrames uint64
+	// FirstXrunFrame is the output frame (since Start) at which the first xrun began (0: none).
+	FirstXrunFrame uint64
 	// PortAudio's status flags, counted per callback that reported them.
 	PAInputUnderflow, PAInputOverflow, PAOutputUnderflow, PAOutputOverflow uint64
 	// CPULoad is PortAudio's estimate of the callback's share of its time budget (0…1).
@@ -249,6 +251,7 @@ type Stream struct {
 	inDropped      atomic.Uint64
 	xruns          atomic.Uint64
 	xrunFrames     atomic.Uint64
+	firstXrun      atomic.Uint64
 	paInUnder      atomic.Uint64
 	paInOver       atomic.Uint64
 	paOutUnder     atomic.Uint64
@@ -370,7 +373,9 @@ func (s *Stream) callback(in, out []float32, _ portaudio.StreamCallbackTimeInfo,
 		if n < len(mono) {
 			clear(mono[n:])
 			if s.primed.Load() {
-				s.xruns.Add(1)
+				if s.xruns.Add(1) == 1 {
+					s.firstXrun.Store(s.framesOut.Load() + uint64(n))
+				}
 				s.xrunFrames.Add(uint64(len(mono) - n))
 			}
 		}
@@ -454,7 +459,7 @@ func (s *Stream) DeviceLatency() (in, out time.Duration) {
 // Stats returns the counters.
 func (s *Stream) Stats() Stats {
 	return Stats{Callbacks: s.callbacks.Load(), FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(),
-		InputDropped: s.inDropped.Load(), Xruns: s.xruns.Load(), XrunFrames: s.xrunFrames.Load(),
+		InputDropped: s.inDropped.Load(), Xruns: s.xruns.Load(), XrunFrames: s.xrunFrames.Load(), FirstXrunFrame: s.firstXrun.Load(),
 		PAInputUnderflow: s.paInUnder.Load(), PAInputOverflow: s.paInOver.Load(),
 		PAOutputUnderflow: s.paOutUnder.Load(), PAOutputOverflow: s.paOutOver.Load(), CPULoad: s.pa.CpuLoad()}
 }

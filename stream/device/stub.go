@@ -39,9 +39,9 @@ type Config struct {
 
 // Stats are the stream's counters (see the cgo build).
 type Stats struct {
-	Callbacks, FramesIn, FramesOut, InputDropped, Xruns, XrunFrames        uint64
-	PAInputUnderflow, PAInputOverflow, PAOutputUnderflow, PAOutputOverflow uint64
-	CPULoad                                                                float64
+	Callbacks, FramesIn, FramesOut, InputDropped, Xruns, XrunFrames, FirstXrunFrame uint64
+	PAInputUnderflow, PAInputOverflow, PAOutputUnderflow, PAOutputOverflow          uint64
+	CPULoad                                                                         float64
 }
 
 // Stream is never opened in this build.
