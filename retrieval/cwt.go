@@ -265,8 +265,10 @@ type CWT struct {
 	scales []float64
 	freqs  []float64
 	psi    [][]float64 // per scale, the response on bins band[j][0] ≤ k < band[j][1]
+	psiF   [][]float64 // psi / n: the forward transform's filters with the inverse FFT's normalisation
 	band   [][2]int
 	phi    []float64 // low-pass response on bins 0..n-1 (nil without low-pass)
+	phiF   []float64 // phi / n
 	resp   []float64 // R[k] = Σ_j ψ_j[k]² + ψ_j[−k]² (+ 2φ[k]²): the frame operator's symbol
 	plan   *fft.CmplxPlan
 
@@ -356,6 +358,20 @@ func NewCWT(cfg CWTConfig, length int) (*CWT, error) {
 	}
 	if cfg.IncludeLowpass {
 		c.buildLowpass()
+	}
+	inv := 1 / float64(c.n)
+	for _, p := range c.psi {
+		f := make([]float64, len(p))
+		for i, v := range p {
+			f[i] = v * inv
+		}
+		c.psiF = append(c.psiF, f)
+	}
+	if c.phi != nil {
+		c.phiF = make([]float64, c.n)
+		for k, v := range c.phi {
+			c.phiF[k] = v * inv
+		}
 	}
 	c.plan = fft.NewCmplx(c.n)
 	c.spec = make([]complex128, c.n)
@@ -464,33 +480,23 @@ func (c *CWT) load(x []float64) {
 // and returns the signal's part of them (normalised).
 func (c *CWT) scale(j int) []complex128 {
 	k0, k1 := c.band[j][0], c.band[j][1]
-	for i, p := range c.psi[j] {
+	for i, p := range c.psiF[j] {
 		c.buf[k0+i] = c.spec[k0+i] * complex(p, 0)
 	}
 	c.plan.Inverse(c.out, c.buf)
 	clear(c.buf[k0:k1])
-	return c.crop()
-}
-
-// crop normalises the signal's part of c.out by 1/n and returns it.
-func (c *CWT) crop() []complex128 {
-	inv := complex(1/float64(c.n), 0)
-	b := c.out[c.ext : c.ext+c.length]
-	for i := range b {
-		b[i] *= inv
-	}
-	return b
+	return c.out[c.ext : c.ext+c.length]
 }
 
 // lowpass writes the low-pass coefficients over the transform length into c.out, given c.spec,
 // and returns the signal's part.
 func (c *CWT) lowpass() []complex128 {
-	for k, p := range c.phi {
+	for k, p := range c.phiF {
 		c.buf[k] = c.spec[k] * complex(p, 0)
 	}
 	c.plan.Inverse(c.out, c.buf)
 	clear(c.buf)
-	return c.crop()
+	return c.out[c.ext : c.ext+c.length]
 }
 
 // Forward writes the complex CWT coefficients of x (Length() samples) into dst (Scales() ×

@@ -106,18 +106,8 @@ func (p *ScalogramProblem) residual(j int, w []complex128) float64 {
 		}
 		return f
 	}
-	t := p.mag[j*len(w) : (j+1)*len(w)]
-	for i, v := range w {
-		r := math.Sqrt(real(v)*real(v) + imag(v)*imag(v)) // no overflow at audio magnitudes; Hypot costs 2×
-		d := r - t[i]
-		f += d * d
-		if r > 0 {
-			w[i] = v * complex(d/r, 0)
-		} else {
-			w[i] = 0
-		}
-	}
-	return f
+	// G = (1 − T/|W|)·W, the vectorised kernel of the STFT's magnitude pass.
+	return fft.MagnitudeMap(w, p.mag[j*len(w):(j+1)*len(w)], 1, -1)
 }
 
 // accumulate adds Ψ_j·FFT(G_j) (φ for j < 0) into p.z, given G_j in c.out's crop.

@@ -26,7 +26,7 @@ func runInvert(args []string) error {
 			"A WAV input is analysed (each channel) and its magnitudes inverted, with rel_l2 against it;\n"+
 			"an .npy input holds magnitudes (bins × frames as librosa writes them, or --frames-first).\n"+
 			"With --tfr cwt the WAV's scalogram is inverted instead (defaults then: --method gd with\n"+
-			"L-BFGS, --init noise, --iters 300, --tol 1e-5).\n\n")
+			"L-BFGS, --init noise, --iters 100, --tol 1e-5).\n\n")
 		fs.PrintDefaults()
 	}
 	out := fs.String("out", "", "output WAV file (required)")
@@ -79,7 +79,7 @@ func runInvert(args []string) error {
 			*tol = 1e-5
 		}
 		if !set["iters"] {
-			*iters = 300
+			*iters = 100 // 1.4 s of 16 kHz speech in about 8 s on one core (benchmarks/REPORT.md)
 		}
 		return runInvertCWT(in, *out, cf, invertCommon{method: *method, optimizer: *optimizer, init: *initName,
 			iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16,

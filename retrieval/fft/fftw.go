@@ -93,6 +93,11 @@ static void rp_detect_cpu(void) {
 	rp_have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+// rp_magnitude_map is fft.MagnitudeMap: the map over n complex values, AVX2 when available.
+static double rp_magnitude_map(double *restrict spec, const double *restrict t, int n, double alpha, double beta) {
+	return rp_have_avx2 ? rp_map_avx2(spec, t, n, alpha, beta, 1) : rp_map_scalar(spec, t, 0, n, alpha, beta, 1);
+}
+
 // rp_magnitude_pass is fft.Plan.MagnitudePass for the FFTW backend: windowing, r2c, the
 // per-bin magnitude map, c2r and windowed accumulation in one call (one cgo crossing per frame).
 // frame and spec must have the alignment the plans fwd and inv were made for (the caller picks
@@ -294,4 +299,9 @@ func (p *fftwCmplx) close() {
 		C.fftw_destroy_plan(q)
 	}
 	runtime.SetFinalizer(p, nil)
+}
+
+func magnitudeMap(spec []complex128, t []float64, alpha, beta float64) float64 {
+	return float64(C.rp_magnitude_map((*C.double)(unsafe.Pointer(&spec[0])), (*C.double)(unsafe.Pointer(&t[0])),
+		C.int(len(spec)), C.double(alpha), C.double(beta)))
 }
