@@ -164,3 +164,26 @@ func TestLiveFileModeStretch(t *testing.T) {
 		t.Errorf("stretch with a device output: %v", err)
 	}
 }
+
+// TestLiveDuplexJACK runs the microphone path: JACK's dummy capture port (silence) in, the
+// playback port out, both through the callback's rings.
+func TestLiveDuplexJACK(t *testing.T) {
+	requireJACK(t)
+	bin := buildRephase(t)
+	out, err := exec.Command(bin, "live", "--input", "default", "--output", "default", "--host-api", "jack",
+		"--duration", "1s", "--effect", "gate:20", "--prefill", "2048", "--json").Output()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Logf("devices %v, %v callbacks, xruns %v, input dropped %v", r["devices"], r["callbacks"], r["xruns"], r["input_dropped"])
+	if !strings.Contains(r["devices"].(string), "input") || !strings.Contains(r["devices"].(string), "output") {
+		t.Errorf("devices: %v", r["devices"])
+	}
+	if r["audio_seconds"].(float64) < 1 || r["input_dropped"].(float64) != 0 {
+		t.Errorf("audio %v s, input dropped %v", r["audio_seconds"], r["input_dropped"])
+	}
+}

@@ -234,3 +234,37 @@ func TestVocoderDoesNotAllocate(t *testing.T) {
 		t.Errorf("Vocoder.Process allocates %v times per hop", a)
 	}
 }
+
+// FuzzParse: any spec either fails with an error or yields an effect that processes a frame of
+// finite magnitudes into finite, non-negative magnitudes (or a time stretch).
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"pitch:+12", "pitch:-7.5", "gate:12", "gate:20:-30", "gain:300-3000:+6", "stretch:2", "pitch:", "gain:1-2", "x"} {
+		f.Add(s)
+	}
+	cfg, _ := retrieval.Config{NFFT: 64, Hop: 16}.Resolve()
+	f.Fuzz(func(t *testing.T, spec string) {
+		e, err := Parse(spec, cfg, rate)
+		if err != nil {
+			return
+		}
+		frame := make([]float64, cfg.Bins())
+		for i := range frame {
+			frame[i] = float64(i%7) + 0.5
+		}
+		switch e := e.(type) {
+		case Effect:
+			e.Apply(frame)
+		case *TimeStretch:
+			for _, out := range e.Push(frame) {
+				frame = out
+			}
+		default:
+			t.Fatalf("Parse(%q) returned %T", spec, e)
+		}
+		for k, v := range frame {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				t.Fatalf("Parse(%q): bin %d = %v", spec, k, v)
+			}
+		}
+	})
+}
