@@ -329,8 +329,7 @@ func NewCWT(cfg CWTConfig, length int) (*CWT, error) {
 	}
 	wp := cfg.Wavelet.PeakFrequency()
 	s0 := fs * wp / (2 * math.Pi * hi)
-	_, hiW := cfg.Wavelet.support()
-	loW, _ := cfg.Wavelet.support()
+	loW, hiW := cfg.Wavelet.support()
 	omega := func(k int) float64 {
 		if k <= c.n/2 {
 			return 2 * math.Pi * float64(k) / float64(c.n)

@@ -106,7 +106,6 @@ func parseWithInput(fs *flag.FlagSet, args []string, cmd string) (string, error)
 // engineReport collects the figures every streaming command prints.
 func engineReport(e *stream.Engine, rate int, audioSeconds, computeSeconds float64) map[string]any {
 	st := e.Stats()
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	lat := e.Latency()
 	c := e.Config()
 	return map[string]any{

@@ -432,10 +432,6 @@ func (s *Stream) Close() error {
 // Input returns the consumer side of the input ring (mono samples), for the worker.
 func (s *Stream) Input() *ringbuffer.Consumer { return s.inC }
 
-// InputProducer returns the producer side of the input ring, for a worker that feeds it itself
-// (no input device and no Source). Do not use it while the callback writes the ring.
-func (s *Stream) InputProducer() *ringbuffer.Producer { return s.inP }
-
 // Output returns the producer side of the output ring (mono samples), for the worker.
 func (s *Stream) Output() *ringbuffer.Producer { return s.outP }
 

@@ -61,7 +61,6 @@ func (s *Stream) EndOfStream()                               {}
 func (s *Stream) Stop() error                                { return nil }
 func (s *Stream) Close() error                               { return nil }
 func (s *Stream) Input() *ringbuffer.Consumer                { return nil }
-func (s *Stream) InputProducer() *ringbuffer.Producer        { return nil }
 func (s *Stream) Output() *ringbuffer.Producer               { return nil }
 func (s *Stream) SampleRate() float64                        { return 0 }
 func (s *Stream) FramesPerBuffer() int                       { return 0 }
