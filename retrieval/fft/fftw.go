@@ -10,6 +10,7 @@ package fft
 #include <fftw3.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <immintrin.h>
 
 // rp_alignment returns the modulus FFTW's SIMD codelets align to (16 or 32 bytes, 1 without SIMD):
@@ -124,6 +125,7 @@ static double rp_magnitude_pass(fftw_plan fwd, fftw_plan inv, int n, double *res
 import "C"
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -141,66 +143,134 @@ var simdAlign = uintptr(C.rp_alignment())
 
 func init() { C.rp_detect_cpu() }
 
-func aligned(a, b unsafe.Pointer) bool {
-	return uintptr(a)%simdAlign == 0 && uintptr(b)%simdAlign == 0
-}
+func isAligned(a unsafe.Pointer) bool { return uintptr(a)%simdAlign == 0 }
 
-// fftwPlan holds two plans per direction, made once with FFTW_MEASURE:
-//   - aligned: planned on fftw_malloc'd buffers, so it may use SIMD codelets that need
-//     FFTW's alignment; used with the new-array execute functions when both caller buffers are
-//     aligned (Go's allocator normally returns 16-byte aligned slices of this size);
-//   - unaligned: planned with FFTW_UNALIGNED, valid for any caller buffers (e.g. sub-slices
-//     starting at an odd float64 offset).
+// fftwPlan holds one plan per direction, made on fftw_malloc'd buffers so that it may use FFTW's
+// SIMD codelets, and aligned scratch buffers of its own. Caller buffers that have FFTW's alignment
+// are transformed in place of the scratch through the new-array execute functions; others are
+// copied through the scratch. Either way the same plan runs, so the result never depends on where
+// Go's allocator put a slice (bit-for-bit reproducibility; an unaligned plan would use other
+// codelets and round differently). The copy costs about 5 % of an n = 512 transform.
 //
-// Nothing is copied: FFTW reads and writes the caller's Go slices directly during the cgo call and
-// keeps no pointer to them afterwards, as cgo's pointer rules require.
+// Nothing of the caller's is retained: FFTW reads and writes the caller's Go slices only during
+// the cgo call, as cgo's pointer rules require.
 type fftwPlan struct {
-	n         int
-	fwd, fwdU C.fftw_plan
-	inv, invU C.fftw_plan
-	closed    bool
+	n        int
+	fwd, inv C.fftw_plan
+	re       *C.double       // n aligned doubles (scratch)
+	cx       *C.fftw_complex // n/2+1 aligned complex values (scratch)
+	closed   bool
 }
 
 func newDefault(n int) backend {
 	plannerMu.Lock()
 	defer plannerMu.Unlock()
 	bins := n/2 + 1
-	re := (*C.double)(C.fftw_malloc(C.size_t(n * 8)))
-	cx := (*C.fftw_complex)(C.fftw_malloc(C.size_t(bins * 16)))
-	defer C.fftw_free(unsafe.Pointer(re))
-	defer C.fftw_free(unsafe.Pointer(cx))
-	// FFTW_MEASURE overwrites the arrays while planning; they are scratch here.
-	// FFTW_DESTROY_INPUT is c2r's default and lets FFTW pick its fastest algorithm; the Plan
-	// documents that Inverse's src is scratch.
 	p := &fftwPlan{n: n}
-	p.fwd = C.fftw_plan_dft_r2c_1d(C.int(n), re, cx, C.FFTW_MEASURE)
-	p.inv = C.fftw_plan_dft_c2r_1d(C.int(n), cx, re, C.FFTW_MEASURE|C.FFTW_DESTROY_INPUT)
-	p.fwdU = C.fftw_plan_dft_r2c_1d(C.int(n), re, cx, C.FFTW_MEASURE|C.FFTW_UNALIGNED)
-	p.invU = C.fftw_plan_dft_c2r_1d(C.int(n), cx, re, C.FFTW_MEASURE|C.FFTW_UNALIGNED|C.FFTW_DESTROY_INPUT)
-	if p.fwd == nil || p.inv == nil || p.fwdU == nil || p.invU == nil {
+	p.re = (*C.double)(C.fftw_malloc(C.size_t(n * 8)))
+	p.cx = (*C.fftw_complex)(C.fftw_malloc(C.size_t(bins * 16)))
+	// Measuring overwrites the arrays while planning; they are scratch here. FFTW_DESTROY_INPUT
+	// is c2r's default and lets FFTW pick its fastest algorithm; the Plan documents that
+	// Inverse's src is scratch.
+	plans := planAll(n, func(flags C.uint) []C.fftw_plan {
+		return []C.fftw_plan{
+			C.fftw_plan_dft_r2c_1d(C.int(n), p.re, p.cx, flags),
+			C.fftw_plan_dft_c2r_1d(C.int(n), p.cx, p.re, flags|C.FFTW_DESTROY_INPUT),
+		}
+	})
+	if plans == nil {
 		panic("fft: FFTW could not plan a transform of this length")
 	}
+	p.fwd, p.inv = plans[0], plans[1]
 	runtime.SetFinalizer(p, func(p *fftwPlan) { p.close() })
 	return p
+}
+
+// planAll makes a set of plans for one transform length with the flags of the package's Planning
+// mode, and returns nil if FFTW could not make them all. mk must create every plan with the flags
+// it is given (plus flags of its own). The caller holds plannerMu.
+//
+// Under Wisdom the machine-wide wisdom file is locked across processes while it is read, used and
+// rewritten, so that a length is measured once per machine and every later process makes the very
+// same plans from it. Measuring is capped at 1<<16 points, above which it takes seconds: larger
+// lengths are always estimated.
+func planAll(n int, mk func(flags C.uint) []C.fftw_plan) []C.fftw_plan {
+	mode := currentPlanning()
+	if n > 1<<16 || mode == Estimate {
+		return allOrNil(mk(C.FFTW_ESTIMATE))
+	}
+	if mode == Measure {
+		return allOrNil(mk(C.FFTW_MEASURE))
+	}
+	path, unlock, err := lockWisdom()
+	if err != nil {
+		// No cache directory to keep the measurements in: estimate, which is reproducible too.
+		return allOrNil(mk(C.FFTW_ESTIMATE))
+	}
+	defer unlock()
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	C.fftw_import_wisdom_from_filename(cpath) // a missing or corrupt file leaves the wisdom empty
+	if plans := allOrNil(mk(C.FFTW_MEASURE | C.FFTW_WISDOM_ONLY)); plans != nil {
+		return plans
+	}
+	plans := allOrNil(mk(C.FFTW_MEASURE))
+	if plans != nil {
+		tmp := C.CString(path + ".tmp")
+		defer C.free(unsafe.Pointer(tmp))
+		if C.fftw_export_wisdom_to_filename(tmp) != 0 {
+			_ = os.Rename(path+".tmp", path)
+		}
+	}
+	return plans
+}
+
+// allOrNil returns plans if none is nil, and otherwise destroys the ones made and returns nil.
+func allOrNil(plans []C.fftw_plan) []C.fftw_plan {
+	for _, q := range plans {
+		if q == nil {
+			for _, d := range plans {
+				if d != nil {
+					C.fftw_destroy_plan(d)
+				}
+			}
+			return nil
+		}
+	}
+	return plans
 }
 
 func (p *fftwPlan) forward(dst []complex128, src []float64) {
 	in := (*C.double)(unsafe.Pointer(&src[0]))
 	out := (*C.fftw_complex)(unsafe.Pointer(&dst[0]))
-	if aligned(unsafe.Pointer(in), unsafe.Pointer(out)) {
-		C.fftw_execute_dft_r2c(p.fwd, in, out)
-	} else {
-		C.fftw_execute_dft_r2c(p.fwdU, in, out)
+	ina, outa := isAligned(unsafe.Pointer(in)), isAligned(unsafe.Pointer(out))
+	if !ina {
+		copy(unsafe.Slice((*float64)(unsafe.Pointer(p.re)), p.n), src)
+		in = p.re
+	}
+	if !outa {
+		out = p.cx
+	}
+	C.fftw_execute_dft_r2c(p.fwd, in, out)
+	if !outa {
+		copy(dst, unsafe.Slice((*complex128)(unsafe.Pointer(p.cx)), p.n/2+1))
 	}
 }
 
 func (p *fftwPlan) inverse(dst []float64, src []complex128) {
 	in := (*C.fftw_complex)(unsafe.Pointer(&src[0]))
 	out := (*C.double)(unsafe.Pointer(&dst[0]))
-	if aligned(unsafe.Pointer(in), unsafe.Pointer(out)) {
-		C.fftw_execute_dft_c2r(p.inv, in, out)
-	} else {
-		C.fftw_execute_dft_c2r(p.invU, in, out)
+	ina, outa := isAligned(unsafe.Pointer(in)), isAligned(unsafe.Pointer(out))
+	if !ina {
+		copy(unsafe.Slice((*complex128)(unsafe.Pointer(p.cx)), p.n/2+1), src)
+		in = p.cx
+	}
+	if !outa {
+		out = p.re
+	}
+	C.fftw_execute_dft_c2r(p.inv, in, out)
+	if !outa {
+		copy(dst, unsafe.Slice((*float64)(unsafe.Pointer(p.re)), p.n))
 	}
 }
 
@@ -213,80 +283,97 @@ func (p *fftwPlan) close() {
 	p.closed = true
 	C.fftw_destroy_plan(p.fwd)
 	C.fftw_destroy_plan(p.inv)
-	C.fftw_destroy_plan(p.fwdU)
-	C.fftw_destroy_plan(p.invU)
+	C.fftw_free(unsafe.Pointer(p.re))
+	C.fftw_free(unsafe.Pointer(p.cx))
 	runtime.SetFinalizer(p, nil)
 }
 
 func (p *fftwPlan) magnitudePass(acc, x, win, t []float64, alpha, beta float64, from int, frame []float64, spec []complex128) float64 {
+	// frame and spec are scratch: where the caller's lack FFTW's alignment, the plan's own
+	// aligned scratch stands in, so that the one (SIMD) plan always runs.
 	fr := unsafe.Pointer(&frame[0])
 	sp := unsafe.Pointer(&spec[0])
-	fwd, inv := p.fwdU, p.invU
-	if aligned(fr, sp) {
-		fwd, inv = p.fwd, p.inv
+	if !isAligned(fr) {
+		fr = unsafe.Pointer(p.re)
+	}
+	if !isAligned(sp) {
+		sp = unsafe.Pointer(p.cx)
 	}
 	var accp *C.double
 	if acc != nil {
 		accp = (*C.double)(unsafe.Pointer(&acc[0]))
 	}
-	return float64(C.rp_magnitude_pass(fwd, inv, C.int(p.n), accp,
+	return float64(C.rp_magnitude_pass(p.fwd, p.inv, C.int(p.n), accp,
 		(*C.double)(unsafe.Pointer(&x[0])), (*C.double)(unsafe.Pointer(&win[0])), (*C.double)(unsafe.Pointer(&t[0])),
 		C.double(alpha), C.double(beta), C.int(from), (*C.double)(fr), (*C.double)(sp)))
 }
 
-// fftwCmplx holds FFTW complex plans per direction: out of place on aligned buffers, planned
-// with FFTW_MEASURE (up to 1<<16 points; FFTW_ESTIMATE above, where measuring takes many seconds),
-// and fallbacks planned with FFTW_ESTIMATE: unaligned and in place. Measuring the two main plans
-// at 22500 points takes about 1.8 s (measuring all six took 5.6 s); the estimated fallbacks run
-// about 2× slower. A time limit on planning (fftw_set_timelimit 0.25 s) was tried and gave plans
-// 2.3× slower (233 µs against 100 µs per 22500-point transform), so planning is unbounded.
+// fftwCmplx holds FFTW complex plans per direction, out of place and in place, made on
+// fftw_malloc'd buffers, plus an aligned scratch buffer. As for fftwPlan, unaligned caller buffers
+// are copied through the scratch so that the same plan runs whatever the addresses (bit-for-bit
+// reproducibility). Under Measure planning, measuring the two out-of-place plans at 22500 points
+// takes about 1.8 s, so lengths above 1<<16 are always estimated; a time limit on planning
+// (fftw_set_timelimit 0.25 s) gave plans 2.3× slower and was dropped.
 type fftwCmplx struct {
-	n                int
-	fwd, fwdU, fwdIP C.fftw_plan
-	inv, invU, invIP C.fftw_plan
-	closed           bool
+	n          int
+	fwd, fwdIP C.fftw_plan
+	inv, invIP C.fftw_plan
+	bufA, bufB *C.fftw_complex // n aligned values each (scratch)
+	closed     bool
 }
 
 func newDefaultCmplx(n int) cmplxBackend {
 	plannerMu.Lock()
 	defer plannerMu.Unlock()
-	a := (*C.fftw_complex)(C.fftw_malloc(C.size_t(n * 16)))
-	b := (*C.fftw_complex)(C.fftw_malloc(C.size_t(n * 16)))
-	defer C.fftw_free(unsafe.Pointer(a))
-	defer C.fftw_free(unsafe.Pointer(b))
-	flags := C.uint(C.FFTW_MEASURE)
-	if n > 1<<16 {
-		flags = C.FFTW_ESTIMATE
-	}
 	p := &fftwCmplx{n: n}
-	p.fwd = C.fftw_plan_dft_1d(C.int(n), a, b, C.FFTW_FORWARD, flags)
-	p.inv = C.fftw_plan_dft_1d(C.int(n), a, b, C.FFTW_BACKWARD, flags)
-	p.fwdU = C.fftw_plan_dft_1d(C.int(n), a, b, C.FFTW_FORWARD, C.FFTW_ESTIMATE|C.FFTW_UNALIGNED)
-	p.invU = C.fftw_plan_dft_1d(C.int(n), a, b, C.FFTW_BACKWARD, C.FFTW_ESTIMATE|C.FFTW_UNALIGNED)
-	p.fwdIP = C.fftw_plan_dft_1d(C.int(n), a, a, C.FFTW_FORWARD, C.FFTW_ESTIMATE|C.FFTW_UNALIGNED)
-	p.invIP = C.fftw_plan_dft_1d(C.int(n), a, a, C.FFTW_BACKWARD, C.FFTW_ESTIMATE|C.FFTW_UNALIGNED)
-	if p.fwd == nil || p.inv == nil || p.fwdU == nil || p.invU == nil || p.fwdIP == nil || p.invIP == nil {
+	p.bufA = (*C.fftw_complex)(C.fftw_malloc(C.size_t(n * 16)))
+	p.bufB = (*C.fftw_complex)(C.fftw_malloc(C.size_t(n * 16)))
+	a, b := p.bufA, p.bufB
+	plans := planAll(n, func(flags C.uint) []C.fftw_plan {
+		return []C.fftw_plan{
+			C.fftw_plan_dft_1d(C.int(n), a, b, C.FFTW_FORWARD, flags),
+			C.fftw_plan_dft_1d(C.int(n), a, b, C.FFTW_BACKWARD, flags),
+			C.fftw_plan_dft_1d(C.int(n), a, a, C.FFTW_FORWARD, flags),
+			C.fftw_plan_dft_1d(C.int(n), a, a, C.FFTW_BACKWARD, flags),
+		}
+	})
+	if plans == nil {
 		panic("fft: FFTW could not plan a complex transform of this length")
 	}
+	p.fwd, p.inv, p.fwdIP, p.invIP = plans[0], plans[1], plans[2], plans[3]
 	runtime.SetFinalizer(p, func(p *fftwCmplx) { p.close() })
 	return p
 }
 
-func (p *fftwCmplx) exec(aligned, unaligned, inPlace C.fftw_plan, dst, src []complex128) {
+func (p *fftwCmplx) exec(outOfPlace, inPlace C.fftw_plan, dst, src []complex128) {
 	in := (*C.fftw_complex)(unsafe.Pointer(&src[0]))
 	out := (*C.fftw_complex)(unsafe.Pointer(&dst[0]))
-	switch {
-	case in == out:
+	if in == out {
+		if !isAligned(unsafe.Pointer(in)) {
+			copy(unsafe.Slice((*complex128)(unsafe.Pointer(p.bufA)), p.n), src)
+			C.fftw_execute_dft(inPlace, p.bufA, p.bufA)
+			copy(dst, unsafe.Slice((*complex128)(unsafe.Pointer(p.bufA)), p.n))
+			return
+		}
 		C.fftw_execute_dft(inPlace, in, out)
-	case uintptr(unsafe.Pointer(in))%simdAlign == 0 && uintptr(unsafe.Pointer(out))%simdAlign == 0:
-		C.fftw_execute_dft(aligned, in, out)
-	default:
-		C.fftw_execute_dft(unaligned, in, out)
+		return
+	}
+	outa := isAligned(unsafe.Pointer(out))
+	if !isAligned(unsafe.Pointer(in)) {
+		copy(unsafe.Slice((*complex128)(unsafe.Pointer(p.bufA)), p.n), src)
+		in = p.bufA
+	}
+	if !outa {
+		out = p.bufB
+	}
+	C.fftw_execute_dft(outOfPlace, in, out)
+	if !outa {
+		copy(dst, unsafe.Slice((*complex128)(unsafe.Pointer(p.bufB)), p.n))
 	}
 }
 
-func (p *fftwCmplx) forward(dst, src []complex128) { p.exec(p.fwd, p.fwdU, p.fwdIP, dst, src) }
-func (p *fftwCmplx) inverse(dst, src []complex128) { p.exec(p.inv, p.invU, p.invIP, dst, src) }
+func (p *fftwCmplx) forward(dst, src []complex128) { p.exec(p.fwd, p.fwdIP, dst, src) }
+func (p *fftwCmplx) inverse(dst, src []complex128) { p.exec(p.inv, p.invIP, dst, src) }
 
 func (p *fftwCmplx) close() {
 	plannerMu.Lock()
@@ -295,9 +382,11 @@ func (p *fftwCmplx) close() {
 		return
 	}
 	p.closed = true
-	for _, q := range []C.fftw_plan{p.fwd, p.inv, p.fwdU, p.invU, p.fwdIP, p.invIP} {
+	for _, q := range []C.fftw_plan{p.fwd, p.inv, p.fwdIP, p.invIP} {
 		C.fftw_destroy_plan(q)
 	}
+	C.fftw_free(unsafe.Pointer(p.bufA))
+	C.fftw_free(unsafe.Pointer(p.bufB))
 	runtime.SetFinalizer(p, nil)
 }
 
