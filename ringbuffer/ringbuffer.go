@@ -22,6 +22,7 @@ package ringbuffer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 )
 
@@ -72,11 +73,15 @@ type Consumer struct {
 	_           [cacheLine]byte
 }
 
+// MaxCapacity is the largest capacity New accepts: 2^40 samples where int has 64 bits, 2^30 on
+// 32-bit targets (the largest power of two an int holds with room to round up to it).
+const MaxCapacity = min(1<<40, math.MaxInt>>1+1)
+
 // New allocates a ring holding at least capacity samples (rounded up to a power of two) and
-// returns its two handles. It panics if capacity < 1 or is larger than 2^40.
+// returns its two handles. It panics if capacity < 1 or is larger than MaxCapacity.
 func New(capacity int) (*Producer, *Consumer) {
-	if capacity < 1 || capacity > 1<<40 {
-		panic(fmt.Sprintf("ringbuffer: capacity %d out of range [1, 2^40]", capacity))
+	if capacity < 1 || capacity > MaxCapacity {
+		panic(fmt.Sprintf("ringbuffer: capacity %d out of range [1, %d]", capacity, MaxCapacity))
 	}
 	size := 1
 	for size < capacity {

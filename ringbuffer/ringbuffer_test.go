@@ -1,6 +1,7 @@
 package ringbuffer
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -13,7 +14,9 @@ func TestCapacityRoundsUp(t *testing.T) {
 			t.Errorf("New(%d): cap %d, free %d, want %d", c.in, p.Cap(), p.Free(), c.want)
 		}
 	}
-	for _, bad := range []int{0, -1} {
+	// MaxCapacity+1 must panic before allocating (on 32-bit targets rounding it up would overflow
+	// int; issue 14: the bound was a constant 1<<40 that did not compile there).
+	for _, bad := range []int{0, -1, MaxCapacity + 1, math.MaxInt} {
 		func() {
 			defer func() {
 				if recover() == nil {
