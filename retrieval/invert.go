@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/rephase/rephase/internal/optim"
 )
 
 // Method is the offline phase-retrieval algorithm. All of them run on the one preconditioned
@@ -188,7 +190,7 @@ func Invert(p *Problem, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := newStepper(opt, p.rmsEstimate())
+	st, err := newStepper(opt, len(x), p.rmsEstimate())
 	if err != nil {
 		return nil, err
 	}
@@ -235,13 +237,15 @@ func (opt Options) withDefaults() (Options, error) {
 	return opt, nil
 }
 
-// newStepper returns the optimizer of opt; rms is the signal's RMS estimate, Adam's step unit.
-func newStepper(opt Options, rms float64) (stepper, error) {
+// newStepper returns the optimizer of opt for a signal of n samples; rms is the signal's RMS
+// estimate, Adam's step unit. The optimizers are the ones the streaming engine uses
+// (internal/optim).
+func newStepper(opt Options, n int, rms float64) (optim.Stepper, error) {
 	switch opt.Method {
 	case GLA:
-		return &glaStepper{}, nil
+		return optim.NewGLA(n), nil
 	case FGLA:
-		return &fglaStepper{alpha: opt.Alpha}, nil
+		return optim.NewFGLA(n, opt.Alpha), nil
 	case GD:
 		switch opt.Optimizer {
 		case Adam:
@@ -249,15 +253,15 @@ func newStepper(opt Options, rms float64) (stepper, error) {
 			if lr == 0 {
 				lr = 0.01
 			}
-			return &adamStepper{lr: lr * rms}, nil
+			return optim.NewAdam(n, lr*rms), nil
 		case SGDM:
 			lr := opt.LearningRate
 			if lr == 0 {
 				lr = 0.5
 			}
-			return &sgdmStepper{lr: lr, mu: opt.Momentum}, nil
+			return optim.NewSGDM(n, lr, opt.Momentum), nil
 		case LBFGS:
-			return newLBFGS(opt.History), nil
+			return optim.NewLBFGS(n, opt.History, 30), nil
 		}
 		return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
 	}
@@ -265,23 +269,25 @@ func newStepper(opt Options, rms float64) (stepper, error) {
 }
 
 // iterate runs st on obj from x (taken over) for opt's iterations, checks and callbacks.
-func iterate(obj objective, st stepper, x []float64, opt Options) *Result {
-	st.init(obj, x)
+func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result {
+	st.Start(obj, x, 0)
 	res := &Result{Stop: MaxIterations}
 	for it := 1; it <= opt.MaxIter; it++ {
-		stalled := st.step(obj)
+		stalled := st.Step(obj)
 		res.Iterations = it
 		if opt.OnIteration != nil {
 			opt.OnIteration(it)
 		}
 		check := it == 1 || it%opt.CheckEvery == 0 || it == opt.MaxIter || stalled
-		if check && opt.realign != nil && opt.realign(st.current()) {
-			x = append(x[:0], st.current()...)
-			st.init(obj, x)
+		if check && opt.realign != nil && opt.realign(x) {
+			if sl, ok := st.(optim.Sliding); ok {
+				sl.Reset()
+			}
+			st.Start(obj, x, 0)
 			stalled = false
 		}
 		if check && (opt.Tol > 0 || opt.Progress != nil) {
-			res.Inconsistency = obj.Inconsistency(st.current())
+			res.Inconsistency = obj.Inconsistency(x)
 			if opt.Progress != nil {
 				opt.Progress(it, res.Inconsistency)
 			}
@@ -295,7 +301,7 @@ func iterate(obj objective, st stepper, x []float64, opt Options) *Result {
 			break
 		}
 	}
-	res.Signal = append([]float64(nil), st.current()...)
+	res.Signal = append([]float64(nil), x...)
 	if opt.Tol <= 0 && opt.Progress == nil {
 		res.Inconsistency = obj.Inconsistency(res.Signal)
 	}
@@ -434,14 +440,6 @@ func cisPhase(ph float64) complex128 {
 	return complex(c, s)
 }
 
-// stepper is one optimizer's state: step advances one iteration (returns true if it can make no
-// progress), current returns the present estimate.
-type stepper interface {
-	init(p objective, x []float64)
-	step(p objective) (stalled bool)
-	current() []float64
-}
-
 // objective is what the offline steppers minimise: the STFT Problem and the ScalogramProblem.
 // Precondition applies D⁻¹, the inverse of the frame operator's (Gauss-Newton) curvature, so that
 // x − D⁻¹∇F(x) is one Griffin-Lim step for either transform.
@@ -449,83 +447,4 @@ type objective interface {
 	Eval(grad, x []float64) float64
 	Precondition(g []float64)
 	Inconsistency(x []float64) float64
-}
-
-type glaStepper struct{ x, g []float64 }
-
-func (s *glaStepper) init(p objective, x []float64) { s.x, s.g = x, make([]float64, len(x)) }
-func (s *glaStepper) current() []float64            { return s.x }
-func (s *glaStepper) step(p objective) bool {
-	p.Eval(s.g, s.x)
-	p.Precondition(s.g)
-	for i := range s.x {
-		s.x[i] -= s.g[i]
-	}
-	return false
-}
-
-// fglaStepper: y_n = z_{n−1} − D⁻¹∇F(z_{n−1}), z_n = y_n + α(y_n − y_{n−1}).
-type fglaStepper struct {
-	alpha       float64
-	y, yp, z, g []float64
-}
-
-func (s *fglaStepper) init(p objective, x []float64) {
-	s.y, s.yp, s.z, s.g = x, append([]float64(nil), x...), append([]float64(nil), x...), make([]float64, len(x))
-}
-func (s *fglaStepper) current() []float64 { return s.y }
-func (s *fglaStepper) step(p objective) bool {
-	p.Eval(s.g, s.z)
-	p.Precondition(s.g)
-	copy(s.yp, s.y)
-	for i := range s.y {
-		s.y[i] = s.z[i] - s.g[i]
-		s.z[i] = s.y[i] + s.alpha*(s.y[i]-s.yp[i])
-	}
-	return false
-}
-
-type sgdmStepper struct {
-	lr, mu  float64
-	x, v, g []float64
-}
-
-func (s *sgdmStepper) init(p objective, x []float64) {
-	s.x, s.v, s.g = x, make([]float64, len(x)), make([]float64, len(x))
-}
-func (s *sgdmStepper) current() []float64 { return s.x }
-func (s *sgdmStepper) step(p objective) bool {
-	p.Eval(s.g, s.x)
-	p.Precondition(s.g)
-	for i := range s.x {
-		s.v[i] = s.mu*s.v[i] - s.lr*s.g[i]
-		s.x[i] += s.v[i]
-	}
-	return false
-}
-
-// adamStepper is Adam (β1 = 0.9, β2 = 0.999, ε = 1e-8·lr) on the preconditioned gradient.
-type adamStepper struct {
-	lr         float64
-	t          int
-	x, m, v, g []float64
-}
-
-func (s *adamStepper) init(p objective, x []float64) {
-	s.x, s.m, s.v, s.g = x, make([]float64, len(x)), make([]float64, len(x)), make([]float64, len(x))
-}
-func (s *adamStepper) current() []float64 { return s.x }
-func (s *adamStepper) step(p objective) bool {
-	const b1, b2 = 0.9, 0.999
-	p.Eval(s.g, s.x)
-	p.Precondition(s.g)
-	s.t++
-	c1 := 1 - math.Pow(b1, float64(s.t))
-	c2 := 1 - math.Pow(b2, float64(s.t))
-	for i, g := range s.g {
-		s.m[i] = b1*s.m[i] + (1-b1)*g
-		s.v[i] = b2*s.v[i] + (1-b2)*g*g
-		s.x[i] -= s.lr * (s.m[i] / c1) / (math.Sqrt(s.v[i]/c2) + 1e-12)
-	}
-	return false
 }

@@ -332,7 +332,7 @@ func InvertScalogram(p *ScalogramProblem, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := newStepper(opt, p.rmsEstimate())
+	st, err := newStepper(opt, len(x), p.rmsEstimate())
 	if err != nil {
 		return nil, err
 	}
