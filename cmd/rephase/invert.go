@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbinet/npyio"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream/npy"
 	"github.com/rephase/rephase/stream/wav"
 )
 
@@ -129,6 +129,9 @@ func runInvert(args []string) error {
 	var rate, sigLen int
 	switch strings.ToLower(filepath.Ext(in)) {
 	case ".npy":
+		if err := wav.CheckSampleRate(*sr); err != nil {
+			return badInput("invert: --sr: %v", err)
+		}
 		mag, frames, err := readMagnitudes(in, cfg.Bins(), *framesFirst)
 		if err != nil {
 			return err
@@ -269,50 +272,48 @@ func mean(v []float64) float64 {
 	return s / math.Max(1, float64(len(v)))
 }
 
-// readMagnitudes reads a 2-D float32/float64 .npy array of magnitudes and returns it as frames ×
-// bins, checking the bin count and every value.
+// readMagnitudes reads a 2-D (or (1, bins, frames) batched) float32/float64 .npy array of
+// magnitudes and returns it as frames × bins, checking the shape against bins before reading the
+// data, and then every value.
 func readMagnitudes(path string, bins int, framesFirst bool) ([]float64, int, error) {
-	f, err := os.Open(path)
+	f, err := npy.Open(path)
 	if err != nil {
+		var fe *npy.FormatError
+		if errors.As(err, &fe) {
+			return nil, 0, inputError{err}
+		}
 		return nil, 0, err
 	}
 	defer f.Close()
-	r, err := npyio.NewReader(f)
+	rows, cols, err := f.Header.Matrix()
 	if err != nil {
-		return nil, 0, badInput("%s: not a .npy file: %v", path, err)
+		return nil, 0, badInput("%s: %v", path, err)
 	}
-	shape := r.Header.Descr.Shape
-	if len(shape) != 2 {
-		return nil, 0, badInput("%s: array has shape %v, want 2-D magnitudes", path, shape)
-	}
-	var data []float64
-	switch r.Header.Descr.Type {
-	case "<f8", "<f4":
-		if err := r.Read(&data); err != nil {
-			return nil, 0, badInput("%s: %v", path, err)
-		}
-	default:
-		return nil, 0, badInput("%s: dtype %s, want float32 or float64 magnitudes", path, r.Header.Descr.Type)
-	}
-	rows, cols := shape[0], shape[1]
-	if r.Header.Descr.Fortran {
-		// Column-major on disk: npyio returns the flat data in file order.
-		data = transpose(data, cols, rows)
-	}
-	var frames int
-	var mag []float64
+	frames := cols
 	if framesFirst {
 		frames = rows
 		if cols != bins {
 			return nil, 0, badInput("%s: %d bins per frame, but n_fft gives %d (n_fft/2+1)", path, cols, bins)
 		}
-		mag = data
-	} else {
-		frames = cols
-		if rows != bins {
-			return nil, 0, badInput("%s: %d bins (rows), but n_fft gives %d (n_fft/2+1); use --frames-first for frames × bins", path, rows, bins)
+	} else if rows != bins {
+		return nil, 0, badInput("%s: %d bins (rows), but n_fft gives %d (n_fft/2+1); use --frames-first for frames × bins", path, rows, bins)
+	}
+	if frames == 0 {
+		return nil, 0, badInput("%s: no frames (shape %v)", path, f.Header.Shape)
+	}
+	data, err := f.ReadFloat64(nil)
+	if err != nil {
+		return nil, 0, inputError{err}
+	}
+	// In file order the data is rows × cols (C order) or cols × rows (Fortran order); frames ×
+	// bins is file order for frames-first C arrays and for bins × frames Fortran arrays (librosa's).
+	mag := data
+	if framesFirst == f.Header.Fortran {
+		if f.Header.Fortran {
+			mag = transpose(data, cols, rows)
+		} else {
+			mag = transpose(data, rows, cols)
 		}
-		mag = transpose(data, rows, cols)
 	}
 	if err := retrieval.CheckMagnitudes(mag, bins); err != nil {
 		return nil, 0, badInput("%s: %v", path, err)

@@ -30,11 +30,11 @@ type Recorder struct {
 	closed   bool
 }
 
-// Create starts a recording at path (truncating it) with the given sample rate (Hz), channel count
-// and encoding.
+// Create starts a recording at path (truncating it) with the given sample rate (1…MaxSampleRate
+// Hz), channel count and encoding.
 func Create(path string, sampleRate, channels int, enc Encoding) (*Recorder, error) {
-	if channels < 1 || sampleRate < 1 {
-		return nil, fmt.Errorf("%s: %d channels at %d Hz", path, channels, sampleRate)
+	if channels < 1 || channels > math.MaxUint16 || CheckSampleRate(sampleRate) != nil {
+		return nil, fmt.Errorf("%s: %d channels at %d Hz (want 1…%d channels at 1…%d Hz)", path, channels, sampleRate, math.MaxUint16, MaxSampleRate)
 	}
 	f, err := os.Create(path)
 	if err != nil {

@@ -1,16 +1,21 @@
-// Package wav reads and writes WAV files for rephase, on top of github.com/go-audio/wav.
+// Package wav reads and writes WAV files for rephase. Writing uses github.com/go-audio/wav's
+// encoder; reading is done here.
 //
-// Reading accepts 8/16/24/32-bit integer PCM and 32-bit IEEE float, in plain WAVE_FORMAT_PCM /
-// WAVE_FORMAT_IEEE_FLOAT files and in WAVE_FORMAT_EXTENSIBLE files (whose sub-format go-audio does
-// not report: it is read from the fmt chunk here), any number of channels. go-audio hands float
-// samples back as raw bit patterns; they are converted here. Writing produces 32-bit float
-// (default) or 16-bit integer PCM, through a temporary file renamed into place, so a failed write
-// leaves no partial output.
+// Reading accepts 8/16/24/32-bit integer PCM and 32/64-bit IEEE float (64-bit is what scipy's
+// wavfile.write produces from float64 arrays), in plain WAVE_FORMAT_PCM / WAVE_FORMAT_IEEE_FLOAT
+// files and in WAVE_FORMAT_EXTENSIBLE files, any number of channels, at 1…MaxSampleRate Hz.
+// go-audio's decoder is not used because it cannot meet that: it reads one sample per Read call,
+// reads the RIFF pad byte of an odd-sized data chunk as an extra sample (a full-scale click at
+// the end of 8-bit and 24-bit mono files with an odd sample count), ignores a second data chunk,
+// has no 64-bit float, and its errors carry no byte offset. Here the RIFF chunks are walked and
+// the fmt chunk validated first (parse), then the samples are converted from the file's bytes
+// (decode); every error names the file and the byte offset.
+//
+// Writing produces 32-bit float (default) or 16-bit integer PCM, through a temporary file renamed
+// into place, so a failed write leaves no partial output.
 package wav
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -40,98 +45,21 @@ const (
 	formatExtensible = 0xFFFE
 )
 
-// Read decodes the WAV file at path. Errors name the file and, where it applies, the byte offset.
+// Read decodes the WAV file at path. Errors name the file and the byte offset of the fault.
 func Read(path string) (*Audio, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	format, dataOff, dataSize, err := scanChunks(data)
+	l, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if int64(dataOff)+int64(dataSize) > int64(len(data)) {
-		return nil, fmt.Errorf("%s: truncated data chunk: its header at offset %d declares %d bytes, the file ends %d bytes later",
-			path, dataOff-8, dataSize, len(data)-dataOff)
-	}
-	d := gowav.NewDecoder(bytes.NewReader(data))
-	buf, err := d.FullPCMBuffer()
+	a, err := decode(data, l)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if format == formatExtensible || format == 0 {
-		format = int(d.WavAudioFormat)
-	}
-	nch := int(d.NumChans)
-	bits := int(d.BitDepth)
-	if nch < 1 || d.SampleRate == 0 {
-		return nil, fmt.Errorf("%s: invalid fmt chunk: %d channels at %d Hz", path, nch, d.SampleRate)
-	}
-	switch {
-	case format == formatPCM && (bits == 8 || bits == 16 || bits == 24 || bits == 32):
-	case format == formatFloat && bits == 32:
-	default:
-		return nil, fmt.Errorf("%s: unsupported encoding: format tag %#x with %d bits per sample (want integer PCM 8/16/24/32 or 32-bit float)", path, format, bits)
-	}
-	frames := len(buf.Data) / nch
-	if want := dataSize / (nch * bits / 8); frames < want {
-		return nil, fmt.Errorf("%s: data chunk at offset %d: decoded %d of %d sample frames", path, dataOff, frames, want)
-	}
-	a := &Audio{SampleRate: int(d.SampleRate), Channels: make([][]float64, nch)}
-	for c := range a.Channels {
-		a.Channels[c] = make([]float64, frames)
-	}
-	scale := 1 / math.Ldexp(1, bits-1)
-	for i := 0; i < frames; i++ {
-		for c := 0; c < nch; c++ {
-			v := buf.Data[i*nch+c]
-			var f float64
-			switch {
-			case format == formatFloat:
-				f = float64(math.Float32frombits(uint32(v)))
-				if math.IsNaN(f) || math.IsInf(f, 0) {
-					return nil, fmt.Errorf("%s: sample %d of channel %d (byte offset %d) is %v", path, i, c, dataOff+(i*nch+c)*4, f)
-				}
-			case bits == 8:
-				f = float64(v-128) * scale // 8-bit WAV is unsigned
-			default:
-				f = float64(v) * scale
-			}
-			a.Channels[c][i] = f
-		}
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil
-}
-
-// scanChunks walks the RIFF chunks and returns the format tag (the sub-format for
-// WAVE_FORMAT_EXTENSIBLE), and the offset and size of the data chunk's payload.
-func scanChunks(b []byte) (format, dataOff, dataSize int, err error) {
-	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return 0, 0, 0, fmt.Errorf("not a RIFF/WAVE file (offset 0)")
-	}
-	off := 12
-	for off+8 <= len(b) {
-		id := string(b[off : off+4])
-		size := int(binary.LittleEndian.Uint32(b[off+4 : off+8]))
-		body := off + 8
-		switch id {
-		case "fmt ":
-			if size < 16 || body+size > len(b) {
-				return 0, 0, 0, fmt.Errorf("fmt chunk at offset %d is %d bytes, too short", off, size)
-			}
-			format = int(binary.LittleEndian.Uint16(b[body:]))
-			if format == formatExtensible && size >= 40 {
-				format = int(binary.LittleEndian.Uint16(b[body+24:])) // first bytes of the sub-format GUID
-			}
-		case "data":
-			if format == 0 {
-				return 0, 0, 0, fmt.Errorf("data chunk at offset %d before any fmt chunk", off)
-			}
-			return format, body, size, nil
-		}
-		off = body + size + size&1
-	}
-	return 0, 0, 0, fmt.Errorf("no data chunk (file is %d bytes)", len(b))
 }
 
 // Encoding is the sample format of a written file.
@@ -149,6 +77,9 @@ const (
 func Write(path string, sampleRate int, channels [][]float64, enc Encoding) (err error) {
 	if len(channels) == 0 {
 		return fmt.Errorf("%s: no channels to write", path)
+	}
+	if err := CheckSampleRate(sampleRate); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -107,10 +107,22 @@ func TestBadFiles(t *testing.T) {
 }
 
 // FuzzRead feeds arbitrary bytes to the WAV parser: it must return audio or an error, never
-// panic.
+// panic, and never more samples than the file has bytes or a rate outside 1…MaxSampleRate.
 func FuzzRead(f *testing.F) {
 	f.Add(extensibleFloat([]float32{0.5, -0.5}))
 	f.Add([]byte("RIFF\x04\x00\x00\x00WAVE"))
+	// Issue 14's cases: rates 0xFFFFFFFF, 5e8 and 0, odd-sized 8- and 24-bit data chunks with
+	// their pad byte, a second data chunk, 0 channels, 12-bit and 64-bit float samples.
+	one := chunk("data", []byte{0, 0})
+	for _, rate := range []int{0xFFFFFFFF, 500000000, 0} {
+		f.Add(riff(fmtChunk(formatPCM, 1, rate, 16), one))
+	}
+	f.Add(riff(fmtChunk(formatPCM, 1, 8000, 8), chunk("data", []byte{1, 2, 3})))
+	f.Add(riff(fmtChunk(formatPCM, 1, 8000, 24), chunk("data", []byte{1, 2, 3})))
+	f.Add(riff(fmtChunk(formatPCM, 1, 8000, 16), one, one))
+	f.Add(riff(fmtChunk(formatPCM, 0, 8000, 16), one))
+	f.Add(riff(fmtChunk(formatPCM, 1, 8000, 12), one))
+	f.Add(riff(fmtChunk(formatFloat, 2, 8000, 64), chunk("data", make([]byte, 32))))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(dir, "f.wav")
@@ -118,8 +130,14 @@ func FuzzRead(f *testing.F) {
 			t.Skip()
 		}
 		a, err := Read(path)
-		if err == nil && len(a.Channels) == 0 {
-			t.Fatal("no error and no channels")
+		if err != nil {
+			return
+		}
+		if len(a.Channels) == 0 || a.SampleRate < 1 || a.SampleRate > MaxSampleRate {
+			t.Fatalf("no error, %d channels at %d Hz", len(a.Channels), a.SampleRate)
+		}
+		if a.Len()*len(a.Channels) > len(data) {
+			t.Fatalf("%d samples from %d bytes", a.Len()*len(a.Channels), len(data))
 		}
 	})
 }

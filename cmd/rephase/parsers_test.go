@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream/wav"
+)
+
+// writeNpyShape writes a version 1.0 .npy file with any dtype, order and shape literal, and data
+// as given (issue 14's hostile files).
+func writeNpyShape(t *testing.T, path, descr string, fortran bool, shape string, data []byte) {
+	t.Helper()
+	order := "False"
+	if fortran {
+		order = "True"
+	}
+	hdr := "{'descr': '" + descr + "', 'fortran_order': " + order + ", 'shape': " + shape + ", }"
+	hdr += strings.Repeat(" ", 63-(10+len(hdr))%64) + "\n"
+	b := binary.LittleEndian.AppendUint16([]byte("\x93NUMPY\x01\x00"), uint16(len(hdr)))
+	b = append(append(b, hdr...), data...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInvertLibrosaFloat32 inverts what np.save("m.npy", np.abs(librosa.stft(y))) writes: a
+// float32, Fortran-order bins × frames array (rejected with "types don't match" before issue 14),
+// and the same magnitudes as float64 C order, big-endian, and batched (1, bins, frames): all four
+// give the same output.
+func TestInvertLibrosaFloat32(t *testing.T) {
+	dir := t.TempDir()
+	x := retrieval.LogChirp(4000, 8000, 100, 3000)
+	s, _ := retrieval.NewSTFT(retrieval.Config{NFFT: 256, Hop: 64}, len(x))
+	mag := s.Magnitude(nil, x) // frames × bins
+	frames, bins := len(mag)/129, 129
+	var f4, f8be []byte
+	for _, v := range mag { // frames × bins row-major = bins × frames Fortran order
+		f4 = binary.LittleEndian.AppendUint32(f4, math.Float32bits(float32(v)))
+	}
+	for k := 0; k < bins; k++ { // bins × frames C order
+		for m := 0; m < frames; m++ {
+			f8be = binary.BigEndian.AppendUint64(f8be, math.Float64bits(float64(float32(mag[m*bins+k]))))
+		}
+	}
+	shape := "(129, " + itoa(frames) + ")"
+	var outs [][]float64
+	for name, c := range map[string]struct {
+		descr   string
+		fortran bool
+		shape   string
+		data    []byte
+	}{
+		"librosa": {"<f4", true, shape, f4},
+		"batched": {"<f4", true, "(1, 129, " + itoa(frames) + ")", f4},
+		"C >f8":   {">f8", false, shape, f8be},
+	} {
+		in := filepath.Join(dir, "m.npy")
+		writeNpyShape(t, in, c.descr, c.fortran, c.shape, c.data)
+		out := filepath.Join(dir, "out.wav")
+		if err := runInvert([]string{in, "--out", out, "--n-fft", "256", "--hop", "64", "--sr", "8000", "--iters", "3", "--length", itoa(len(x))}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		a, err := wav.Read(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.SampleRate != 8000 || a.Len() != len(x) {
+			t.Fatalf("%s: %d Hz, %d samples, want 8000 Hz, %d", name, a.SampleRate, a.Len(), len(x))
+		}
+		outs = append(outs, a.Channels[0])
+	}
+	for i := range outs[0] {
+		if outs[1][i] != outs[0][i] || outs[2][i] != outs[0][i] {
+			t.Fatalf("sample %d differs between layouts: %v %v %v", i, outs[0][i], outs[1][i], outs[2][i])
+		}
+	}
+}
+
+// TestInvertHostileNpy holds issue 14's .npy cases: each exits with an input error (status 2)
+// naming the file, quickly, and writes nothing.
+func TestInvertHostileNpy(t *testing.T) {
+	dir := t.TempDir()
+	full := make([]byte, 8*257*2000)
+	cases := []struct {
+		name, descr, shape string
+		data               []byte
+		args               []string
+		want               string
+	}{
+		{"half", "<f8", "(257, 2000)", full[:len(full)/2], nil, "needs 4112000 data bytes, the file has 2056000"},
+		{"8 bytes", "<f8", "(257, 2000)", full[:8], nil, "the file has 8"},
+		{"1e8 frames", "<f8", "(257, 100000000)", full[:8], nil, "needs 205600000000 data bytes"},
+		{"malformed", "<f8", "(257, 2000", full[:8], nil, "byte 72: shape entry is not a non-negative integer"},
+		{"ints", "<i4", "(257, 2)", full[:8*257], nil, `dtype "<i4"`},
+		{"3-D", "<f8", "(2, 257, 2)", full[:8*257*4], nil, "shape (2, 257, 2)"},
+		{"no frames", "<f8", "(257, 0)", nil, nil, "no frames"},
+		{"--sr 0", "<f8", "(257, 2)", full[:8*257*2], []string{"--sr", "0"}, "sample rate 0 Hz outside 1…768000 Hz"},
+		{"--sr -1", "<f8", "(257, 2)", full[:8*257*2], []string{"--sr", "-1"}, "sample rate -1 Hz"},
+		{"--sr 768001", "<f8", "(257, 2)", full[:8*257*2], []string{"--sr", "768001"}, "sample rate 768001 Hz"},
+	}
+	for _, c := range cases {
+		in := filepath.Join(dir, "h.npy")
+		writeNpyShape(t, in, c.descr, false, c.shape, c.data)
+		out := filepath.Join(dir, "out.wav")
+		start := time.Now()
+		err := runInvert(append([]string{in, "--out", out}, c.args...))
+		var ie inputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "h.npy") && !strings.HasPrefix(c.name, "--sr") {
+			t.Errorf("%s: error %v, want an input error naming the file and %q", c.name, err, c.want)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("%s: took %v", c.name, took)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: output written", c.name)
+		}
+	}
+}
+
+// TestInvertWrongBinCountFailsBeforeReading: a (1000, 300000) float64 array (2.4 GB of data,
+// here a sparse file) fails on its bin count before any data is read (42 s and 2.4 GB before).
+func TestInvertWrongBinCountFailsBeforeReading(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "big.npy")
+	writeNpyShape(t, in, "<f8", false, "(1000, 300000)", nil)
+	if err := os.Truncate(in, 128+8*1000*300000); err != nil {
+		t.Skip("no sparse files here:", err)
+	}
+	start := time.Now()
+	err := runInvert([]string{in, "--out", filepath.Join(t.TempDir(), "o.wav")})
+	var ie inputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "1000 bins (rows), but n_fft gives 257") {
+		t.Fatalf("error %v, want the bin-count error", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %v, want the error before reading the data", took)
+	}
+}
