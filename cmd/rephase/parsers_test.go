@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,5 +143,102 @@ func TestInvertWrongBinCountFailsBeforeReading(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("took %v, want the error before reading the data", took)
+	}
+}
+
+// TestHostileStreamsThroughPipes runs the built binary on issue 14's frame-stream and
+// sample-rate cases, the stream on stdin through a pipe: each exits with status 2 and a message,
+// writes no output file when no valid frame arrived, and keeps the frames before a NaN.
+func TestHostileStreamsThroughPipes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rephase")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	header := func(rate, nfft, hop uint32) []byte {
+		b := []byte("RPFS\x01\x00\x01\x00")
+		for _, v := range []uint32{rate, nfft, hop, nfft, 0, nfft/2 + 1} {
+			b = binary.LittleEndian.AppendUint32(b, v)
+		}
+		return b
+	}
+	frames := func(n int, nanAt int) []byte {
+		b := header(16000, 64, 16)
+		for j := 0; j < n; j++ {
+			for k := 0; k < 33; k++ {
+				v := float32(1)
+				if j == nanAt && k == 5 {
+					v = float32(math.NaN())
+				}
+				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+			}
+		}
+		return b
+	}
+	wavAt := func(rate uint32) string {
+		p := filepath.Join(dir, itoa(int(rate))+".wav")
+		wav.Write(p, 8000, [][]float64{make([]float64, 4000)}, wav.PCM16)
+		b, _ := os.ReadFile(p)
+		binary.LittleEndian.PutUint32(b[24:], rate)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	npyPath := filepath.Join(dir, "m.npy")
+	writeNpyShape(t, npyPath, "<f4", true, "(257, 4)", make([]byte, 4*257*4))
+	// What the three frames before a NaN give on their own.
+	clean3 := filepath.Join(dir, "clean3.wav")
+	c3 := exec.Command(bin, "synth", "--out", clean3)
+	c3.Stdin = bytes.NewReader(frames(3, -1))
+	if msg, err := c3.CombinedOutput(); err != nil {
+		t.Fatalf("three clean frames: %v\n%s", err, msg)
+	}
+	a3, err := wav.Read(clean3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := a3.Len()
+	cases := []struct {
+		name    string
+		args    []string
+		stdin   []byte
+		want    string
+		samples int // of the output WAV; −1: no output file
+	}{
+		{"header only", []string{"synth"}, header(16000, 64, 16), "no frames", -1},
+		{"NaN in frame 0", []string{"synth"}, frames(4, 0), "frame 0, bin 5: magnitude NaN", -1},
+		{"NaN in frame 3", []string{"synth"}, frames(5, 3), "frame 3, bin 5: magnitude NaN", clean},
+		{"n_fft 2^20, hop 1", []string{"synth"}, header(16000, 1<<20, 1), "overlapping frames", -1},
+		{"rate 0xFFFFFFFF", []string{"synth"}, header(0xFFFFFFFF, 64, 16), "sample rate 4294967295 Hz outside 1…768000 Hz", -1},
+		{"headerless --sr 0", []string{"synth", "--headerless", "--sr", "0", "--n-fft", "64", "--hop", "16"}, nil, "sample rate 0 Hz", -1},
+		{"WAV at 0xFFFFFFFF Hz", []string{"stream", wavAt(0xFFFFFFFF)}, nil, "sample rate 4294967295 Hz", -1},
+		{"WAV at 5e8 Hz", []string{"invert", wavAt(500000000)}, nil, "sample rate 500000000 Hz", -1},
+		{"npy --sr 0", []string{"invert", npyPath, "--sr", "0"}, nil, "sample rate 0 Hz", -1},
+		{"npy --sr -1", []string{"invert", npyPath, "--sr", "-1"}, nil, "sample rate -1 Hz", -1},
+	}
+	for _, c := range cases {
+		out := filepath.Join(dir, "out.wav")
+		os.Remove(out)
+		cmd := exec.Command(bin, append(c.args, "--out", out)...)
+		if c.stdin != nil {
+			cmd.Stdin = bytes.NewReader(c.stdin) // a pipe
+		}
+		msg, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(msg), c.want) || strings.Contains(string(msg), "panic") {
+			t.Errorf("%s: %v, want status 2 and %q:\n%s", c.name, err, c.want, msg)
+			continue
+		}
+		a, err := wav.Read(out)
+		switch {
+		case c.samples < 0 && !errors.Is(err, os.ErrNotExist):
+			t.Errorf("%s: an output file was written (%v)", c.name, err)
+		case c.samples >= 0 && err != nil:
+			t.Errorf("%s: no valid output: %v", c.name, err)
+		case c.samples >= 0 && a.Len() != c.samples:
+			t.Errorf("%s: %d samples, want %d (the frames before the fault)", c.name, a.Len(), c.samples)
+		}
 	}
 }

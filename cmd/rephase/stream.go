@@ -525,6 +525,12 @@ func runSynth(args []string) error {
 			return err
 		}
 	}
+	if fr.Frames() == 0 { // header only, or a bad first frame: no output (docs/frame-stream.md)
+		if readErr != nil {
+			return readErr
+		}
+		return badInput("%s: the frame stream has no frames", name)
+	}
 	tail := make([]float64, e.FlushLen())
 	e.Flush(tail)
 	if err := emit(tail); err != nil {

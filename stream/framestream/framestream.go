@@ -14,6 +14,7 @@ import (
 	"math"
 
 	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream/wav"
 )
 
 // Magic opens every frame stream with a header.
@@ -25,8 +26,18 @@ const Version = 1
 // HeaderSize is the header's length in bytes.
 const HeaderSize = 32
 
-// MaxNFFT bounds n_fft in a header, so that a corrupt header cannot demand gigabytes.
+// MaxNFFT bounds n_fft in a header.
 const MaxNFFT = 1 << 20
+
+// MaxWindowSamples bounds n_fft · ⌈n_fft/hop⌉, the samples of the frames that overlap one hop,
+// so that a corrupt or hostile header cannot demand terabytes. The streaming engine's memory is
+// about (ℓ + ⌈n_fft/hop⌉) · n_fft values (a magnitude row of n_fft/2+1 bins for each of the
+// ℓ + n_fft/hop frames it refines, plus per-frame work buffers), so this bound is what makes it
+// finite before anything is allocated: n_fft 2^20 with hop 1 (4.4 TB) is refused, while every
+// practical setting fits — n_fft 4096 at any hop ≥ 1, 16384 at hop ≥ 16, 65536 at hop ≥ 256,
+// 2^20 at hop ≥ 2^16 — at most 2^24 samples. Measured (stream.NewEngine, ℓ = 3): 70 MB at n_fft
+// 4096, hop 1; 110 MB at 65536, hop 256; 790 MB at 2^20, hop 2^16.
+const MaxWindowSamples = 1 << 24
 
 // SampleFloat32 is the only sample type: little-endian IEEE-754 float32 linear magnitudes.
 const SampleFloat32 = 1
@@ -49,13 +60,18 @@ func (h Header) Config() (retrieval.Config, error) {
 	return retrieval.Config{NFFT: h.NFFT, Hop: h.Hop, WinLength: h.WinLength, Window: h.Window, Framing: retrieval.Full}.Resolve()
 }
 
-// Validate checks the fields: positive sample rate, a valid STFT configuration.
+// Validate checks the fields: a sample rate of 1…wav.MaxSampleRate Hz, n_fft at most MaxNFFT,
+// n_fft · ⌈n_fft/hop⌉ at most MaxWindowSamples, and a valid STFT configuration.
 func (h Header) Validate() error {
-	if h.SampleRate <= 0 {
-		return fmt.Errorf("sample rate %d Hz must be positive", h.SampleRate)
+	if err := wav.CheckSampleRate(h.SampleRate); err != nil {
+		return err
 	}
 	if h.NFFT <= 0 || h.Hop <= 0 || h.WinLength <= 0 || h.NFFT > MaxNFFT {
 		return fmt.Errorf("n_fft %d, hop %d, win_length %d must be positive (n_fft at most %d)", h.NFFT, h.Hop, h.WinLength, MaxNFFT)
+	}
+	if frames := (h.NFFT + h.Hop - 1) / h.Hop; h.NFFT > MaxWindowSamples/frames {
+		return fmt.Errorf("n_fft %d with hop %d: %d overlapping frames of %d samples exceed %d samples of engine state (raise the hop)",
+			h.NFFT, h.Hop, frames, h.NFFT, MaxWindowSamples)
 	}
 	_, err := h.Config()
 	return err
@@ -105,8 +121,11 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 	if u(24) > int(retrieval.Rectangular) {
 		return &FormatError{24, fmt.Sprintf("unknown window code %d", u(24))}
 	}
-	if err := h.Validate(); err != nil {
+	if err := wav.CheckSampleRate(h.SampleRate); err != nil {
 		return &FormatError{8, err.Error()}
+	}
+	if err := h.Validate(); err != nil {
+		return &FormatError{12, err.Error()}
 	}
 	if bins := u(28); bins != h.Bins() {
 		return &FormatError{28, fmt.Sprintf("%d bins, but n_fft %d has %d", bins, h.NFFT, h.Bins())}
