@@ -1,152 +1,257 @@
 package retrieval
 
 import (
-	"cmp"
-	"container/heap"
+	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 )
 
-// PGHITolerance is the relative magnitude below which PGHI does not integrate the phase gradient
-// but assigns random phase: bins under PGHITolerance·max(T) carry too little energy for their
-// log-magnitude derivatives to mean anything.
+// PGHITolerance is the relative magnitude at or below which real-time PGHI (RTPGHI) neither
+// integrates nor crosses a bin but gives it random phase: bins under PGHITolerance·max(T) of the
+// two frames it integrates over carry too little energy for their log-magnitude derivatives to
+// mean anything.
 const PGHITolerance = 1e-6
 
-// PGHI writes into phase (frames × bins, row-major, radians, frame-centre convention) the phase
-// reconstructed from the magnitudes mag by phase-gradient heap integration (Z. Průša, P. Balazs,
-// P. L. Søndergaard, "A noniterative method for reconstruction of phase from STFT magnitude",
-// IEEE/ACM TASLP 25(5), 2017, Algorithm 1).
+// Offline PGHI integrates in two passes (as libphaseret's pghi does): first over the bins above
+// PGHIStrongTolerance·max(T) only, so that every strong ridge is integrated from its own peak and
+// never through the valleys between ridges, then over the bins down to PGHIWeakTolerance·max(T),
+// starting from the border of the first pass. Bins at or below PGHIWeakTolerance·max(T) get
+// random phase.
+const (
+	PGHIStrongTolerance = 1e-1
+	PGHIWeakTolerance   = 1e-10
+)
+
+// PGHI writes into phase (frames × bins, row-major, radians, frame-centre convention: see
+// FrameCentre) the phase reconstructed from the magnitudes mag (frames × bins, linear) by
+// phase-gradient heap integration (Z. Průša, P. Balazs, P. L. Søndergaard, "A noniterative method
+// for reconstruction of phase from STFT magnitude", IEEE/ACM TASLP 25(5), 2017, Algorithm 1).
 //
-// For a Gaussian window of time-frequency ratio γ (samples², cfg.Window.TFR) the phase gradient
-// follows from the gradient of the log-magnitude: with hop a and N = n_fft, per hop and per bin,
+// With hop a, N = n_fft and γ the window's time-frequency ratio (samples², Window.TFR;
+// 0.25645·L² for a Hann window of length L), the phase advances per hop by
+// Δφ_time = (a·N/γ)·∂_k log T + 2π·a·k/N and per bin by Δφ_freq = −(γ/(a·N))·∂_m log T
+// (differences in index units: centred, zero at DC and Nyquist along frequency, second-order
+// one-sided at the first and last frames), integrated by the trapezoidal rule outwards from the
+// largest coefficient in order of decreasing magnitude, in the two passes described at
+// PGHIStrongTolerance. Each region the integration cannot reach from a stronger one starts at
+// phase 0; negligible bins get uniformly random phase from seed. The result is exact up to one
+// constant per region for a Gaussian window and a signal whose log-magnitude is locally quadratic
+// (tones, linear chirps, impulses); on MATLAB's exponential chirp (fs 2048, n_fft 128, hop 32,
+// Hann) it reaches −28.6 dB spectral convergence with no iteration (libphaseret: −22.5 dB).
 //
-//	Δφ_time[m,k] =  (a·N/γ)·∂_k log T[m,k] + 2π·a·k/N
-//	Δφ_freq[m,k] = −(γ/(a·N))·∂_m log T[m,k]
-//
-// (centred differences in index units). Other windows use the γ of the Gaussian they best
-// approximate. The phase is integrated outwards from the largest coefficient in order of
-// decreasing magnitude (a max-heap), each neighbour taking the trapezoidal step from the bin it
-// is reached from. Bins below PGHITolerance·max(T) get uniformly random phase from seed.
-// cfg must be resolved. It allocates O(frames·bins).
+// cfg must be resolved; mag must hold at least frames·Bins() values and phase as many. It allocates
+// O(frames·bins) and is safe for concurrent use.
 func PGHI(phase, mag []float64, frames int, cfg Config, seed uint64) {
 	bins := cfg.Bins()
-	a, n := float64(cfg.Hop), float64(cfg.NFFT)
-	gamma := cfg.Window.TFR(cfg.WinLength, cfg.GaussTFR)
-	if gamma == 0 {
-		gamma = Hann.TFR(cfg.WinLength, 0)
-	}
 	size := frames * bins
+	if len(mag) < size || len(phase) < size {
+		panic(fmt.Sprintf("retrieval: PGHI of %d frames × %d bins given %d magnitudes and %d phases", frames, bins, len(mag), len(phase)))
+	}
+	if size == 0 {
+		return
+	}
+	mag, phase = mag[:size], phase[:size]
 	maxT := 0.0
-	for _, v := range mag[:size] {
+	for _, v := range mag {
 		maxT = math.Max(maxT, v)
 	}
-	logs := make([]float64, size)
-	floor := math.Log(PGHITolerance*maxT + 1e-300)
-	for i, v := range mag[:size] {
-		logs[i] = math.Max(math.Log(v+1e-300), floor)
-	}
-	at := func(m, k int) float64 { return logs[m*bins+k] }
-	tgrad := make([]float64, size) // phase advance per hop
-	fgrad := make([]float64, size) // phase advance per bin
-	for m := 0; m < frames; m++ {
-		for k := 0; k < bins; k++ {
-			var dk, dm float64
-			switch {
-			case bins == 1:
-			case k == 0:
-				dk = at(m, 1) - at(m, 0)
-			case k == bins-1:
-				dk = at(m, k) - at(m, k-1)
-			default:
-				dk = (at(m, k+1) - at(m, k-1)) / 2
-			}
-			switch {
-			case frames == 1:
-			case m == 0:
-				dm = at(1, k) - at(0, k)
-			case m == frames-1:
-				dm = at(m, k) - at(m-1, k)
-			default:
-				dm = (at(m+1, k) - at(m-1, k)) / 2
-			}
-			tgrad[m*bins+k] = a*n/gamma*dk + 2*math.Pi*a*float64(k)/n
-			fgrad[m*bins+k] = -gamma / (a * n) * dm
-		}
-	}
 	rng := rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d))
-	done := make([]bool, size)
-	remaining := 0
-	for i, v := range mag[:size] {
-		if v <= PGHITolerance*maxT {
-			done[i] = true
+	if maxT == 0 {
+		for i := range phase {
 			phase[i] = 2 * math.Pi * rng.Float64()
-		} else {
-			remaining++
 		}
+		return
 	}
-	// Visit undone bins from the largest down; each start seeds a heap integration.
-	order := make([]int32, 0, remaining)
-	for i := range mag[:size] {
-		if !done[i] {
-			order = append(order, int32(i))
+	g := newPhaseGrad(cfg)
+	logs := make([]float64, size)
+	floor := PGHIWeakTolerance * maxT
+	lf := math.Log(floor)
+	logMagnitude(logs, mag, floor)
+	tgrad := make([]float64, size)
+	fgrad := make([]float64, size)
+	var rows [5][]float64
+	// Frame 0 of Center framing with reflect padding is centred on the point the signal is
+	// mirrored about: its magnitudes are even in time there, so their time derivative is zero.
+	mirrored := cfg.Framing == Center && cfg.Pad == Reflect
+	for m := 0; m < frames; m++ {
+		for j := range rows {
+			rows[j] = nil
+			if r := m + j - 2; r >= 0 && r < frames && (j == 2 || m > 0 || !mirrored) {
+				rows[j] = logs[r*bins : (r+1)*bins]
+			}
 		}
+		g.timeDirection(tgrad[m*bins:(m+1)*bins], rows[2], lf)
+		g.freqDirection(fgrad[m*bins:(m+1)*bins], &rows, lf)
 	}
-	h := &magHeap{mag: mag}
-	sortByMagnitudeDesc(order, mag)
-	for _, start := range order {
-		if done[start] {
-			continue
-		}
-		done[start] = true
-		phase[start] = 0
-		heap.Push(h, start)
-		for h.Len() > 0 {
-			i := int(heap.Pop(h).(int32))
-			m, k := i/bins, i%bins
-			visit := func(j int, ph float64) {
-				if !done[j] {
-					done[j] = true
-					phase[j] = ph
-					heap.Push(h, int32(j))
-				}
-			}
-			if m+1 < frames {
-				j := i + bins
-				visit(j, phase[i]+(tgrad[i]+tgrad[j])/2)
-			}
-			if m > 0 {
-				j := i - bins
-				visit(j, phase[i]-(tgrad[i]+tgrad[j])/2)
-			}
-			if k+1 < bins {
-				j := i + 1
-				visit(j, phase[i]+(fgrad[i]+fgrad[j])/2)
-			}
-			if k > 0 {
-				j := i - 1
-				visit(j, phase[i]-(fgrad[i]+fgrad[j])/2)
-			}
+	h := newHeapGrid(frames, bins)
+	h.run(mag, phase, tgrad, fgrad, PGHIStrongTolerance*maxT, PGHIWeakTolerance*maxT, 0)
+	for i, s := range h.state {
+		if s == cellNegligible {
+			phase[i] = 2 * math.Pi * rng.Float64()
 		}
 	}
 }
 
-// magHeap is a max-heap of flat indices ordered by magnitude.
-type magHeap struct {
-	mag []float64
-	idx []int32
+// RTPGHI is the state of real-time phase-gradient heap integration (Z. Průša, N. Holighaus,
+// "Toward high-quality real-time signal reconstruction from STFT magnitude", IEEE SPL 24(6), 2017):
+// the phase of one frame from the phase of the frame before it and the log-magnitude gradient,
+// integrated in order of decreasing magnitude over the two frames with the phase-gradient
+// estimates of PGHI (one pass: the previous frame's bins above the tolerance are the seeds). The
+// time derivative of the log-magnitude is a centred difference when the next frame is known (the
+// look-ahead variant, one frame of delay) and a second-order backward difference otherwise (the
+// causal variant, no delay); a neighbour at or below the tolerance is not used as data.
+//
+// Quality with no iteration (spectral convergence, Hann): MATLAB's exponential chirp (fs 2048,
+// n_fft 128, hop 32) −24 dB look-ahead, −19 dB causal; espeak-ng speech at 16 kHz −19.5 / −18 dB
+// with n_fft 512, hop 128 and −24 / −21 dB with n_fft 1024, hop 128 (through stream.Engine).
+//
+// Lifecycle: NewRTPGHI allocates everything; Frame never allocates; Reset starts a new stream.
+// An RTPGHI is not safe for concurrent use.
+type RTPGHI struct {
+	g    phaseGrad
+	tol  float64
+	seed uint64
+	rng  *rand.Rand
+	grid *heapGrid
+
+	key   []float64 // 2 × bins: magnitudes of the previous and the current frame
+	phase []float64 // 2 × bins
+	tgrad []float64 // 2 × bins
+	fgrad []float64 // 2 × bins (the first row stays zero: the previous frame is known)
+	logs  [4][]float64
+	last  []float64 // the magnitudes of the previous call's prev frame (for the causal stencil)
+
+	havePrev bool // the previous call's phase continues into this call
+	haveLast bool // last holds the frame before this call's prev
 }
 
-func (h *magHeap) Len() int           { return len(h.idx) }
-func (h *magHeap) Less(i, j int) bool { return h.mag[h.idx[i]] > h.mag[h.idx[j]] }
-func (h *magHeap) Swap(i, j int)      { h.idx[i], h.idx[j] = h.idx[j], h.idx[i] }
-func (h *magHeap) Push(x any)         { h.idx = append(h.idx, x.(int32)) }
-func (h *magHeap) Pop() any {
-	v := h.idx[len(h.idx)-1]
-	h.idx = h.idx[:len(h.idx)-1]
-	return v
+// NewRTPGHI plans real-time PGHI for the STFT cfg (resolved here), with relative tolerance tol
+// (bins at or below tol·max of the two frames get random phase; PGHITolerance is the usual value)
+// and seed for those random phases. It returns an error if cfg does not resolve or tol is not in
+// [0, 1).
+func NewRTPGHI(cfg Config, tol float64, seed uint64) (*RTPGHI, error) {
+	cfg, err := cfg.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	if !(tol >= 0 && tol < 1) {
+		return nil, fmt.Errorf("retrieval: RTPGHI tolerance %g must lie in [0, 1)", tol)
+	}
+	b := cfg.Bins()
+	r := &RTPGHI{
+		g: newPhaseGrad(cfg), tol: tol, seed: seed, grid: newHeapGrid(2, b),
+		key: make([]float64, 2*b), phase: make([]float64, 2*b),
+		tgrad: make([]float64, 2*b), fgrad: make([]float64, 2*b), last: make([]float64, b),
+	}
+	for i := range r.logs {
+		r.logs[i] = make([]float64, b)
+	}
+	r.Reset()
+	return r, nil
 }
 
-func sortByMagnitudeDesc(idx []int32, mag []float64) {
-	slices.SortFunc(idx, func(a, b int32) int { return cmp.Compare(mag[b], mag[a]) })
+// Reset forgets the previous frames and reseeds the random phases: the next Frame starts a new
+// stream.
+func (r *RTPGHI) Reset() {
+	r.havePrev, r.haveLast = false, false
+	r.rng = rand.New(rand.NewPCG(r.seed, 0x9e3779b97f4a7c15))
+}
+
+// Frame writes into phase (bins, radians, frame-centre convention) the phase of the frame with
+// magnitudes cur (bins), given the magnitudes of the frame before it (prev; nil for the first
+// frame of a stream) and of the frame after it (next; nil for the causal variant). Successive
+// calls must pass successive frames (this call's prev is the previous call's cur): the phase of
+// prev is the one the previous call returned, and the causal variant also uses the frame before
+// prev from the previous call. In the look-ahead variant the output for frame j is available when
+// frame j+1 arrives. Frame does not allocate. It panics if a slice has the wrong length.
+func (r *RTPGHI) Frame(phase, prev, cur, next []float64) {
+	b := r.g.bins
+	if len(phase) != b || len(cur) != b || (prev != nil && len(prev) != b) || (next != nil && len(next) != b) {
+		panic(fmt.Sprintf("retrieval: RTPGHI.Frame wants %d bins (phase %d, prev %d, cur %d, next %d)", b, len(phase), len(prev), len(cur), len(next)))
+	}
+	usePrev := prev != nil && r.havePrev
+	haveLast := usePrev && r.haveLast
+	maxT := 0.0
+	for k, v := range cur {
+		maxT = math.Max(maxT, v)
+		if usePrev {
+			maxT = math.Max(maxT, prev[k])
+		}
+	}
+	thr := r.tol * maxT
+	floor := math.Max(thr, math.SmallestNonzeroFloat64)
+	lf := math.Log(floor)
+	lLast, lPrev, lCur, lNext := r.logs[0], r.logs[1], r.logs[2], r.logs[3]
+	logMagnitude(lCur, cur, floor)
+	rows := [5][]float64{nil, nil, lCur, nil, nil}
+	if prev != nil {
+		logMagnitude(lPrev, prev, floor)
+		rows[1] = lPrev
+	}
+	if haveLast {
+		logMagnitude(lLast, r.last, floor)
+		rows[0] = lLast
+	}
+	if next != nil {
+		logMagnitude(lNext, next, floor)
+		rows[3] = lNext
+	}
+	g := r.g
+	g.timeDirection(r.tgrad[b:], lCur, lf)
+	g.freqDirection(r.fgrad[b:], &rows, lf)
+	if usePrev {
+		copy(r.key, prev)
+		g.timeDirection(r.tgrad[:b], lPrev, lf)
+	} else {
+		clear(r.key[:b])
+	}
+	copy(r.key[b:], cur)
+	h := r.grid
+	known := 0
+	if usePrev {
+		copy(r.phase, r.phase[b:]) // the previous frame's phase seeds the integration
+		known = 1
+	}
+	h.run(r.key, r.phase, r.tgrad, r.fgrad, thr, thr, known)
+	for k := b; k < 2*b; k++ {
+		if h.state[k] == cellNegligible {
+			r.phase[k] = 2 * math.Pi * r.rng.Float64()
+		}
+	}
+	copy(phase, r.phase[b:])
+	if prev != nil {
+		copy(r.last, prev)
+	}
+	r.haveLast = prev != nil
+	r.havePrev = true
+}
+
+// RTPGHIPhase writes into phase (frames × bins, radians, frame-centre convention) the phase that
+// real-time PGHI gives the magnitudes mag (frames × bins), one frame after another: the look-ahead
+// variant (centred time differences, each frame's phase known once the next frame has arrived)
+// unless causal. It is a loop over RTPGHI.Frame, so it gives what a stream would. cfg is resolved
+// here; tol is RTPGHI's tolerance (PGHITolerance is the usual value). It allocates O(bins).
+func RTPGHIPhase(phase, mag []float64, frames int, cfg Config, causal bool, tol float64, seed uint64) error {
+	r, err := NewRTPGHI(cfg, tol, seed)
+	if err != nil {
+		return err
+	}
+	b := r.g.bins
+	if len(mag) < frames*b || len(phase) < frames*b {
+		return fmt.Errorf("retrieval: RTPGHIPhase of %d frames × %d bins given %d magnitudes and %d phases", frames, b, len(mag), len(phase))
+	}
+	row := func(m int) []float64 {
+		if m < 0 || m >= frames {
+			return nil
+		}
+		return mag[m*b : (m+1)*b]
+	}
+	for m := 0; m < frames; m++ {
+		next := row(m + 1)
+		if causal {
+			next = nil
+		}
+		r.Frame(phase[m*b:(m+1)*b], row(m-1), row(m), next)
+	}
+	return nil
 }

@@ -1,0 +1,346 @@
+package retrieval
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// This file holds the one phase-gradient implementation that offline PGHI (PGHI) and real-time
+// PGHI (RTPGHI) share: the phase derivatives estimated from the log-magnitude, and the heap
+// integration of those derivatives over a grid of frames × bins.
+//
+// Theory (Z. Průša, P. Balazs, P. L. Søndergaard, "A noniterative method for reconstruction of
+// phase from STFT magnitude", IEEE/ACM TASLP 25(5), 2017, section III). For a Gaussian window
+// exp(−π·t²/γ) (γ in samples²) the STFT, with phase referenced to each frame's centre (LTFAT's
+// "time-invariant" convention, FrameCentre here), has, at time x (samples) and frequency ω
+// (cycles per sample),
+//
+//	∂φ/∂x =  (1/γ)·∂(log|X|)/∂ω + 2π·ω
+//	∂φ/∂ω = −γ·∂(log|X|)/∂x
+//
+// so per hop a and per bin 1/N, with ∂_k and ∂_m differences in bin and frame index units,
+//
+//	Δφ_time[m,k] =  (a·N/γ)·∂_k log|X[m,k]| + 2π·a·k/N   (radians per hop)
+//	Δφ_freq[m,k] = −(γ/(a·N))·∂_m log|X[m,k]|            (radians per bin)
+//
+// A pure tone has Δφ_time = 2π·a·f (f its frequency in cycles per sample); an impulse at time t0
+// has Δφ_freq = −2π·(t0 − m·a)/N. Other windows use the γ of the Gaussian they best approximate
+// (Window.TFR; 0.25645·L² for Hann).
+//
+// Boundaries. A real signal's |X[m,k]| is even in k about k = 0 and k = N/2, so the centred
+// difference along frequency is exactly zero there (a one-sided difference would make the DC and
+// Nyquist bins turn by a spurious angle every hop). Along time there is no such symmetry in
+// general, so the first and last frames use second-order one-sided differences, which, like the
+// centred one, are exact for a log-magnitude quadratic in time (a Gaussian envelope). A neighbour
+// whose magnitude is negligible (at the log floor) is not data: the difference falls back to the
+// other side. The phase is integrated in the frame-centre convention (the convention of these
+// formulas); callers convert it to the frame-start convention of the STFT (FrameStart), which for
+// center framing puts frame m's first sample at m·hop − n_fft/2.
+
+// phaseGrad holds the constants of the phase-gradient estimate for one STFT configuration.
+type phaseGrad struct {
+	bins  int
+	tMul  float64 // a·N/γ: per-hop phase advance per unit ∂_k log|X|
+	tStep float64 // 2π·a/N: per-hop phase advance of bin k is k·tStep (plus the log term)
+	fMul  float64 // −γ/(a·N): per-bin phase step per unit ∂_m log|X|
+}
+
+// newPhaseGrad returns the phase-gradient constants of a resolved cfg. The window's γ is
+// cfg.Window.TFR; windows without one (Rectangular) use Hann's.
+func newPhaseGrad(cfg Config) phaseGrad {
+	gamma := cfg.Window.TFR(cfg.WinLength, cfg.GaussTFR)
+	if gamma == 0 {
+		gamma = Hann.TFR(cfg.WinLength, 0)
+	}
+	a, n := float64(cfg.Hop), float64(cfg.NFFT)
+	return phaseGrad{bins: cfg.Bins(), tMul: a * n / gamma, tStep: 2 * math.Pi * a / n, fMul: -gamma / (a * n)}
+}
+
+// logMagnitude writes log(max(mag, floor)) into dst (same length). floor > 0.
+func logMagnitude(dst, mag []float64, floor float64) {
+	lf := math.Log(floor)
+	for k, v := range mag {
+		if v > floor {
+			dst[k] = math.Log(v)
+		} else {
+			dst[k] = lf
+		}
+	}
+}
+
+// timeDirection writes into dst (bins) the per-hop phase advance Δφ_time of one frame from its
+// log-magnitudes lg (bins; values ≤ lf are negligible and not used as data): centred differences
+// along frequency, one-sided where one neighbour is negligible, zero at DC and Nyquist.
+func (g phaseGrad) timeDirection(dst, lg []float64, lf float64) {
+	b := g.bins
+	dst[0] = 0
+	for k := 1; k < b-1; k++ {
+		var d float64
+		switch lo, hi := lg[k-1] > lf, lg[k+1] > lf; {
+		case lo && hi:
+			d = (lg[k+1] - lg[k-1]) / 2
+		case hi:
+			d = lg[k+1] - lg[k]
+		case lo:
+			d = lg[k] - lg[k-1]
+		}
+		dst[k] = g.tMul*d + g.tStep*float64(k)
+	}
+	if b > 1 {
+		dst[b-1] = g.tStep * float64(b-1)
+	}
+}
+
+// timeStencil is a finite-difference stencil along time: the derivative at frame m is
+// Σ_j c[j]·row(m + j − 2), j = 0..4 (rows m−2 … m+2); unused rows have coefficient 0.
+type timeStencil [5]float64
+
+var (
+	centred   = timeStencil{0, -0.5, 0, 0.5, 0}  // (f[m+1] − f[m−1])/2
+	backward2 = timeStencil{0.5, -2, 1.5, 0, 0}  // (3f[m] − 4f[m−1] + f[m−2])/2
+	forward2  = timeStencil{0, 0, -1.5, 2, -0.5} // (−3f[m] + 4f[m+1] − f[m+2])/2
+	backward1 = timeStencil{0, -1, 1, 0, 0}      // f[m] − f[m−1]
+	forward1  = timeStencil{0, 0, -1, 1, 0}      // f[m+1] − f[m]
+	noTime    = timeStencil{}                    // a lone frame: no time information
+)
+
+// chooseStencil returns the most accurate stencil the available rows allow: centred when both
+// neighbours are known, else second-order one-sided, else first-order one-sided, else none.
+func chooseStencil(havePrev2, havePrev, haveNext, haveNext2 bool) timeStencil {
+	switch {
+	case havePrev && haveNext:
+		return centred
+	case havePrev && havePrev2:
+		return backward2
+	case haveNext && haveNext2:
+		return forward2
+	case havePrev:
+		return backward1
+	case haveNext:
+		return forward1
+	}
+	return noTime
+}
+
+// freqDirection writes into dst (bins) the per-bin phase step Δφ_freq of one frame from the
+// log-magnitudes of the rows around it: rows[j] is frame m + j − 2, nil where that frame is absent;
+// values ≤ lf are negligible and not used as data. Each bin takes the most accurate stencil its
+// available neighbours allow (chooseStencil).
+func (g phaseGrad) freqDirection(dst []float64, rows *[5][]float64, lf float64) {
+	have := func(j, k int) bool { return rows[j] != nil && rows[j][k] > lf }
+	for k := range dst {
+		s := chooseStencil(have(0, k), have(1, k), have(3, k), have(4, k))
+		d := 0.0
+		for j, c := range s {
+			if c != 0 {
+				d += c * rows[j][k]
+			}
+		}
+		dst[k] = g.fMul * d
+	}
+}
+
+// Cell states of a heapGrid.
+const (
+	cellUnknown    uint8 = iota // phase still to be integrated
+	cellKnown                   // phase assigned (integrated, a start, or given)
+	cellNegligible              // below the tolerance: left out of the integration
+)
+
+// heapGrid integrates phase derivatives over a grid of frames × bins (row-major) in order of
+// decreasing magnitude (the heap of Průša et al. 2017, Algorithm 1): the largest bin whose phase
+// is known is taken off a max-heap, and each of its four neighbours that is still unknown gets
+// its phase by the trapezoidal rule along the edge joining them and goes onto the heap. Bins
+// below the tolerance are never entered or crossed. When the heap runs dry with unknown bins
+// left, the largest of them starts a new region with phase 0. It does not allocate after
+// newHeapGrid.
+type heapGrid struct {
+	frames, bins int
+	key          []float64 // magnitudes, frames × bins; the heap's order
+	state        []uint8   // cell states, frames × bins
+	heap         []int32   // max-heap of flat indices by key
+	order        []int32   // start candidates, by decreasing key
+	next         int       // cursor into order
+}
+
+func newHeapGrid(frames, bins int) *heapGrid {
+	n := frames * bins
+	return &heapGrid{
+		frames: frames, bins: bins,
+		state: make([]uint8, n), heap: make([]int32, 0, n), order: make([]int32, 0, n),
+	}
+}
+
+// run integrates the phase over key (frames × bins) in two passes: first over the bins above
+// strong only, so that every strong region is integrated from its own peak (or from the known
+// bins) and never through the weak bins between regions, then, from the border of what is known,
+// over the bins down to weak (weak ≥ strong skips the second pass). The first knownRows frames
+// hold given phases: their bins are seeds, never integrated. Bins at or below weak are left
+// cellNegligible in h.state. tgrad and fgrad are the per-hop and per-bin phase steps.
+func (h *heapGrid) run(key, phase, tgrad, fgrad []float64, strong, weak float64, knownRows int) {
+	known := knownRows * h.bins
+	h.reset(key, strong)
+	for i := 0; i < known; i++ {
+		if h.state[i] == cellUnknown {
+			h.seed(i)
+		}
+	}
+	h.integrate(phase, tgrad, fgrad)
+	if weak >= strong {
+		return
+	}
+	h.relax(weak)
+	for i := 0; i < known; i++ {
+		if h.state[i] == cellUnknown {
+			h.state[i] = cellKnown
+		}
+	}
+	h.seedBorders()
+	h.integrate(phase, tgrad, fgrad)
+}
+
+// reset prepares an integration over key (frames × bins): bins at or below thr are negligible,
+// the others unknown, and the heap is empty.
+func (h *heapGrid) reset(key []float64, thr float64) {
+	if len(key) != len(h.state) {
+		panic(fmt.Sprintf("retrieval: heap grid of %d cells given %d magnitudes", len(h.state), len(key)))
+	}
+	h.key = key
+	h.heap = h.heap[:0]
+	for i, v := range key {
+		if v > thr {
+			h.state[i] = cellUnknown
+		} else {
+			h.state[i] = cellNegligible
+		}
+	}
+}
+
+// relax makes the negligible bins above thr unknown again (the second pass of offline PGHI).
+func (h *heapGrid) relax(thr float64) {
+	for i, v := range h.key {
+		if h.state[i] == cellNegligible && v > thr {
+			h.state[i] = cellUnknown
+		}
+	}
+}
+
+// seed marks bin i known and puts it on the heap.
+func (h *heapGrid) seed(i int) {
+	h.state[i] = cellKnown
+	h.push(int32(i))
+}
+
+// seedBorders puts on the heap every known bin that has an unknown neighbour.
+func (h *heapGrid) seedBorders() {
+	b := h.bins
+	for i, s := range h.state {
+		if s != cellKnown {
+			continue
+		}
+		m, k := i/b, i%b
+		if (k > 0 && h.state[i-1] == cellUnknown) || (k+1 < b && h.state[i+1] == cellUnknown) ||
+			(m > 0 && h.state[i-b] == cellUnknown) || (m+1 < h.frames && h.state[i+b] == cellUnknown) {
+			h.push(int32(i))
+		}
+	}
+}
+
+// integrate assigns a phase to every unknown bin: from the heap, then from new starts (phase 0)
+// at the largest unknown bins. tgrad and fgrad are the per-hop and per-bin phase steps
+// (frames × bins); phase holds the known phases and receives the rest.
+func (h *heapGrid) integrate(phase, tgrad, fgrad []float64) {
+	b := h.bins
+	h.order = h.order[:0]
+	for i, s := range h.state {
+		if s == cellUnknown {
+			h.order = append(h.order, int32(i))
+		}
+	}
+	key := h.key
+	slices.SortFunc(h.order, func(x, y int32) int {
+		switch kx, ky := key[x], key[y]; {
+		case kx > ky:
+			return -1
+		case kx < ky:
+			return 1
+		}
+		return int(x - y)
+	})
+	h.next = 0
+	for {
+		for len(h.heap) > 0 {
+			i := int(h.pop())
+			m, k := i/b, i%b
+			if k+1 < b && h.state[i+1] == cellUnknown {
+				phase[i+1] = phase[i] + (fgrad[i]+fgrad[i+1])/2
+				h.seed(i + 1)
+			}
+			if k > 0 && h.state[i-1] == cellUnknown {
+				phase[i-1] = phase[i] - (fgrad[i]+fgrad[i-1])/2
+				h.seed(i - 1)
+			}
+			if m+1 < h.frames && h.state[i+b] == cellUnknown {
+				phase[i+b] = phase[i] + (tgrad[i]+tgrad[i+b])/2
+				h.seed(i + b)
+			}
+			if m > 0 && h.state[i-b] == cellUnknown {
+				phase[i-b] = phase[i] - (tgrad[i]+tgrad[i-b])/2
+				h.seed(i - b)
+			}
+		}
+		for h.next < len(h.order) && h.state[h.order[h.next]] != cellUnknown {
+			h.next++
+		}
+		if h.next == len(h.order) {
+			return
+		}
+		start := int(h.order[h.next])
+		phase[start] = 0
+		h.seed(start)
+	}
+}
+
+// push and pop keep h.heap a binary max-heap by key (typed, no boxing; each bin enters at most
+// once per integration, so the capacity frames·bins suffices).
+func (h *heapGrid) push(i int32) {
+	hp := append(h.heap, i)
+	key := h.key
+	j := len(hp) - 1
+	for j > 0 {
+		p := (j - 1) / 2
+		if key[hp[p]] >= key[hp[j]] {
+			break
+		}
+		hp[p], hp[j] = hp[j], hp[p]
+		j = p
+	}
+	h.heap = hp
+}
+
+func (h *heapGrid) pop() int32 {
+	hp := h.heap
+	top := hp[0]
+	last := len(hp) - 1
+	hp[0] = hp[last]
+	hp = hp[:last]
+	key := h.key
+	j := 0
+	for {
+		l, big := 2*j+1, j
+		if l < len(hp) && key[hp[l]] > key[hp[big]] {
+			big = l
+		}
+		if l+1 < len(hp) && key[hp[l+1]] > key[hp[big]] {
+			big = l + 1
+		}
+		if big == j {
+			break
+		}
+		hp[j], hp[big] = hp[big], hp[j]
+		j = big
+	}
+	h.heap = hp
+	return top
+}
