@@ -32,3 +32,11 @@ echo "== go test -race ./... (cgo, FFTW)"
 go test -race -count=1 ./...
 echo "== go test ./... (CGO_ENABLED=0, pure Go)"
 CGO_ENABLED=0 go test -count=1 ./...
+# Every fuzz target (the parsers — WAV, .npy, frame stream, effect specs, wavelet names — and the
+# ring buffer) runs for 30 s from its seeds, issue 14's hostile inputs among them.
+echo "== fuzz: each Fuzz target for 30 s"
+grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed 's#^\(.*\)/[^/]*_test.go:func \(Fuzz.*\)$#\1 \2#' | sort -u |
+	while read -r pkg name; do
+		echo "-- $name ($pkg)"
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime 30s "$pkg" </dev/null
+	done

@@ -241,6 +241,12 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"pitch:+12", "pitch:-7.5", "gate:12", "gate:20:-30", "gain:300-3000:+6", "stretch:2", "pitch:", "gain:1-2", "x"} {
 		f.Add(s)
 	}
+	// Issue 14's kinds of hostile values: NaN, ±Inf, huge, zero and negative numbers in every field.
+	for _, s := range []string{"pitch:NaN", "pitch:+Inf", "pitch:1e6", "gate:NaN", "gate:Inf:-30", "gate:20:NaN", "gate:-1e308",
+		"gain:NaN-3000:6", "gain:3000-300:6", "gain:0-1e308:+1e308", "gain:300-3000:-Inf", "stretch:0", "stretch:-1",
+		"stretch:NaN", "stretch:1e9", "stretch:1e-9", "pitch:+12:extra", "gain:-5-10:3"} {
+		f.Add(s)
+	}
 	cfg, _ := retrieval.Config{NFFT: 64, Hop: 16}.Resolve()
 	f.Fuzz(func(t *testing.T, spec string) {
 		e, err := Parse(spec, cfg, rate)

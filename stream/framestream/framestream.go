@@ -116,10 +116,10 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 	if t := binary.LittleEndian.Uint16(b[6:]); t != SampleFloat32 {
 		return &FormatError{6, fmt.Sprintf("sample type %d, want %d (float32)", t, SampleFloat32)}
 	}
-	u := func(off int) int { return int(binary.LittleEndian.Uint32(b[off:])) }
+	u := func(off int) int { return int(min(uint64(binary.LittleEndian.Uint32(b[off:])), math.MaxInt)) } // int may have 32 bits
 	*h = Header{SampleRate: u(8), NFFT: u(12), Hop: u(16), WinLength: u(20), Window: retrieval.Window(u(24))}
-	if u(24) > int(retrieval.Rectangular) {
-		return &FormatError{24, fmt.Sprintf("unknown window code %d", u(24))}
+	if w := binary.LittleEndian.Uint32(b[24:]); w > uint32(retrieval.Rectangular) {
+		return &FormatError{24, fmt.Sprintf("unknown window code %d", w)}
 	}
 	if err := wav.CheckSampleRate(h.SampleRate); err != nil {
 		return &FormatError{8, err.Error()}

@@ -266,7 +266,7 @@ func readHeader(r io.Reader) (Header, error) {
 	case 2, 3:
 		var b [4]byte
 		n, err = io.ReadFull(r, b[:])
-		hlen, off = int(binary.LittleEndian.Uint32(b[:])), 12
+		hlen, off = int(min(binary.LittleEndian.Uint32(b[:]), MaxHeaderLen+1)), 12 // int may have 32 bits
 	default:
 		return Header{}, formatErr(6, "format version %d.%d, want 1.0, 2.0 or 3.0", h.Major, h.Minor)
 	}
@@ -277,7 +277,7 @@ func readHeader(r io.Reader) (Header, error) {
 		return Header{}, err
 	}
 	if hlen > MaxHeaderLen {
-		return Header{}, formatErr(8, "header of %d bytes, more than %d", hlen, MaxHeaderLen)
+		return Header{}, formatErr(8, "header of more than %d bytes", MaxHeaderLen)
 	}
 	dict := make([]byte, hlen)
 	if n, err := io.ReadFull(r, dict); err != nil {

@@ -95,7 +95,8 @@ func parse(b []byte) (layout, error) {
 // parseFmt decodes a fmt chunk's payload; at is its byte offset in the file.
 func parseFmt(c []byte, at int) (Format, error) {
 	le := binary.LittleEndian
-	f := Format{Tag: int(le.Uint16(c[0:])), Channels: int(le.Uint16(c[2:])), SampleRate: int(le.Uint32(c[4:])), Bits: int(le.Uint16(c[14:]))}
+	rate := int(min(uint64(le.Uint32(c[4:])), math.MaxInt)) // int may have 32 bits
+	f := Format{Tag: int(le.Uint16(c[0:])), Channels: int(le.Uint16(c[2:])), SampleRate: rate, Bits: int(le.Uint16(c[14:]))}
 	blockAlign := int(le.Uint16(c[12:]))
 	if f.Tag == formatExtensible {
 		if len(c) < 40 {

@@ -114,7 +114,7 @@ func FuzzRead(f *testing.F) {
 	// Issue 14's cases: rates 0xFFFFFFFF, 5e8 and 0, odd-sized 8- and 24-bit data chunks with
 	// their pad byte, a second data chunk, 0 channels, 12-bit and 64-bit float samples.
 	one := chunk("data", []byte{0, 0})
-	for _, rate := range []int{0xFFFFFFFF, 500000000, 0} {
+	for _, rate := range []uint32{0xFFFFFFFF, 500000000, 0} {
 		f.Add(riff(fmtChunk(formatPCM, 1, rate, 16), one))
 	}
 	f.Add(riff(fmtChunk(formatPCM, 1, 8000, 8), chunk("data", []byte{1, 2, 3})))
