@@ -51,15 +51,20 @@ func Read(path string) (*Audio, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	a, err := decode(data, l)
+	a, err := Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil
+}
+
+// Decode decodes a whole WAV file held in data (see Read). Errors name the byte offset.
+func Decode(data []byte) (*Audio, error) {
+	l, err := parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return decode(data, l)
 }
 
 // Encoding is the sample format of a written file.
