@@ -30,6 +30,10 @@ echo "== GOARCH=386 CGO_ENABLED=0 go build ./... (32-bit targets)"
 GOARCH=386 CGO_ENABLED=0 go build ./...
 echo "== go test -race ./... (cgo, FFTW)"
 go test -race -count=1 ./...
+# The quality comparisons between settings (the engine's monotonicity in iterations per hop) are
+# deterministic but too slow under the race detector or the pure-Go FFT: they run here, on FFTW.
+echo "== go test ./stream (cgo, FFTW, no race detector): anytime quality"
+go test -count=1 -run 'TestQualityMonotoneInIterations|TestDeadlineSpendsTheBudget' -v ./stream/ | grep -E '^(---|ok|FAIL|PASS)|SC K='
 echo "== go test ./... (CGO_ENABLED=0, pure Go)"
 CGO_ENABLED=0 go test -count=1 ./...
 # Every fuzz target (the parsers — WAV, .npy, frame stream, effect specs, wavelet names — and the

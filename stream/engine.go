@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/rephase/rephase/internal/optim"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/retrieval/fft"
 )
@@ -20,23 +21,33 @@ import (
 type Optimizer int
 
 const (
-	// LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
-	// Armijo backtracking; its correction pairs slide with the window (the emitted hop is
-	// dropped from each pair and pairs that lose positive curvature are forgotten). The default:
-	// the best SC per iteration of the four on speech (benchmarks/REPORT.md).
-	LBFGS Optimizer = iota
 	// FGLA is fast Griffin-Lim (Perraudin, Balazs, Søndergaard 2013) on the window: the
-	// projection step plus α times the change since the previous projection.
-	FGLA
+	// projection step plus α times the change since the previous projection, with the momentum
+	// carried from hop to hop. The default: its quality grows with every iteration per hop (on
+	// speech and music, ℓ = 0–3, 16 → 64 → 256 iterations; benchmarks/REPORT.md), which makes
+	// the deadline mode an anytime algorithm.
+	FGLA Optimizer = iota
+	// LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
+	// Armijo backtracking, restarted at every hop: the objective changes when a frame arrives,
+	// and correction pairs carried across hops made quality collapse past about 64 iterations
+	// per hop (see optim.LBFGS); after 256 iterations a hop continues with Griffin-Lim steps.
+	// The best SC per iteration of the four up to about 64 iterations per hop, but not monotone
+	// beyond: on some inputs 256
+	// iterations per hop are up to 4 dB worse than 64 (benchmarks/REPORT.md).
+	LBFGS
 	// GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
 	// (Zhu, Beauregard, Wyse 2007).
 	GLA
 	// Adam (Kingma & Ba 2015) on the preconditioned gradient, per-sample moments that slide
-	// with the window.
+	// with the window, each sample's step scaled by its coverage (the share of the steady-state
+	// Σw² that the arrived frames give it): undamped, Adam's normalised steps fit the newest
+	// samples, seen by one or two frames, to those frames alone, and quality fell with more
+	// iterations (speech, ℓ = 3: −24.6 dB at 64 iterations per hop, −22.2 dB at 256; damped:
+	// −27.6 and −28.5 dB).
 	Adam
 )
 
-var optimizerNames = [...]string{"lbfgs", "fgla", "gla", "adam"}
+var optimizerNames = [...]string{"fgla", "lbfgs", "gla", "adam"}
 
 func (o Optimizer) String() string {
 	if o < 0 || int(o) >= len(optimizerNames) {
@@ -45,14 +56,14 @@ func (o Optimizer) String() string {
 	return optimizerNames[o]
 }
 
-// ParseOptimizer parses "lbfgs", "fgla", "gla" or "adam".
+// ParseOptimizer parses "fgla", "lbfgs", "gla" or "adam".
 func ParseOptimizer(s string) (Optimizer, error) {
 	for i, n := range optimizerNames {
 		if s == n {
 			return Optimizer(i), nil
 		}
 	}
-	return 0, fmt.Errorf("stream: unknown optimizer %q (lbfgs | fgla | gla | adam)", s)
+	return 0, fmt.Errorf("stream: unknown optimizer %q (fgla | lbfgs | gla | adam)", s)
 }
 
 // WarmStart is how a new frame's samples are initialised before the optimizer runs: the frame's
@@ -94,6 +105,16 @@ func ParseWarmStart(s string) (WarmStart, error) {
 	return 0, fmt.Errorf("stream: unknown warm start %q (rtpghi | rtpghi-causal | rtisi | zero | noise)", s)
 }
 
+// DefaultFileItersPerHop is the iterations per hop when neither ItersPerHop nor Budget is set:
+// the largest count that keeps the default engine (FGLA, n_fft 512, hop 128, ℓ = 3) at a
+// real-time factor ≤ 0.25 on one core of the benchmark machine (benchmarks/REPORT.md).
+const DefaultFileItersPerHop = 128
+
+// DefaultRealtimeBudget is the deadline (a fraction of the hop duration) that real-time runs use
+// unless told otherwise: half of each hop for the engine, the rest for the device callback, the
+// analysis and the operating system.
+const DefaultRealtimeBudget = 0.5
+
 // Config configures an Engine. The zero value of every field but SampleRate has a default.
 type Config struct {
 	// STFT holds n_fft, hop length, win_length and window (Framing and Pad are ignored: the
@@ -106,19 +127,21 @@ type Config struct {
 	// is emitted; latency grows by ℓ·hop samples. The zero value means 3; set NoLookahead for
 	// ℓ = 0 (not with the RTPGHI warm start, whose one-frame delay takes one look-ahead frame).
 	Lookahead int
-	// ItersPerHop K is the number of optimizer iterations per frame. 0 with Budget 0 means 16;
+	// ItersPerHop K is the number of optimizer iterations per frame. 0 with Budget 0 means
+	// DefaultFileItersPerHop;
 	// negative means none (pure warm start, e.g. RTPGHI alone) and stays negative in the
 	// resolved config, so that Resolve is idempotent.
 	ItersPerHop int
-	// Budget, if > 0, replaces ItersPerHop by a deadline: iterate while the time spent on this
-	// frame plus one more iteration stays under Budget × the hop duration (hop/SampleRate), at
-	// most MaxItersPerHop times.
+	// Budget, if > 0, replaces ItersPerHop by a deadline: the engine starts another iteration
+	// while the time spent on this frame (from the start of Push) plus the running mean of one
+	// iteration stays under Budget × the hop duration (hop/SampleRate), and runs at least one.
+	// A hop therefore uses nearly all of its budget and overruns it by at most one iteration's
+	// deviation from the mean. It is how a user says "use what the hop allows": quality grows with the iterations
+	// (see ItersPerHop). The iteration count depends on the clock, so deadline runs are not
+	// reproducible bit for bit; Stats.IterationsPercentile reports the iterations run, so that
+	// a run can be repeated with a fixed ItersPerHop.
 	Budget float64
-	// MaxItersPerHop caps deadline mode; 0 means 32. Past about 32 iterations per hop the
-	// newest samples, seen by one or two frames only, overfit those frames: on speech (16 kHz,
-	// n_fft 512, hop 128, ℓ = 3, L-BFGS) K = 32 gives −32.1 dB, K = 64 −30.1 dB and an uncapped
-	// half-hop deadline (≈150 iterations) −11 dB. The cap makes the deadline a way to shed
-	// iterations under load, not to add them.
+	// MaxItersPerHop, if > 0, caps the iterations of a deadline hop; 0 means no cap.
 	MaxItersPerHop int
 	Optimizer      Optimizer
 	WarmStart      WarmStart
@@ -128,7 +151,9 @@ type Config struct {
 	// LearningRate is Adam's step in units of the signal's RMS (estimated from the window's
 	// target magnitudes); 0 means 0.05.
 	LearningRate float64
-	// History is L-BFGS's number of correction pairs; 0 means 5.
+	// History is L-BFGS's number of correction pairs; 0 means 10 (on speech at ℓ = 0, 1, 3 and
+	// 256 iterations per hop, 10 pairs gave 0.2–1.5 dB better SC than 5, and 20 pairs 0.6 dB
+	// worse than 10 at ℓ = 3).
 	History int
 	// Seed seeds the Noise warm start and the random phase RTPGHI gives negligible bins.
 	Seed uint64
@@ -165,7 +190,7 @@ func (c Config) Resolve() (Config, error) {
 	if c.WarmStart == RTPGHI && c.Lookahead < 1 {
 		return c, fmt.Errorf("stream: warm start rtpghi needs a look-ahead of at least 1 frame (use rtpghi-causal for 0)")
 	}
-	if c.Optimizer < LBFGS || c.Optimizer > Adam {
+	if c.Optimizer < FGLA || c.Optimizer > Adam {
 		return c, fmt.Errorf("stream: unknown optimizer %d", int(c.Optimizer))
 	}
 	if c.Budget < 0 || math.IsNaN(c.Budget) || math.IsInf(c.Budget, 0) {
@@ -178,10 +203,10 @@ func (c Config) Resolve() (Config, error) {
 		return c, fmt.Errorf("stream: sample rate %d Hz must be positive", c.SampleRate)
 	}
 	if c.ItersPerHop == 0 && c.Budget == 0 {
-		c.ItersPerHop = 16
+		c.ItersPerHop = DefaultFileItersPerHop
 	}
-	if c.MaxItersPerHop <= 0 {
-		c.MaxItersPerHop = 32
+	if c.MaxItersPerHop < 0 {
+		return c, fmt.Errorf("stream: iteration cap %d must be ≥ 0 (0: none)", c.MaxItersPerHop)
 	}
 	if c.Alpha == 0 {
 		c.Alpha = 0.7
@@ -190,7 +215,7 @@ func (c Config) Resolve() (Config, error) {
 		c.LearningRate = 0.05
 	}
 	if c.History <= 0 {
-		c.History = 5
+		c.History = 10
 	}
 	if !(c.FutureWeight >= 0 && c.FutureWeight <= 1) {
 		return c, fmt.Errorf("stream: future-frame weight %g must lie in [0, 1]", c.FutureWeight)
@@ -245,9 +270,14 @@ type Engine struct {
 	frame, phase    []float64
 	pghi            *rtpghi
 	rng             *rand.Rand
-	opt             hopOptimizer
-	pushed          int // frames pushed since Reset
-	pending         int // rows at the end not yet warm-started (RTPGHI: 1)
+	opt             optim.Stepper
+	slider          optim.Sliding // opt's sliding state, if it has any
+	prob            windowProblem
+	gla             *optim.GLA    // L-BFGS: the steps past lbfgsItersPerHop
+	cover           []float64     // Adam: per-sample coverage of the loss's frames
+	iterEst         time.Duration // running mean of one iteration's time (deadline mode)
+	pushed          int           // frames pushed since Reset
+	pending         int           // rows at the end not yet warm-started (RTPGHI: 1)
 	flushed         bool
 	stats           Stats
 	hopDur          time.Duration
@@ -287,16 +317,13 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.spec = make([]complex128, e.bins)
 	e.frame, e.phase = make([]float64, n), make([]float64, e.bins)
 	e.pghi = newRTPGHI(c.STFT, c.Seed)
-	switch c.Optimizer {
-	case GLA:
-		e.opt = &glaHop{}
-	case FGLA:
-		e.opt = &fglaHop{alpha: c.Alpha, prev: make([]float64, e.size)}
-	case Adam:
-		e.opt = newAdamHop(e.size, c.LearningRate)
-	case LBFGS:
-		e.opt = newLBFGSHop(e.size, c.History)
+	e.opt = newStepper(c, e.size)
+	e.slider, _ = e.opt.(optim.Sliding)
+	e.prob.e = e
+	if c.Optimizer == LBFGS {
+		e.gla = optim.NewGLA(e.size)
 	}
+	e.cover = make([]float64, e.size)
 	if c.SampleRate > 0 {
 		e.hopDur = time.Duration(float64(a) / float64(c.SampleRate) * float64(time.Second))
 	}
@@ -341,7 +368,9 @@ func (e *Engine) Reset() {
 	e.pushed, e.pending, e.flushed = 0, 0, false
 	e.pghi.reset()
 	e.rng = rand.New(rand.NewPCG(e.cfg.Seed, 0xda3e39cb94b95bdb))
-	e.opt.reset()
+	if e.slider != nil {
+		e.slider.Reset()
+	}
 	e.stats.reset()
 }
 
@@ -386,7 +415,9 @@ func (e *Engine) Push(dst, mag []float64) error {
 	clear(e.buf[e.size-a:])
 	copy(e.tgt, e.tgt[b:])
 	copy(e.tgt[(e.rows-1)*b:], mag)
-	e.opt.slide(a)
+	if e.slider != nil {
+		e.slider.Slide(a)
+	}
 	e.pushed++
 	// 2. Warm start.
 	if e.cfg.WarmStart == RTPGHI {
@@ -455,6 +486,7 @@ func (e *Engine) window(flush bool) (m0, m1, fixed int) {
 func (e *Engine) iterate(t0 time.Time, flush bool) {
 	m0, m1, fixed := e.window(flush)
 	if m1 <= m0 {
+		e.stats.recordIterations(0)
 		return
 	}
 	if e.futureW > 0 {
@@ -467,29 +499,74 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 			}
 		}
 	}
-	e.opt.begin(e, m0, m1, fixed)
-	if e.cfg.Budget == 0 {
-		k := max(0, e.cfg.ItersPerHop)
-		for range k {
-			e.opt.step(e, m0, m1, fixed)
-		}
-		e.stats.Iterations += int64(k)
+	e.prob.m0, e.prob.m1, e.prob.fixed = m0, m1, fixed
+	if a, ok := e.opt.(*optim.Adam); ok {
+		e.adamStep(a, m0, m1)
+	}
+
+	if e.cfg.Budget == 0 && e.cfg.ItersPerHop <= 0 {
+		e.stats.recordIterations(0)
 		return
 	}
+	e.opt.Start(&e.prob, e.buf, fixed)
+	n := 0
+	if e.cfg.Budget == 0 {
+		for n < e.cfg.ItersPerHop {
+			n++
+			if e.step(n) {
+				break
+			}
+		}
+		e.stats.recordIterations(n)
+		return
+	}
+	// Deadline: start another iteration while the time spent on this frame plus the running
+	// mean of one iteration stays within the budget, so that a hop overruns it by at most the
+	// difference between one iteration and the mean.
 	deadline := time.Duration(e.cfg.Budget * float64(e.hopDur))
-	var per time.Duration
-	for it := 0; it < e.cfg.MaxItersPerHop; it++ {
-		el := time.Since(t0)
-		if el+per > deadline {
+	// At least one iteration runs, so that the estimate keeps following the machine after a
+	// slow spell; an iteration slower than 4× the estimate (the thread was preempted) counts
+	// as 4×.
+	for e.cfg.MaxItersPerHop == 0 || n < e.cfg.MaxItersPerHop {
+		if n > 0 && time.Since(t0)+e.iterEst > deadline {
 			break
 		}
 		s := time.Now()
-		e.opt.step(e, m0, m1, fixed)
+		n++
+		stalled := e.step(n)
 		d := time.Since(s)
-		per = max(per, d) // the slowest iteration so far: L-BFGS line searches vary
-		e.stats.Iterations++
+		if e.iterEst == 0 {
+			e.iterEst = d
+		} else {
+			e.iterEst += (min(d, 4*e.iterEst) - e.iterEst) / 16
+		}
+		if stalled {
+			break
+		}
 	}
+	e.stats.recordIterations(n)
 }
+
+// step runs the hop's n-th iteration (n ≥ 1) and reports a stall. L-BFGS hands over to
+// Griffin-Lim steps after lbfgsItersPerHop iterations.
+func (e *Engine) step(n int) bool {
+	if e.gla != nil && n > lbfgsItersPerHop {
+		if n == lbfgsItersPerHop+1 {
+			e.gla.Start(&e.prob, e.buf, e.prob.fixed)
+		}
+		return e.gla.Step(&e.prob)
+	}
+	return e.opt.Step(&e.prob)
+}
+
+// lbfgsItersPerHop is how many L-BFGS iterations a hop runs before it continues with plain
+// preconditioned (Griffin-Lim) steps. Within a hop L-BFGS converges towards the exact minimum of
+// the window's loss, which fits the newest samples, covered by one or two arrived frames, to
+// those frames alone; Griffin-Lim steps, scaled by the steady-state overlap energy, move those
+// samples only in proportion to their coverage. On speech (16 kHz, n_fft 512, hop 128) L-BFGS
+// alone gave −33.0 / −31.1 dB at ℓ = 3 / 1 with 256 iterations per hop and −31.1 / −28.9 dB
+// with 512; switching at 256 gives −33.2 / −30.5 dB at 512 and −33.0 / −29.4 dB at 1024.
+const lbfgsItersPerHop = 256
 
 // warmStart synthesises buffer row r (a frame) from its target magnitudes and a phase chosen by
 // the warm-start rule and overlap-adds it: buf[o+n] += w[n]·f[n]/Σw², f = irfft(T·e^{iφ}).
@@ -538,6 +615,8 @@ func (e *Engine) warmStart(r int, prev, next []float64) {
 	for i, w := range e.win {
 		d := w * e.frame[i] * inv * e.olaNorm[o+i]
 		e.buf[o+i] += d
-		e.opt.shift(o+i, d)
+		if e.slider != nil {
+			e.slider.Shift(o+i, d)
+		}
 	}
 }

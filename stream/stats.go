@@ -22,6 +22,36 @@ type Stats struct {
 	Max            time.Duration
 	Total          time.Duration
 	hist           [histBins]int64
+	iters          [iterHistLen]int64 // frames by iterations run; the last entry counts ≥ iterHistLen−1
+}
+
+const iterHistLen = 1 << 13
+
+func (s *Stats) recordIterations(n int) {
+	s.Iterations += int64(n)
+	s.iters[min(n, iterHistLen-1)]++
+}
+
+// IterationsPercentile returns the p-th percentile (0 < p ≤ 100) of the optimizer iterations run
+// per frame (exact up to 8190; larger counts read as 8191); 0 before the first frame. In
+// deadline mode it tells how many fixed iterations per hop a run amounts to.
+func (s *Stats) IterationsPercentile(p float64) int {
+	var total int64
+	for _, c := range s.iters {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := max(1, int64(math.Ceil(p/100*float64(total))))
+	var c int64
+	for i, n := range s.iters {
+		c += n
+		if c >= rank {
+			return i
+		}
+	}
+	return iterHistLen - 1
 }
 
 func (s *Stats) reset() { *s = Stats{} }

@@ -191,7 +191,7 @@ func newLiveVocoder(o liveOptions, rate int, allowStretch bool) (*effect.Vocoder
 	if err != nil {
 		return nil, nil, nil, inputError{err}
 	}
-	cfg, err := o.ef.config(stft, rate)
+	cfg, err := o.ef.config(stft, rate, !allowStretch)
 	if err != nil {
 		return nil, nil, nil, inputError{err}
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,7 +48,8 @@ func (f *stftFlags) config() (retrieval.Config, error) {
 // engineFlags are the streaming engine's options shared by stream and synth.
 type engineFlags struct {
 	look, iters          *int
-	budget, future       *float64
+	future               *float64
+	budget               *string
 	optimizer, warm      *string
 	seed                 *uint64
 	noCompensate, asJSON *bool
@@ -54,10 +57,15 @@ type engineFlags struct {
 
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 	return &engineFlags{
-		look:         fs.Int("lookahead", 3, "look-ahead ℓ (frames)"),
-		iters:        fs.Int("iters-per-hop", 16, "optimizer iterations per frame K (0: warm start only)"),
-		budget:       fs.Float64("budget", 0, "deadline mode: iterate until this fraction of the hop duration is spent (replaces --iters-per-hop)"),
-		optimizer:    fs.String("optimizer", "lbfgs", "lbfgs | fgla | gla | adam"),
+		look: fs.Int("lookahead", 3, "look-ahead ℓ (frames)"),
+		iters: fs.Int("iters-per-hop", stream.DefaultFileItersPerHop,
+			"optimizer iterations per frame K in file mode (0: warm start only); fixed K gives the same output bytes run after run"),
+		budget: fs.String("budget", "auto",
+			"deadline mode: iterate while the hop's compute stays under this fraction of the hop duration (replaces --iters-per-hop);\n"+
+				"\"auto\": "+fmt.Sprint(stream.DefaultRealtimeBudget)+" when paced in real time (live with a device, stream --realtime), off for files; 0: off.\n"+
+				"The iterations then depend on the clock, so the output is not reproducible bit for bit: the report gives the\n"+
+				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
+		optimizer:    fs.String("optimizer", "fgla", "fgla | lbfgs | gla | adam"),
 		warm:         fs.String("warm-start", "rtpghi", "rtpghi | rtpghi-causal | rtisi | zero | noise"),
 		future:       fs.Float64("future-weight", 0, "weight λ ∈ [0, 1] of the not-yet-arrived frames (1: RTISI-LA's normalisation)"),
 		seed:         fs.Uint64("seed", 1, "random seed"),
@@ -66,13 +74,27 @@ func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 	}
 }
 
-func (f *engineFlags) config(stft retrieval.Config, rate int) (stream.Config, error) {
+// config resolves the engine flags; realtime says whether the run is paced in real time (where
+// --budget auto means stream.DefaultRealtimeBudget).
+func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (stream.Config, error) {
 	c := stream.Config{STFT: stft, SampleRate: rate, Lookahead: *f.look, NoLookahead: *f.look == 0,
-		ItersPerHop: *f.iters, Budget: *f.budget, FutureWeight: *f.future, Seed: *f.seed}
+		ItersPerHop: *f.iters, FutureWeight: *f.future, Seed: *f.seed}
 	if *f.iters == 0 {
 		c.ItersPerHop = -1
 	}
-	if *f.budget > 0 {
+	switch b := strings.TrimSpace(*f.budget); {
+	case strings.EqualFold(b, "auto"):
+		if realtime {
+			c.Budget = stream.DefaultRealtimeBudget
+		}
+	default:
+		v, err := strconv.ParseFloat(b, 64)
+		if err != nil || !(v >= 0) || math.IsInf(v, 0) {
+			return c, fmt.Errorf("--budget %q: want \"auto\" or a fraction ≥ 0 of the hop duration", *f.budget)
+		}
+		c.Budget = v
+	}
+	if c.Budget > 0 {
 		c.ItersPerHop = 0
 	}
 	var err error
@@ -111,23 +133,31 @@ func engineReport(e *stream.Engine, rate int, audioSeconds, computeSeconds float
 	return map[string]any{
 		"n_fft": c.STFT.NFFT, "hop_length": c.STFT.Hop, "win_length": c.STFT.WinLength, "window": c.STFT.Window.String(),
 		"lookahead": c.Lookahead, "optimizer": c.Optimizer.String(), "warm_start": c.WarmStart.String(),
-		"latency_ms":         1000 * float64(lat.AudioToAudio) / float64(rate),
-		"latency_samples":    lat.AudioToAudio,
-		"frames_latency_ms":  1000 * float64(lat.FramesToAudio) / float64(rate),
-		"rtf":                computeSeconds / math.Max(audioSeconds, 1e-12),
-		"block_ms_p50":       ms(st.Percentile(50)),
-		"block_ms_p99":       ms(st.Percentile(99)),
-		"block_ms_max":       ms(st.Max),
-		"deadline_misses":    st.DeadlineMisses,
-		"iterations_per_hop": st.IterationsPerFrame(),
-		"frames":             st.Frames,
-		"sample_rate":        rate,
+		"latency_ms":             1000 * float64(lat.AudioToAudio) / float64(rate),
+		"latency_samples":        lat.AudioToAudio,
+		"frames_latency_ms":      1000 * float64(lat.FramesToAudio) / float64(rate),
+		"rtf":                    computeSeconds / math.Max(audioSeconds, 1e-12),
+		"block_ms_p50":           ms(st.Percentile(50)),
+		"block_ms_p99":           ms(st.Percentile(99)),
+		"block_ms_max":           ms(st.Max),
+		"deadline_misses":        st.DeadlineMisses,
+		"iterations_per_hop":     st.IterationsPerFrame(),
+		"iterations_per_hop_p50": st.IterationsPercentile(50),
+		"iterations_per_hop_p99": st.IterationsPercentile(99),
+		"budget":                 c.Budget,
+		"frames":                 st.Frames,
+		"sample_rate":            rate,
 	}
 }
 
 func printReport(w io.Writer, r map[string]any) {
-	fmt.Fprintf(w, "engine: n_fft %v, hop %v, ℓ = %v, %v with %v warm start, %.1f iterations per hop\n",
-		r["n_fft"], r["hop_length"], r["lookahead"], r["optimizer"], r["warm_start"], r["iterations_per_hop"])
+	fmt.Fprintf(w, "engine: n_fft %v, hop %v, ℓ = %v, %v with %v warm start, %.1f iterations per hop (p50 %v, p99 %v)",
+		r["n_fft"], r["hop_length"], r["lookahead"], r["optimizer"], r["warm_start"], r["iterations_per_hop"],
+		r["iterations_per_hop_p50"], r["iterations_per_hop_p99"])
+	if b, _ := r["budget"].(float64); b > 0 {
+		fmt.Fprintf(w, ", budget %.2g of the hop", b)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "latency %.1f ms (audio in → out; frames in → out %.1f ms), real-time factor %.3f\n",
 		r["latency_ms"], r["frames_latency_ms"], r["rtf"])
 	fmt.Fprintf(w, "per-hop compute: p50 %.3f ms, p99 %.3f ms, max %.3f ms; deadline misses %v of %v frames\n",
@@ -195,7 +225,7 @@ func runStream(args []string) error {
 	if err != nil {
 		return inputError{err}
 	}
-	cfg, err := ef.config(stft, a.SampleRate)
+	cfg, err := ef.config(stft, a.SampleRate, *realtime)
 	if err != nil {
 		return inputError{err}
 	}
@@ -477,7 +507,7 @@ func runSynth(args []string) error {
 	}
 	hdr = fr.Header()
 	stft, _ := hdr.Config()
-	cfg, err := ef.config(stft, hdr.SampleRate)
+	cfg, err := ef.config(stft, hdr.SampleRate, false)
 	if err != nil {
 		return inputError{err}
 	}

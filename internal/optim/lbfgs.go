@@ -19,16 +19,17 @@ import "gonum.org/v1/gonum/floats"
 type LBFGS struct {
 	// MaxBacktracks bounds the line search's halvings per step.
 	MaxBacktracks int
-	m             int
-	x             []float64
-	lo            int
-	f             float64
-	g, d, xt, gt  []float64
-	q, py         []float64
-	s, y          [][]float64
-	rho, alpha    []float64
-	head, n       int
-	gamma         float64
+
+	m            int
+	x            []float64
+	lo           int
+	f            float64
+	g, d, xt, gt []float64
+	q, py        []float64
+	s, y         [][]float64
+	rho, alpha   []float64
+	head, n      int
+	gamma        float64
 }
 
 // NewLBFGS makes an L-BFGS stepper keeping history correction pairs, for vectors of up to size

@@ -175,7 +175,14 @@ func (s *SGDM) Reset()             { clear(s.v) }
 // per sample, so that in a streaming window each sample's bias correction counts its own steps;
 // offline, where every sample takes every step, this is plain Adam.
 type Adam struct {
-	LR         float64
+	LR float64
+	// Decay τ, if > 0, scales each sample's step by 1/√(1 + t/τ) after its t-th step (the
+	// Robbins–Monro decay that lets Adam settle instead of hovering at a distance LR from a
+	// minimum); 0 keeps the step constant.
+	Decay float64
+	// StepScale, if not nil, scales sample i's step by StepScale[i] (the streaming engine damps
+	// the newest samples, which few frames cover, by their coverage).
+	StepScale  []float64
 	m, v, g    []float64
 	t          []int32
 	pow1, pow2 []float64 // β^t for t ≤ adamTable
@@ -217,7 +224,14 @@ func (s *Adam) Step(p Problem) bool {
 		} else {
 			c1, c2 = 1, 1-math.Pow(0.999, float64(t))
 		}
-		s.x[i] -= s.LR * (s.m[i] / c1) / (math.Sqrt(s.v[i]/c2) + 1e-12)
+		lr := s.LR
+		if s.Decay > 0 {
+			lr /= math.Sqrt(1 + float64(t)/s.Decay)
+		}
+		if s.StepScale != nil {
+			lr *= s.StepScale[i]
+		}
+		s.x[i] -= lr * (s.m[i] / c1) / (math.Sqrt(s.v[i]/c2) + 1e-12)
 	}
 	return false
 }
