@@ -12,16 +12,17 @@
 // (row-major) or Fortran (column-major) order with nothing after them.
 //
 // Why this package and not a library: the project prefers a well-kept library for .npy I/O, but
-// none of the Go readers available met rephase's needs (checked against
-// github.com/sbinet/npyio v0.6.0 and v0.9.0, its successor codeberg.org/sbinet/npyio, and
-// github.com/kshedden/gonpy). They read one value per Read call (tens of seconds for 100 MB),
-// treat io.EOF inside the data as success (a file truncated to half "reads", its missing values
-// repeated from the last one), allocate shape × itemsize before reading a byte of data (a forged
-// (257, 1e8) shape is an out-of-memory crash), and slice the header with unchecked indices (a
-// malformed header panics). This reader parses and validates the whole header first, checks that
-// shape × itemsize equals the bytes that follow it before allocating, and then reads the data
-// with one bulk read straight into the destination slice (about 8 bytes of memory per value and
-// no intermediate copy; well under a second for 100 MB).
+// none of the Go readers we could check met rephase's needs: github.com/sbinet/npyio v0.6.0 (used
+// before) and v0.9.0 (its last GitHub release; it has since moved to codeberg.org/sbinet/npyio,
+// which the module proxy here did not serve), and github.com/kshedden/gonpy (unchanged since
+// 2021). They make one Read call per value, treat io.EOF inside the data as success (a file
+// truncated to half "reads", its missing values repeated from the last one), allocate shape ×
+// itemsize before reading a byte of data (a forged (257, 1e8) shape is an out-of-memory crash),
+// and slice or parse the header unchecked (a malformed header panics). This reader parses and
+// validates the whole header first, checks that shape × itemsize equals the bytes that follow it
+// before allocating, and then reads the data with one bulk read straight into the destination
+// slice (8 bytes of memory per value, no intermediate copy; 0.15–0.2 s for a 100 MB float32 file
+// in the page cache).
 //
 // Only what rephase reads is supported: dtypes '<f4', '>f4', '<f8' and '>f8', either order, any
 // number of dimensions (Header.Matrix picks out 2-D and (1, rows, cols) batched arrays). Errors
