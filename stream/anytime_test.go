@@ -10,11 +10,14 @@ import (
 	"github.com/rephase/rephase/stream"
 )
 
-// resynthSC streams x through the engine with config c (16 kHz, n_fft 512, hop 128) and returns
-// the output's spectral convergence in dB by the independent metric (center=True, reflect).
+// resynthSC streams x through the engine with config c (16 kHz; n_fft 512, hop 128 unless c.STFT
+// says otherwise) and returns the output's spectral convergence in dB by the independent metric
+// (center=True, reflect) and the engine's statistics.
 func resynthSC(t *testing.T, c stream.Config, x []float64) (float64, *stream.Stats) {
 	t.Helper()
-	c.STFT = retrieval.Config{NFFT: 512, Hop: 128}
+	if c.STFT.NFFT == 0 {
+		c.STFT = retrieval.Config{NFFT: 512, Hop: 128}
+	}
 	c.SampleRate = 16000
 	e, err := stream.NewEngine(c)
 	if err != nil {

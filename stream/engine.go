@@ -323,7 +323,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if c.Optimizer == LBFGS {
 		e.gla = optim.NewGLA(e.size)
 	}
-	e.cover = make([]float64, e.size)
+	if c.Optimizer == Adam {
+		e.cover = make([]float64, e.size)
+	}
 	if c.SampleRate > 0 {
 		e.hopDur = time.Duration(float64(a) / float64(c.SampleRate) * float64(time.Second))
 	}

@@ -17,21 +17,8 @@ func rtpghiSC(t *testing.T, stft retrieval.Config, causal bool, x []float64) flo
 	if causal {
 		c = stream.Config{STFT: stft, ItersPerHop: -1, NoLookahead: true, WarmStart: stream.RTPGHICausal}
 	}
-	e, err := stream.NewEngine(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	a, err := stream.NewAnalyzer(stft)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	y, err := stream.Resynthesize(e, a, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return retrieval.STFTSpectralConvergenceDB(stft, x, y)
+	sc, _ := resynthSC(t, c, x)
+	return sc
 }
 
 // TestRTPGHIEngineQuality: RTPGHI alone in the engine reaches its documented figures on MATLAB's

@@ -55,6 +55,12 @@ func checkLen(x []float64, lo, size int) {
 	}
 }
 
+// descent writes the preconditioned gradient D⁻¹∇F(x) into g.
+func descent(p Problem, g, x []float64) {
+	p.Eval(g, x)
+	p.Precondition(g)
+}
+
 func slideState(v []float64, a int) {
 	copy(v, v[a:])
 	clear(v[len(v)-a:])
@@ -78,8 +84,7 @@ func (s *GLA) Start(_ Problem, x []float64, lo int) {
 
 func (s *GLA) Step(p Problem) bool {
 	g := s.g[:len(s.x)]
-	p.Eval(g, s.x)
-	p.Precondition(g)
+	descent(p, g, s.x)
 	floats.Sub(s.x[s.lo:], g[s.lo:])
 	return false
 }
@@ -119,8 +124,7 @@ func (s *FGLA) Start(_ Problem, x []float64, lo int) {
 func (s *FGLA) Step(p Problem) bool {
 	n := len(s.x)
 	z, yp, g := s.z[:n], s.yp[:n], s.g[:n]
-	p.Eval(g, z)
-	p.Precondition(g)
+	descent(p, g, z)
 	a := s.Alpha
 	for i := s.lo; i < n; i++ {
 		y := z[i] - g[i]
@@ -157,8 +161,7 @@ func (s *SGDM) Start(_ Problem, x []float64, lo int) {
 func (s *SGDM) Step(p Problem) bool {
 	n := len(s.x)
 	g := s.g[:n]
-	p.Eval(g, s.x)
-	p.Precondition(g)
+	descent(p, g, s.x)
 	for i := s.lo; i < n; i++ {
 		s.v[i] = s.Momentum*s.v[i] - s.LR*g[i]
 		s.x[i] += s.v[i]
@@ -176,10 +179,6 @@ func (s *SGDM) Reset()             { clear(s.v) }
 // offline, where every sample takes every step, this is plain Adam.
 type Adam struct {
 	LR float64
-	// Decay τ, if > 0, scales each sample's step by 1/√(1 + t/τ) after its t-th step (the
-	// Robbins–Monro decay that lets Adam settle instead of hovering at a distance LR from a
-	// minimum); 0 keeps the step constant.
-	Decay float64
 	// StepScale, if not nil, scales sample i's step by StepScale[i] (the streaming engine damps
 	// the newest samples, which few frames cover, by their coverage).
 	StepScale  []float64
@@ -210,8 +209,7 @@ func (s *Adam) Start(_ Problem, x []float64, lo int) {
 func (s *Adam) Step(p Problem) bool {
 	n := len(s.x)
 	g := s.g[:n]
-	p.Eval(g, s.x)
-	p.Precondition(g)
+	descent(p, g, s.x)
 	for i := s.lo; i < n; i++ {
 		gi := g[i]
 		t := s.t[i] + 1
@@ -225,9 +223,6 @@ func (s *Adam) Step(p Problem) bool {
 			c1, c2 = 1, 1-math.Pow(0.999, float64(t))
 		}
 		lr := s.LR
-		if s.Decay > 0 {
-			lr /= math.Sqrt(1 + float64(t)/s.Decay)
-		}
 		if s.StepScale != nil {
 			lr *= s.StepScale[i]
 		}
