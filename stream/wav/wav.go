@@ -1,5 +1,4 @@
-// Package wav reads and writes WAV files for rephase. Writing uses github.com/go-audio/wav's
-// encoder; reading is done here.
+// Package wav reads and writes WAV files for rephase, without a WAV library.
 //
 // Reading accepts 8/16/24/32-bit integer PCM and 32/64-bit IEEE float (64-bit is what scipy's
 // wavfile.write produces from float64 arrays), in plain WAVE_FORMAT_PCM / WAVE_FORMAT_IEEE_FLOAT
@@ -11,18 +10,15 @@
 // the fmt chunk validated first (parse), then the samples are converted from the file's bytes
 // (decode); every error names the file and the byte offset.
 //
-// Writing produces 32-bit float (default) or 16-bit integer PCM, through a temporary file renamed
-// into place, so a failed write leaves no partial output.
+// Writing (write.go) produces 32-bit float (default) or 16-bit integer PCM through
+// internal/outfile: a regular file is written to a temporary file renamed into place when
+// complete, so a failed write leaves no partial output; devices, FIFOs and symlinks are written
+// through. Every writer (Write, Recorder) refuses non-finite samples.
 package wav
 
 import (
 	"fmt"
-	"math"
 	"os"
-	"path/filepath"
-
-	"github.com/go-audio/audio"
-	gowav "github.com/go-audio/wav"
 )
 
 // Audio is decoded audio: Channels[c][i] is sample i of channel c, in [−1, 1) for integer PCM.
@@ -76,52 +72,3 @@ const (
 	// PCM16 writes 16-bit integer samples, clipped to [−1, 1).
 	PCM16
 )
-
-// Write writes channels (each the same length) at sampleRate to path, through a temporary file
-// in the same directory that is renamed into place only when complete.
-func Write(path string, sampleRate int, channels [][]float64, enc Encoding) (err error) {
-	if len(channels) == 0 {
-		return fmt.Errorf("%s: no channels to write", path)
-	}
-	if err := CheckSampleRate(sampleRate); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bits, tag := 32, formatFloat
-	if enc == PCM16 {
-		bits, tag = 16, formatPCM
-	}
-	e := gowav.NewEncoder(tmp, sampleRate, bits, len(channels), tag)
-	n := len(channels[0])
-	buf := &audio.IntBuffer{Format: &audio.Format{NumChannels: len(channels), SampleRate: sampleRate}, SourceBitDepth: bits,
-		Data: make([]int, n*len(channels))}
-	for i := 0; i < n; i++ {
-		for c, ch := range channels {
-			v := ch[i]
-			if enc == PCM16 {
-				buf.Data[i*len(channels)+c] = int(math.Max(-32768, math.Min(32767, math.Round(v*32768))))
-			} else {
-				buf.Data[i*len(channels)+c] = int(int32(math.Float32bits(float32(v))))
-			}
-		}
-	}
-	if err = e.Write(buf); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	if err = e.Close(); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
