@@ -97,6 +97,10 @@ type Row struct {
 	HopMaxMs       float64 `json:",omitempty"`
 	AllocsPerHop   float64
 	MeanItersHop   float64 `json:",omitempty"`
+	Optimizer      string  `json:",omitempty"` // streaming
+	Budget         float64 `json:",omitempty"` // streaming deadline, fraction of the hop
+	ItersP50       int     `json:",omitempty"` // streaming: iterations per hop, p50 and p99
+	ItersP99       int     `json:",omitempty"`
 }
 
 // ScaleRow is one point of the per-hop cost scaling table (48 kHz, noise input).
@@ -127,18 +131,21 @@ type Machine struct {
 
 // Results is a whole matrix run.
 type Results struct {
-	Machine   Machine
-	Quick     bool
-	Seconds   float64 // signal duration per input
-	Iters     int     // offline iterations per run
-	Rows      []Row
-	Scaling   []ScaleRow
-	Streams   StreamsResult
-	Notes     []string
-	Elapsed   float64
-	hopTimes  []float64 // per-hop compute (ms) of the default engine on the plotted input
-	spectro   spectroData
-	plotInput string
+	Machine        Machine
+	Quick          bool
+	Seconds        float64 // signal duration per input
+	Iters          int     // offline iterations per run
+	Rows           []Row
+	Anytime        []Row              // the anytime sweep (first setup): optimizers × ℓ × K and budgets
+	AnytimeOffline map[string]float64 // offline FGLA SC (dB) per anytime input, AnytimeIters iterations
+	AnytimeIters   int
+	Scaling        []ScaleRow
+	Streams        StreamsResult
+	Notes          []string
+	Elapsed        float64
+	hopTimes       []float64 // per-hop compute (ms) of the default engine on the plotted input
+	spectro        spectroData
+	plotInput      string
 }
 
 type spectroData struct {
@@ -182,7 +189,7 @@ func streamCases(quick bool) []streamCase {
 		{method: "RTISI-LA", cfg: stream.Config{Lookahead: 3, ItersPerHop: 16, Optimizer: stream.GLA, WarmStart: stream.RTISI}},
 		{method: "engine deadline 0.5", cfg: stream.Config{Lookahead: 3, Budget: 0.5}, deadline: true},
 	}
-	looks, ks := []int{0, 1, 2, 3}, []int{4, 8, 16, 32, 64}
+	looks, ks := []int{0, 1, 2, 3}, []int{4, 16, 64, stream.DefaultFileItersPerHop}
 	if quick {
 		cs = cs[:3]
 		cs = append(cs, streamCase{method: "engine deadline 0.5", cfg: stream.Config{Lookahead: 1, Budget: 0.5}, deadline: true})
@@ -194,11 +201,58 @@ func streamCases(quick bool) []streamCase {
 			if l == 0 {
 				c.cfg.WarmStart = stream.RTPGHICausal
 			}
-			c.isDefault = l == 3 && k == 16
+			c.isDefault = l == 3 && k == stream.DefaultFileItersPerHop
 			cs = append(cs, c)
 		}
 	}
 	return cs
+}
+
+// anytimeCases is the sweep of the anytime property: every optimizer at ℓ = 0, 1, 3 with
+// K = 16, 64, 256, 512 iterations per hop and with deadlines of 10, 25 and 50 % of the hop.
+func anytimeCases(quick bool) []streamCase {
+	opts := []stream.Optimizer{stream.FGLA, stream.LBFGS, stream.GLA, stream.Adam}
+	looks, ks, budgets := []int{0, 1, 3}, []int{16, 64, 256, 512}, []float64{0.1, 0.25, 0.5}
+	if quick {
+		opts, looks, ks, budgets = opts[:1], []int{1}, []int{16}, []float64{0.5}
+	}
+	var cs []streamCase
+	for _, o := range opts {
+		for _, l := range looks {
+			base := stream.Config{Optimizer: o, Lookahead: l, NoLookahead: l == 0}
+			if l == 0 {
+				base.WarmStart = stream.RTPGHICausal
+			}
+			for _, k := range ks {
+				c := base
+				c.ItersPerHop = k
+				cs = append(cs, streamCase{method: "anytime", cfg: c})
+			}
+			for _, b := range budgets {
+				c := base
+				c.Budget = b
+				cs = append(cs, streamCase{method: "anytime", cfg: c, deadline: true})
+			}
+		}
+	}
+	return cs
+}
+
+// AnytimeOfflineIters is the offline FGLA run the anytime sweep compares the engine against.
+const AnytimeOfflineIters = 600
+
+// anytimeInputs are the sweep's signals: espeak-ng speech (when available) and synthetic music
+// with and without drums.
+func anytimeInputs(rate int, seconds float64, quick bool) []Input {
+	if quick {
+		ins, _ := Inputs(rate, seconds, false)
+		return ins[:1]
+	}
+	var ins []Input
+	if x, err := Speech(rate, seconds); err == nil {
+		ins = append(ins, Input{"speech", x})
+	}
+	return append(ins, Input{"music", Music(rate, seconds, true)}, Input{"tonal music", Music(rate, seconds, false)})
 }
 
 type offlineCase struct {
@@ -239,7 +293,7 @@ func Run(o Options) (*Results, error) {
 		}
 	}
 	scases := streamCases(o.Quick)
-	total := len(jobs) * (len(offlineCases) + len(scases))
+	total := len(jobs)*(len(offlineCases)+len(scases)) + len(anytimeInputs(Setups[0].Rate, r.Seconds, o.Quick))*(len(anytimeCases(o.Quick))+1)
 	var bar *progressbar.ProgressBar
 	if o.Progress != nil {
 		bar = progressbar.NewOptions(total+2, progressbar.OptionSetWriter(o.Progress), progressbar.OptionSetDescription("bench"),
@@ -294,6 +348,9 @@ func Run(o Options) (*Results, error) {
 			r.Rows = append(r.Rows, row)
 			step()
 		}
+	}
+	if err := r.runAnytime(o.Quick, step); err != nil {
+		return nil, err
 	}
 	r.Scaling = measureScaling(o.Quick)
 	step()
@@ -389,7 +446,39 @@ func runStreaming(in Input, su Setup, cfg retrieval.Config, c streamCase) (Row, 
 		SCdB: retrieval.STFTSpectralConvergenceDB(cfg, in.X, y), RelL2: retrieval.RelativeL2(in.X, y), Seconds: secs,
 		RTF: secs / (float64(len(in.X)) / float64(su.Rate)), LatencyMs: 1000 * float64(e.Latency().AudioToAudio) / float64(su.Rate),
 		HopP50Ms: pct(0.5), HopP99Ms: pct(0.99), HopMaxMs: sorted[len(sorted)-1],
-		AllocsPerHop: float64(after.Mallocs-before.Mallocs) / float64(len(frames)), MeanItersHop: st.IterationsPerFrame()}, hops, y, nil
+		AllocsPerHop: float64(after.Mallocs-before.Mallocs) / float64(len(frames)), MeanItersHop: st.IterationsPerFrame(),
+		Optimizer: rc.Optimizer.String(), Budget: rc.Budget, ItersP50: st.IterationsPercentile(50), ItersP99: st.IterationsPercentile(99)}, hops, y, nil
+}
+
+// runAnytime measures the anytime sweep on the first setup, and offline FGLA on the same inputs.
+func (r *Results) runAnytime(quick bool, step func()) error {
+	su := Setups[0]
+	cfg, err := su.STFT.Resolve()
+	if err != nil {
+		return err
+	}
+	iters := AnytimeOfflineIters
+	if quick {
+		iters = 10
+	}
+	r.AnytimeOffline, r.AnytimeIters = map[string]float64{}, iters
+	for _, in := range anytimeInputs(su.Rate, r.Seconds, quick) {
+		row, err := runOffline(in, su, cfg, offlineCase{"FGLA", retrieval.Options{Method: retrieval.FGLA}}, iters)
+		if err != nil {
+			return err
+		}
+		r.AnytimeOffline[in.Name] = row.SCdB
+		step()
+		for _, c := range anytimeCases(quick) {
+			row, _, _, err := runStreaming(in, su, cfg, c)
+			if err != nil {
+				return fmt.Errorf("anytime %s / %v: %w", in.Name, c.cfg.Optimizer, err)
+			}
+			r.Anytime = append(r.Anytime, row)
+			step()
+		}
+	}
+	return nil
 }
 
 // noiseFrames analyses white noise for an STFT config (frames reused by the timing loops).

@@ -8,14 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream"
 )
 
 // WriteReport writes dir/REPORT.md and its PNG plots (dir/plots/) from a matrix run, followed by
@@ -149,6 +152,8 @@ func writeMarkdown(w io.Writer, r *Results, plots map[string]string) {
 		fmt.Fprintln(w)
 	}
 
+	writeAnytime(w, r)
+
 	fmt.Fprintf(w, "## Scaling of the per-hop cost (48 kHz, white noise, hop = n_fft/4)\n\n")
 	fmt.Fprintf(w, "| n_fft | hop | ℓ | K | p50 ms | p99 ms | p50 / hop duration |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.Scaling {
@@ -161,6 +166,107 @@ func writeMarkdown(w io.Writer, r *Results, plots map[string]string) {
 		st.Config, st.SinglePerHopP50Ms, st.HopMs, st.Estimate)
 	fmt.Fprintf(w, "Measured by running N engines round-robin on one locked OS thread (a round pushes one frame into each): **%d streams** sustained, ", st.Sustained)
 	fmt.Fprintf(w, "the p99 of a round being %.3f ms < %.3f ms.\n\n", st.RoundP99AtSustained, st.HopMs)
+}
+
+// writeAnytime writes the anytime sweep: SC against iterations per hop and against the deadline,
+// per input, optimizer and look-ahead, with the gap to offline FGLA.
+func writeAnytime(w io.Writer, r *Results) {
+	if len(r.Anytime) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## Anytime streaming: SC against iterations per hop and against the deadline (%s)\n\n", Setups[0].Name)
+	fmt.Fprintf(w, "Each cell is SC dB; deadline cells add the iterations per hop actually run (p50). ")
+	fmt.Fprintf(w, "K runs are deterministic; deadline runs depend on the machine's load. ")
+	fmt.Fprintf(w, "The gap is the best streaming SC at that look-ahead minus offline FGLA's (%d iterations, same input).\n\n", r.AnytimeIters)
+	var inputs []string
+	seen := map[string]bool{}
+	for _, row := range r.Anytime {
+		if !seen[row.Input] {
+			seen[row.Input] = true
+			inputs = append(inputs, row.Input)
+		}
+	}
+	for _, in := range inputs {
+		off := r.AnytimeOffline[in]
+		fmt.Fprintf(w, "### %s (offline FGLA: %.1f dB)\n\n", in, off)
+		var ks []int
+		var budgets []float64
+		kSeen, bSeen := map[int]bool{}, map[float64]bool{}
+		for _, row := range r.Anytime {
+			if row.Input != in {
+				continue
+			}
+			if row.Deadline && !bSeen[row.Budget] {
+				bSeen[row.Budget] = true
+				budgets = append(budgets, row.Budget)
+			} else if !row.Deadline && !kSeen[row.ItersPerHop] {
+				kSeen[row.ItersPerHop] = true
+				ks = append(ks, row.ItersPerHop)
+			}
+		}
+		fmt.Fprintf(w, "| optimizer | ℓ | latency ms |")
+		for _, k := range ks {
+			fmt.Fprintf(w, " K = %d |", k)
+		}
+		for _, b := range budgets {
+			fmt.Fprintf(w, " budget %.2g |", b)
+		}
+		fmt.Fprintf(w, " gap to offline |\n|---|---:|---:|%s%s---:|\n", strings.Repeat("---:|", len(ks)), strings.Repeat("---:|", len(budgets)))
+		type key struct {
+			opt  string
+			look int
+		}
+		var keys []key
+		kk := map[key]bool{}
+		for _, row := range r.Anytime {
+			k := key{row.Optimizer, row.Lookahead}
+			if row.Input == in && !kk[k] {
+				kk[k] = true
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			best := math.Inf(1)
+			var lat float64
+			cells := ""
+			for _, it := range ks {
+				for _, row := range r.Anytime {
+					if row.Input == in && row.Optimizer == k.opt && row.Lookahead == k.look && !row.Deadline && row.ItersPerHop == it {
+						cells += fmt.Sprintf(" %.1f |", row.SCdB)
+						best, lat = math.Min(best, row.SCdB), row.LatencyMs
+					}
+				}
+			}
+			for _, b := range budgets {
+				for _, row := range r.Anytime {
+					if row.Input == in && row.Optimizer == k.opt && row.Lookahead == k.look && row.Deadline && row.Budget == b {
+						cells += fmt.Sprintf(" %.1f (%d) |", row.SCdB, row.ItersP50)
+						best = math.Min(best, row.SCdB)
+					}
+				}
+			}
+			fmt.Fprintf(w, "| %s | %d | %.0f |%s %+.1f |\n", k.opt, k.look, lat, cells, best-off)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func minK(rows []Row) int {
+	k := math.MaxInt
+	for _, r := range rows {
+		if !r.Deadline {
+			k = min(k, r.ItersPerHop)
+		}
+	}
+	return k
+}
+
+func maxK(rows []Row) int {
+	k := 0
+	for _, r := range rows {
+		k = max(k, r.ItersPerHop)
+	}
+	return k
 }
 
 func find(rows []Row, in, su, mode, method string, look, k int) (Row, bool) {
@@ -260,7 +366,7 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 			s.Color = plotutil.Color(i)
 			s.Shape = plotutil.Shape(i)
 			p.Add(s)
-			p.Legend.Add(fmt.Sprintf("engine ℓ=%d, K=4…64", l), s)
+			p.Legend.Add(fmt.Sprintf("engine ℓ=%d, K=4…%d", l, stream.DefaultFileItersPerHop), s)
 		}
 		for i, row := range peers {
 			s, err := plotter.NewScatter(plotter.XYs{{X: row.LatencyMs, Y: row.SCdB}})
@@ -312,25 +418,61 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 			return nil, err
 		}
 	}
-	// 3. SC against per-hop compute (p50), every streaming configuration.
-	{
+	// 3. SC against per-hop compute (p50): the anytime sweep at its largest look-ahead on its
+	// first input, one line per optimizer through the K values, and the deadline runs.
+	if len(r.Anytime) > 0 {
+		in := r.Anytime[0].Input
+		look := 0
+		for _, row := range r.Anytime {
+			look = max(look, row.Lookahead)
+		}
 		p := plot.New()
-		p.Title.Text = fmt.Sprintf("Quality against compute (%s, %s)", r.plotInput, su)
+		p.Title.Text = fmt.Sprintf("Quality against compute per hop (%s, %s, ℓ = %d)", in, su, look)
 		p.X.Label.Text = "per-hop compute, p50 (ms)"
 		p.Y.Label.Text = "spectral convergence (dB)"
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Add(plotter.NewGrid())
-		var pts plotter.XYs
-		for _, row := range append(append([]Row(nil), eng...), peers...) {
-			pts = append(pts, plotter.XY{X: row.HopP50Ms, Y: row.SCdB})
+		lines := map[string]plotter.XYs{}
+		var order []string
+		var deadline plotter.XYs
+		for _, row := range r.Anytime {
+			if row.Input != in || row.Lookahead != look || row.HopP50Ms <= 0 {
+				continue
+			}
+			if row.Deadline {
+				deadline = append(deadline, plotter.XY{X: row.HopP50Ms, Y: row.SCdB})
+				continue
+			}
+			if _, ok := lines[row.Optimizer]; !ok {
+				order = append(order, row.Optimizer)
+			}
+			lines[row.Optimizer] = append(lines[row.Optimizer], plotter.XY{X: row.HopP50Ms, Y: row.SCdB})
 		}
-		if len(pts) > 0 {
-			s, err := plotter.NewScatter(pts)
+		var args []any
+		for _, o := range order {
+			pts := lines[o]
+			sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
+			args = append(args, fmt.Sprintf("%s, K = %d…%d", o, minK(r.Anytime), maxK(r.Anytime)), pts)
+		}
+		if len(args) > 0 {
+			if err := plotutil.AddLinePoints(p, args...); err != nil {
+				return nil, err
+			}
+		}
+		if len(deadline) > 0 {
+			sc, err := plotter.NewScatter(deadline)
 			if err != nil {
 				return nil, err
 			}
-			p.Add(s)
+			sc.Shape = draw.CrossGlyph{}
+			sc.Radius = vg.Points(4)
+			p.Add(sc)
+			p.Legend.Add("deadline 10/25/50 % (all optimizers)", sc)
 		}
-		if err := save(p, "compute", "sc_vs_compute.png", 6*vg.Inch, 4*vg.Inch); err != nil {
+		p.Legend.Top, p.Legend.Left = true, true
+		p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min)
+		if err := save(p, "compute", "sc_vs_compute.png", 7*vg.Inch, 5*vg.Inch); err != nil {
 			return nil, err
 		}
 	}
