@@ -95,7 +95,9 @@ type Config struct {
 }
 
 // Resolve returns c with every zero field replaced by its default, or an error naming the
-// invalid field.
+// invalid field. It also refuses a window and hop that violate the NOLA condition (see
+// scipy.signal.check_NOLA): samples where no frame's window is above 1e-10 in energy cannot be
+// recovered from any STFT.
 func (c Config) Resolve() (Config, error) {
 	if c.NFFT == 0 {
 		c.NFFT = 512
@@ -127,7 +129,35 @@ func (c Config) Resolve() (Config, error) {
 	if c.Pad != Reflect && c.Pad != Zero {
 		return c, fmt.Errorf("retrieval: unknown pad mode %d", int(c.Pad))
 	}
+	if t, e := c.nolaMin(); !(e > nolaTol) {
+		return c, fmt.Errorf("retrieval: %v window of win_length %d with hop %d violates NOLA (overlap energy Σ_m w²[t − m·hop] is %.3g at t ≡ %d mod hop): "+
+			"those samples cannot be recovered; use a smaller hop", c.Window, c.WinLength, c.Hop, e, t)
+	}
 	return c, nil
+}
+
+// nolaTol is scipy.signal.check_NOLA's default tolerance on the window's overlap energy (the
+// windows here peak at 1).
+const nolaTol = 1e-10
+
+// nolaMin returns the smallest overlap energy D(t) = Σ_m w²[t + m·hop] over t in [0, hop) of
+// the n_fft-sample window, and where it occurs. The nonzero-overlap-add (NOLA) condition,
+// D(t) > 0 for every t, is what the least-squares ISTFT (and every preconditioned gradient step)
+// divides by: where it fails, no STFT constrains the samples (scipy.signal.check_NOLA; Hann with
+// hop = n_fft fails at the frame edges).
+func (c Config) nolaMin() (int, float64) {
+	w := c.WindowSamples()
+	best, at := math.Inf(1), 0
+	for t := 0; t < c.Hop; t++ {
+		d := 0.0
+		for n := t; n < len(w); n += c.Hop {
+			d += w[n] * w[n]
+		}
+		if d < best {
+			best, at = d, t
+		}
+	}
+	return at, best
 }
 
 // Bins returns n_fft/2+1 for a resolved config.
