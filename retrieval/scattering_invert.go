@@ -1,0 +1,148 @@
+package retrieval
+
+import (
+	"fmt"
+	"math"
+)
+
+// ScatteringProblem is signal recovery from scattering coefficients: find x whose scattering
+// S(x) (Rows() × Frames()) matches a target T by minimising
+//
+//	F(x) = Σ_r Σ_t (S(x)[r,t] − T[r,t])²,
+//
+// the seeds' loss (their MSE times the number of coefficients M) without automatic
+// differentiation: the gradient runs back through both modulus layers, each convolution's adjoint
+// being a product with the same real filter response after zero-insertion upsampling (a tiling of
+// the spectrum), and the modulus's the projection dU·u/|u| (0 where u = 0). It costs about three
+// times a forward transform. The preconditioner is the scalar D = M: a unit step is a plain
+// gradient step on the mean squared error, so learning rates are those of torch.optim.SGD on
+// nn.MSELoss (the seeds' lr 500).
+//
+// Not safe for concurrent use. Eval, Precondition and Inconsistency do not allocate.
+type ScatteringProblem struct {
+	S        *Scattering
+	target   []float64
+	targetSq float64
+	buf      []float64 // Transform scratch
+	noiseRMS float64   // ‖T‖/‖S(unit white noise)‖, computed on first use
+}
+
+// NewScatteringProblem binds target (s.Rows() × s.Frames(), row-major, not copied) to s. It
+// returns an error for a wrong size or NaN, Inf or negative coefficients (scattering coefficients
+// of order ≥ 1 are non-negative; the zeroth order may be negative and is only checked for
+// finiteness).
+func NewScatteringProblem(s *Scattering, target []float64) (*ScatteringProblem, error) {
+	if len(target) != s.Rows()*s.Frames() {
+		return nil, fmt.Errorf("retrieval: scattering target has %d values, want rows × frames = %d × %d", len(target), s.Rows(), s.Frames())
+	}
+	p := &ScatteringProblem{S: s, target: target, buf: make([]float64, len(target))}
+	for i, v := range target {
+		r := i / s.Frames()
+		if math.IsNaN(v) || math.IsInf(v, 0) || (v < 0 && s.paths[r].Order > 0) {
+			return nil, fmt.Errorf("retrieval: scattering coefficient %v at row %d, frame %d", v, r, i%s.Frames())
+		}
+		p.targetSq += v * v
+	}
+	return p, nil
+}
+
+// Target returns T. Shared; do not modify.
+func (p *ScatteringProblem) Target() []float64 { return p.target }
+
+// Eval returns F(x) and, when grad is not nil, writes ∇F(x) into grad (Length() samples). It
+// does not allocate.
+func (p *ScatteringProblem) Eval(grad, x []float64) float64 {
+	p.S.checkSignal(x)
+	if grad != nil && len(grad) != p.S.length {
+		panic(fmt.Sprintf("retrieval: gradient has %d samples, want %d", len(grad), p.S.length))
+	}
+	return p.S.run(x, nil, p.target, grad)
+}
+
+// Precondition divides g by the number of coefficients M in place (see ScatteringProblem).
+func (p *ScatteringProblem) Precondition(g []float64) {
+	inv := 1 / float64(len(p.target))
+	for i := range g {
+		g[i] *= inv
+	}
+}
+
+// Inconsistency returns the spectral convergence in the scattering domain,
+// ‖S(x) − T‖ / ‖T‖ (linear); it is what InvertScattering's Tol is compared with. Cost: one
+// forward transform; no allocation.
+func (p *ScatteringProblem) Inconsistency(x []float64) float64 { return p.SpectralConvergence(x) }
+
+// SpectralConvergence returns ‖S(x) − T‖_F / ‖T‖_F (linear; see DB); ‖S(x)‖_F if T is 0. It
+// does not allocate.
+func (p *ScatteringProblem) SpectralConvergence(x []float64) float64 {
+	p.S.checkSignal(x)
+	f := p.S.run(x, nil, p.target, nil)
+	if p.targetSq == 0 {
+		return math.Sqrt(f)
+	}
+	return math.Sqrt(f / p.targetSq)
+}
+
+// rmsEstimate returns the RMS of white noise whose scattering has the target's norm. The
+// transform is positively homogeneous, S(c·x) = |c|·S(x), so one transform of seeded unit noise
+// gives it exactly for that draw. Allocates on first use.
+func (p *ScatteringProblem) rmsEstimate() float64 {
+	if p.noiseRMS == 0 {
+		n := make([]float64, p.S.length)
+		fillNoise(n, 1, 0x5ca7)
+		sq := 0.0
+		for _, v := range p.S.Transform(p.buf, n) {
+			sq += v * v
+		}
+		p.noiseRMS = 1
+		if sq > 0 && p.targetSq > 0 {
+			p.noiseRMS = math.Sqrt(p.targetSq / sq)
+		}
+	}
+	return p.noiseRMS
+}
+
+// InitialSignal writes the start of init into x (Length() samples): InitNoise, seeded white
+// Gaussian noise at the RMS the target implies (see rmsEstimate; the seeds start from
+// torch.randn). Every other Init is an error: there is no phase to initialise.
+func (p *ScatteringProblem) InitialSignal(x []float64, init Init, seed uint64) error {
+	p.S.checkSignal(x)
+	if init != InitNoise {
+		return fmt.Errorf("retrieval: init %v is not defined for scattering (noise)", init)
+	}
+	fillNoise(x, p.rmsEstimate(), seed)
+	return nil
+}
+
+// InvertScattering recovers a signal whose scattering approximates p's target by gradient
+// descent (opt.Method must be GD) with opt.Optimizer: L-BFGS (the default, and the fastest per
+// iteration by far; benchmarks/report_static.md, "Scattering inversion"), Adam or SGD with
+// momentum. opt.Init must be InitNoise when opt.InitialSignal is nil. Learning rates: SGDM's is
+// torch's SGD lr on the MSE (0 means the seeds' 500; Momentum 0 means 0.9), Adam's is in units of
+// the signal RMS estimated from the target (0 means 0.01). Tol stops on the scattering-domain
+// spectral convergence (0 means 1e-4, negative disables it), checked every CheckEvery
+// iterations. A scattering is blind to the sign of x (S(−x) = S(x)) and, being time-averaged
+// over 2^J samples, only weakly sees shifts below that scale, so a recovered signal is compared
+// with the original by its STFT magnitudes, not sample by sample. Allocates
+// O(Length()·History).
+func InvertScattering(p *ScatteringProblem, opt Options) (*Result, error) {
+	if opt.Method != GD {
+		return nil, fmt.Errorf("retrieval: scattering inversion is gradient descent (method gd), not %v", opt.Method)
+	}
+	if opt.Optimizer == SGDM && opt.LearningRate == 0 {
+		opt.LearningRate = 500
+	}
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	x, err := startSignal(p.S.length, opt, p.InitialSignal)
+	if err != nil {
+		return nil, err
+	}
+	st, err := newStepper(opt, len(x), p.rmsEstimate())
+	if err != nil {
+		return nil, err
+	}
+	return iterate(p, st, x, opt), nil
+}
