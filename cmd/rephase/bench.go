@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -71,7 +70,7 @@ func runBench(args []string) error {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"report": filepath.Join(dir, "REPORT.md"), "results": r})
+		return writeJSON(os.Stdout, map[string]any{"report": filepath.Join(dir, "REPORT.md"), "results": r})
 	}
 	r.Summary(os.Stdout)
 	fmt.Printf("report: %s\n", filepath.Join(dir, "REPORT.md"))

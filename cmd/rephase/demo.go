@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -25,6 +24,9 @@ func runDemo(args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	if err := fs.Parse(args); err != nil {
 		return inputError{err}
+	}
+	if *iters < 1 {
+		return badInput("demo: --iters %d: want at least 1 iteration per method", *iters)
 	}
 	const n, rate = 2048, 2048
 	x := retrieval.LogChirp(n, rate, 1, 1024)
@@ -126,7 +128,7 @@ func runDemo(args []string) error {
 		rows = append(rows, r)
 	}
 	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		return writeJSON(os.Stdout, map[string]any{
 			"input": "exponential chirp 1→1024 Hz + 1, N=2048, fs=2048", "n_fft": 128, "hop_length": 32,
 			"window": "hann", "center": true, "pad_mode": "reflect", "results": rows})
 	}

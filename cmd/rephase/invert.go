@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,11 +31,11 @@ func runInvert(args []string) error {
 	out := fs.String("out", "", "output WAV file (required)")
 	method := fs.String("method", "fgla", "gla | fgla | gd")
 	optimizer := fs.String("optimizer", "lbfgs", "for --method gd: adam | sgdm | lbfgs")
-	iters := fs.Int("iters", 100, "maximum iterations")
+	iters := fs.Int("iters", 100, "maximum iterations (0: none, the initial signal itself; --init pghi --iters 0 is PGHI alone)")
 	tol := fs.Float64("tol", 1e-4, "stop when the normalised inconsistency falls below this (≤ 0: never)")
 	initName := fs.String("init", "zero", "initial phase: zero | random | pghi")
-	lr := fs.Float64("lr", 0, "learning rate of adam / sgdm (0: default)")
-	alpha := fs.Float64("alpha", 0.99, "fast Griffin-Lim extrapolation")
+	lr := fs.Float64("lr", 0, "learning rate of adam (in units of the signal's RMS) / sgdm (in Griffin-Lim steps, below "+fmt.Sprint(maxSGDMRate)+") (0: default)")
+	alpha := fs.Float64("alpha", 0.99, "fast Griffin-Lim extrapolation, 0 < α ≤ 1")
 	nfft := fs.Int("n-fft", 512, "n_fft (samples)")
 	hop := fs.Int("hop", 0, "hop length (samples; 0: win_length/4)")
 	winLength := fs.Int("win-length", 0, "window length (samples; 0: n_fft)")
@@ -81,11 +80,20 @@ func runInvert(args []string) error {
 		if !set["iters"] {
 			*iters = 100 // 1.4 s of 16 kHz speech in about 8 s on one core (benchmarks/REPORT.md)
 		}
-		return runInvertCWT(in, *out, cf, invertCommon{method: *method, optimizer: *optimizer, init: *initName,
-			iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16,
-			json: *asJSON, nfft: *nfft, hop: *hop})
 	default:
 		return badInput("invert: unknown --tfr %q (stft | cwt)", *tfr)
+	}
+	common := invertCommon{method: *method, optimizer: *optimizer, init: *initName,
+		iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16,
+		json: *asJSON, nfft: *nfft, hop: *hop}
+	if err := common.validate(); err != nil {
+		return err
+	}
+	if err := checkOutput("--out", *out, in, cf.initial); err != nil {
+		return err
+	}
+	if *tfr == "cwt" {
+		return runInvertCWT(in, *out, cf, common)
 	}
 	cfgWindow, err := retrieval.ParseWindow(*window)
 	if err != nil {
@@ -160,6 +168,9 @@ func runInvert(args []string) error {
 			jobs = append(jobs, job{ref: ch})
 		}
 	}
+	if cfg.NFFT > sigLen {
+		return badInput("%s: --n-fft %d is longer than the signal (%d samples)", in, cfg.NFFT, sigLen)
+	}
 	s, err := retrieval.NewSTFT(cfg, sigLen)
 	if err != nil {
 		return inputError{fmt.Errorf("%s: %w", in, err)}
@@ -209,8 +220,14 @@ func runInvert(args []string) error {
 			done := c * opt.MaxIter
 			opt.OnIteration = func(it int) { bar.Set(done + it) }
 		}
-		res, err := retrieval.Invert(p, opt)
-		if err != nil {
+		var res *retrieval.Result
+		if opt.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
+			x := make([]float64, s.Length())
+			if err := p.InitialSignal(x, opt.Init, opt.Seed); err != nil {
+				return err
+			}
+			res = &retrieval.Result{Signal: x, Inconsistency: p.Inconsistency(x), Stop: retrieval.MaxIterations}
+		} else if res, err = retrieval.Invert(p, opt); err != nil {
 			return err
 		}
 		if *display {
@@ -230,14 +247,14 @@ func runInvert(args []string) error {
 	if *pcm16 {
 		enc = wav.PCM16
 	}
-	if err := wav.Write(*out, rate, outs, enc); err != nil {
+	if err := writeOutput(*out, rate, outs, enc, "lower --lr, or --alpha"); err != nil {
 		return err
 	}
 	iterPerChannel := totalIters / len(jobs)
 	result := map[string]any{
 		"input": in, "output": *out, "method": opt.Method.String(), "init": opt.Init.String(),
 		"iterations": iterPerChannel, "stop": stop.String(), "seconds": secs,
-		"ms_per_iteration": 1000 * secs / math.Max(1, float64(totalIters)),
+		"ms_per_iteration": msPerIteration(secs, totalIters),
 		"sc_db":            mean(scs), "channels": len(jobs), "sample_rate": rate, "samples": sigLen,
 		"n_fft": cfg.NFFT, "hop_length": cfg.Hop, "win_length": cfg.WinLength, "window": cfg.Window.String(),
 	}
@@ -248,7 +265,7 @@ func runInvert(args []string) error {
 		result["rel_l2"] = mean(rels)
 	}
 	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(result)
+		return writeJSON(os.Stdout, result)
 	}
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, *out, len(jobs), sigLen, rate)
 	fmt.Printf("method %s", opt.Method)
@@ -262,6 +279,43 @@ func runInvert(args []string) error {
 	}
 	fmt.Println()
 	return nil
+}
+
+// maxSGDMRate bounds SGDM's learning rate: heavy-ball momentum β converges on a quadratic of
+// curvature ≤ L only for steps below 2·(1 + β)/L, and after the preconditioner a unit step is a
+// Griffin-Lim step, the minimiser of a majoriser of curvature 1; with retrieval's β = 0.9 that is
+// 3.8. Measured on a 1 s chirp (n_fft 256): lr 3.7 stays bounded (peak 3.6 after 500
+// iterations), lr 3.9 reaches a peak of 5.8e10 in 100 iterations and 3e58 in 500; --lr 1e6 wrote
+// ±Inf samples. (Rates from 3 up are bounded but useless: SC above 0 dB.)
+const maxSGDMRate = 2 * (1 + 0.9)
+
+// validate checks the numeric flags the STFT and scalogram paths share, as input errors (exit
+// status 2) naming the flag: --iters ≥ 0, a finite --tol, 0 < --alpha ≤ 1, a finite --lr ≥ 0
+// (below maxSGDMRate for SGDM), and an even --n-fft ≥ 2 (the flag has no "0: default").
+func (o invertCommon) validate() error {
+	switch {
+	case o.iters < 0:
+		return badInput("invert: --iters %d: want ≥ 0 (0: the initial signal, no iteration)", o.iters)
+	case math.IsNaN(o.tol) || math.IsInf(o.tol, 0):
+		return badInput("invert: --tol %v: want a finite tolerance (≤ 0: never stop early)", o.tol)
+	case !(o.alpha > 0 && o.alpha <= 1):
+		return badInput("invert: --alpha %v: want 0 < α ≤ 1 (FGLA's extrapolation; --method gla is α = 0)", o.alpha)
+	case !(o.lr >= 0) || math.IsInf(o.lr, 0):
+		return badInput("invert: --lr %v: want a finite learning rate ≥ 0 (0: the optimizer's default)", o.lr)
+	case strings.EqualFold(o.method, "gd") && strings.EqualFold(o.optimizer, "sgdm") && o.lr >= maxSGDMRate:
+		return badInput("invert: --lr %v: SGDM diverges from %.2g Griffin-Lim steps on (momentum 0.9); want 0 < lr < %.2g", o.lr, maxSGDMRate, maxSGDMRate)
+	case o.nfft < 2 || o.nfft%2 != 0:
+		return badInput("invert: --n-fft %d: want an even number of samples ≥ 2", o.nfft)
+	}
+	return nil
+}
+
+// msPerIteration is the reported time per iteration; NaN (null in JSON) for zero iterations.
+func msPerIteration(secs float64, iters int) float64 {
+	if iters == 0 {
+		return math.NaN()
+	}
+	return 1000 * secs / float64(iters)
 }
 
 func mean(v []float64) float64 {

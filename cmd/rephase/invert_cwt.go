@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -154,8 +153,16 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Normalized Inconsistency  \n", ch)
 			o.Progress = func(it int, inc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, inc) }
 		}
-		res, err := retrieval.InvertScalogram(p, o)
-		if err != nil {
+		var res *retrieval.Result
+		if o.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
+			x := make([]float64, c.Length())
+			if o.InitialSignal != nil {
+				copy(x, o.InitialSignal)
+			} else if err := p.InitialSignal(x, o.Init, o.Seed); err != nil {
+				return inputError{err}
+			}
+			res = &retrieval.Result{Signal: x, Inconsistency: p.Inconsistency(x), Stop: retrieval.MaxIterations}
+		} else if res, err = retrieval.InvertScalogram(p, o); err != nil {
 			return inputError{err}
 		}
 		if display {
@@ -167,7 +174,11 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		scs = append(scs, retrieval.DB(p.SpectralConvergence(res.Signal)))
 		rels = append(rels, retrieval.RelativeL2(x, y))
 		incs = append(incs, res.Inconsistency)
-		stftSCs = append(stftSCs, retrieval.STFTSpectralConvergenceDB(stftCfg, x, y))
+		stftSC := math.NaN() // (null in JSON) for a signal shorter than n_fft: not planned at all
+		if stftCfg.NFFT <= len(x) {
+			stftSC = retrieval.STFTSpectralConvergenceDB(stftCfg, x, y)
+		}
+		stftSCs = append(stftSCs, stftSC)
 		totalIters += res.Iterations
 		stop = res.Stop
 	}
@@ -176,7 +187,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	if o.pcm16 {
 		enc = wav.PCM16
 	}
-	if err := wav.Write(out, a.SampleRate, outs, enc); err != nil {
+	if err := writeOutput(out, a.SampleRate, outs, enc, "lower --lr"); err != nil {
 		return err
 	}
 	rc := c.Config()
@@ -186,7 +197,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		"freq_limits": rc.FreqLimits, "include_lowpass": rc.IncludeLowpass, "boundary": rc.Boundary.String(),
 		"pad": [2]int{left, right}, "iterations": totalIters / len(outs), "stop": stop.String(),
 		"inconsistency": mean(incs), "seconds": secs,
-		"ms_per_iteration": 1000 * secs / math.Max(1, float64(totalIters)),
+		"ms_per_iteration": msPerIteration(secs, totalIters),
 		"sc_db":            mean(scs), "stft_sc_db": mean(stftSCs), "rel_l2": mean(rels),
 		"channels": len(outs), "sample_rate": a.SampleRate, "samples": a.Len(),
 		"stft_n_fft": stftCfg.NFFT, "stft_hop_length": stftCfg.Hop,
@@ -195,7 +206,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		result["optimizer"] = opt.Optimizer.String()
 	}
 	if o.json {
-		return json.NewEncoder(os.Stdout).Encode(result)
+		return writeJSON(os.Stdout, result)
 	}
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, out, len(outs), a.Len(), a.SampleRate)
 	fmt.Printf("scalogram: %v wavelet, %d voices/octave, %d scales, %.4g–%.4g Hz, low-pass %v, %s boundary, padding %d+%d\n",

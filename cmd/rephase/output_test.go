@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream/wav"
+)
+
+// testWAV writes half a second of a 440 Hz tone at 8 kHz (peak 0.4), or silence.
+func testWAV(t *testing.T, dir, name string, silent bool) string {
+	t.Helper()
+	x := make([]float64, 4000)
+	if !silent {
+		for i := range x {
+			x[i] = 0.4 * math.Sin(2*math.Pi*440*float64(i)/8000)
+		}
+	}
+	p := filepath.Join(dir, name)
+	if err := wav.Write(p, 8000, [][]float64{x}, wav.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestInvertFlagsOutOfRange: issue 14 item 7 — each was accepted (an all-NaN WAV, ±Inf samples,
+// 100 iterations for --iters 0 and 512 for --n-fft 0, exit 1 for --iters -1, 120 s of FFT
+// planning for n_fft 2^22) and item 8 (NOLA). Each is now an input error (exit status 2) naming
+// the flag, and no output is written.
+func TestInvertFlagsOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	in := testWAV(t, dir, "in.wav", false)
+	out := filepath.Join(dir, "out.wav")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--alpha", "NaN"}, "--alpha NaN"},
+		{[]string{"--alpha", "1.5"}, "--alpha 1.5"},
+		{[]string{"--method", "gd", "--optimizer", "sgdm", "--lr", "1e6"}, "--lr 1e+06"},
+		{[]string{"--method", "gd", "--optimizer", "adam", "--lr", "Inf"}, "--lr +Inf"},
+		{[]string{"--lr", "-1"}, "--lr -1"},
+		{[]string{"--iters", "-1"}, "--iters -1"},
+		{[]string{"--tol", "NaN"}, "--tol NaN"},
+		{[]string{"--n-fft", "0"}, "--n-fft 0"},
+		{[]string{"--n-fft", "-512"}, "--n-fft -512"},
+		{[]string{"--n-fft", "4194304"}, "--n-fft 4194304 is longer than the signal (4000 samples)"},
+		{[]string{"--iters", "-1", "--tfr", "cwt"}, "--iters -1"},
+		{[]string{"--hop", "512"}, "violates NOLA"},
+		{[]string{"--n-fft", "256", "--win-length", "200", "--hop", "200", "--window", "blackman"}, "violates NOLA"},
+	} {
+		os.Remove(out)
+		err := runInvert(append([]string{in, "--out", out}, c.args...))
+		var ie inputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want an input error with %q", c.args, err, c.want)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v: output written", c.args)
+		}
+	}
+	if err := runDemo([]string{"--iters", "0", "--out-dir", filepath.Join(dir, "demo")}); !errors.As(err, new(inputError)) {
+		t.Errorf("demo --iters 0: %v, want an input error", err)
+	}
+}
+
+// TestInvertZeroIterations: --iters 0 is the initial signal (PGHI alone with --init pghi), not
+// 100 iterations; the scalogram path too.
+func TestInvertZeroIterations(t *testing.T) {
+	dir := t.TempDir()
+	in := testWAV(t, dir, "in.wav", false)
+	for _, tfr := range []string{"stft", "cwt"} {
+		out0, out1 := filepath.Join(dir, tfr+"0.wav"), filepath.Join(dir, tfr+"1.wav")
+		args := []string{in, "--tfr", tfr, "--init", "random", "--tol", "0"}
+		if err := runInvert(append(args, "--out", out0, "--iters", "0")); err != nil {
+			t.Fatal(err)
+		}
+		if err := runInvert(append(args, "--out", out1, "--iters", "1")); err != nil {
+			t.Fatal(err)
+		}
+		a0, _ := wav.Read(out0)
+		a1, _ := wav.Read(out1)
+		s, _ := retrieval.NewSTFT(retrieval.Config{NFFT: 512}, 4000)
+		ref, _ := wav.Read(in)
+		sc := func(a *wav.Audio) float64 {
+			return retrieval.DB(retrieval.SpectralConvergence(s.Magnitude(nil, a.Channels[0]), s.Magnitude(nil, ref.Channels[0])))
+		}
+		if a0 == nil || a1 == nil || !(sc(a1) < sc(a0)) {
+			t.Errorf("%s: SC after 0 iterations %v, after 1 %v: want the initial signal, before the first iteration", tfr, sc(a0), sc(a1))
+		}
+	}
+}
+
+// TestWriteJSONNonFiniteIsNull: issue 14 item 9 — a silent input's SC of −Inf dB made --json fail
+// ("json: unsupported value: -Inf") after the WAV was written. Finite values encode exactly as
+// encoding/json encodes them.
+func TestWriteJSONNonFiniteIsNull(t *testing.T) {
+	type inner struct {
+		A float64 `json:"a"`
+		B float64 `json:"b,omitempty"`
+	}
+	type Embedded struct{ E int }
+	type report struct {
+		Embedded
+		Name   string             `json:"name"`
+		SC     float64            `json:"sc_db"`
+		Skip   float64            `json:"-"`
+		Opt    string             `json:"opt,omitempty"`
+		Pad    [2]int             `json:"pad,omitempty"`
+		List   []float64          `json:"list"`
+		Nested []inner            `json:"nested"`
+		Map    map[string]float32 `json:"map"`
+		Ptr    *float64           `json:"ptr"`
+		Window retrieval.Window   `json:"window"` // a TextMarshaler
+		Raw    []byte             `json:"raw"`
+		Ints   map[int]string     `json:"ints"`
+		hidden float64
+	}
+	finite := report{Embedded{3}, "<x>", -20.5, 1, "", [2]int{0, 0}, []float64{1, 2.5}, []inner{{1, 0}, {2, 3}},
+		map[string]float32{"z": 1, "a": 0.5}, nil, retrieval.Hamming, []byte("hi"), map[int]string{2: "b", 1: "a"}, 7}
+	for _, v := range []any{finite, &finite, map[string]any{"r": finite, "n": nil, "f": 1e-300, "i": uint64(1 << 63)}, []any{1, "s", true}} {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := writeJSON(&b, v); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSuffix(b.String(), "\n"); got != string(want) {
+			t.Errorf("writeJSON\n%s\nencoding/json\n%s", got, want)
+		}
+	}
+	inf := math.Inf(-1)
+	bad := finite
+	bad.SC, bad.List, bad.Nested, bad.Ptr = inf, []float64{math.NaN(), 1}, []inner{{math.Inf(1), math.NaN()}}, &inf
+	var b bytes.Buffer
+	if err := writeJSON(&b, map[string]any{"report": bad, "sc_db": inf, "rtf": float32(math.NaN())}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"sc_db":null`, `"list":[null,1]`, `"nested":[{"a":null,"b":null}]`, `"ptr":null`, `"rtf":null`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%s lacks %s", b.String(), want)
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Errorf("not JSON: %v", err)
+	}
+}
+
+// runBinary runs the built rephase with args and returns its combined output and exit status.
+func runBinary(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	}
+	t.Fatalf("%v: %v", args, err)
+	return "", 0
+}
+
+// TestOutputFilesThroughTheBinary: issue 14 items 1, 2, 7 and 9 through the built program — exit
+// statuses, /dev/null (as root the old writer replaced the device node with a regular file), a
+// FIFO, a symlink, the umask, --out naming the input, a full disk, and --json on silence.
+func TestOutputFilesThroughTheBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildRephase(t)
+	dir := t.TempDir()
+	in := testWAV(t, dir, "in.wav", false)
+	inBytes, _ := os.ReadFile(in)
+	short := []string{"--iters", "2"}
+
+	// Exit status 2, not 1, for out-of-range flags; NOLA for the streaming commands too.
+	for _, args := range [][]string{
+		{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--iters", "-1"},
+		{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--alpha", "NaN"},
+		{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--method", "gd", "--optimizer", "sgdm", "--lr", "1e6"},
+		{"stream", in, "--out", filepath.Join(dir, "o.wav"), "--hop", "512"},
+		{"analyze", in, "--out", filepath.Join(dir, "o.fs"), "--hop", "512"},
+	} {
+		if msg, code := runBinary(t, bin, args...); code != 2 || !strings.Contains(msg, "rephase: ") {
+			t.Errorf("%v: exit %d, want 2 with a message:\n%s", args, code, msg)
+		}
+	}
+	if ents, _ := filepath.Glob(filepath.Join(dir, "o.*")); len(ents) != 0 {
+		t.Errorf("outputs written: %v", ents)
+	}
+
+	// /dev/null stays a device.
+	if msg, code := runBinary(t, bin, append([]string{"invert", in, "--out", "/dev/null"}, short...)...); code != 0 {
+		t.Fatalf("--out /dev/null: exit %d\n%s", code, msg)
+	}
+	if fi, err := os.Lstat("/dev/null"); err != nil || fi.Mode()&fs.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is now %v (%v)", fi.Mode(), err)
+	}
+
+	// A FIFO receives the WAV.
+	fifo := filepath.Join(dir, "fifo.wav")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- b
+	}()
+	if msg, code := runBinary(t, bin, append([]string{"invert", in, "--out", fifo}, short...)...); code != 0 {
+		t.Fatalf("--out FIFO: exit %d\n%s", code, msg)
+	}
+	if a, err := wav.Decode(<-got); err != nil || a.Len() != 4000 {
+		t.Errorf("through the FIFO: %v", err)
+	}
+
+	// A symlink is followed; a new file honours the umask.
+	target := filepath.Join(dir, "target.wav")
+	link := filepath.Join(dir, "link.wav")
+	os.Symlink("target.wav", link)
+	cmd := exec.Command("sh", "-c", `umask 022 && exec "$0" "$@"`, bin, "invert", in, "--out", link, "--iters", "2")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("--out symlink: %v\n%s", err, msg)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced (%v)", err)
+	}
+	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("target: %v, want mode 0644 under umask 022 (%v)", fi.Mode(), err)
+	} else if a, err := wav.Read(target); err != nil || a.Len() != 4000 {
+		t.Errorf("target: %v", err)
+	}
+
+	// --out naming the input, directly, through a symlink or a hard link: refused.
+	inLink := filepath.Join(dir, "in-link.wav")
+	os.Symlink("in.wav", inLink)
+	inHard := filepath.Join(dir, "in-hard.wav")
+	os.Link(in, inHard)
+	for _, out := range []string{in, inLink, inHard} {
+		msg, code := runBinary(t, bin, "invert", in, "--out", out)
+		if code != 2 || !strings.Contains(msg, "refusing to overwrite") {
+			t.Errorf("--out %s: exit %d, want 2:\n%s", out, code, msg)
+		}
+	}
+	if b, _ := os.ReadFile(in); !bytes.Equal(b, inBytes) {
+		t.Error("the input was changed")
+	}
+
+	// --json on a silent input: SC is −Inf dB, printed as null, exit 0.
+	silent := testWAV(t, dir, "silent.wav", true)
+	msg, code := runBinary(t, bin, "invert", silent, "--out", filepath.Join(dir, "s.wav"), "--json")
+	var r map[string]any
+	if code != 0 || json.Unmarshal([]byte(msg), &r) != nil || r["sc_db"] != nil {
+		t.Errorf("--json on silence: exit %d, %s", code, msg)
+	}
+
+	// A full disk: exit 1 naming the file, no partial or temporary file.
+	disk := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk).CombinedOutput(); err != nil {
+		t.Logf("skipping the full-disk case: cannot mount a small tmpfs: %v %s", err, out)
+		return
+	}
+	defer exec.Command("umount", disk).Run()
+	long := filepath.Join(dir, "long.wav")
+	wav.Write(long, 8000, [][]float64{make([]float64, 40000)}, wav.PCM16) // 160 kB as float32
+	full := filepath.Join(disk, "out.wav")
+	if msg, code := runBinary(t, bin, "invert", long, "--out", full, "--iters", "1"); code != 1 || !strings.Contains(msg, full) {
+		t.Errorf("full disk: exit %d, want 1 naming %s:\n%s", code, full, msg)
+	}
+	if ents, _ := os.ReadDir(disk); len(ents) != 0 {
+		t.Errorf("left on the full disk: %v", ents)
+	}
+}
