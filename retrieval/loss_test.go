@@ -85,6 +85,28 @@ func checkDirectional(t *testing.T, rng *rand.Rand, p objective, x, g, xp []floa
 	return worst
 }
 
+// checkGradient compares ∇F(x) with central differences coordinate by coordinate (relative to
+// max |∇F|) and along random directions (checkDirectional), failing above 1e-6.
+func checkGradient(t *testing.T, rng *rand.Rand, p objective, x []float64) {
+	t.Helper()
+	g := make([]float64, len(x))
+	p.Eval(g, x)
+	gmax := maxAbs(g)
+	xp := append([]float64(nil), x...)
+	worst := 0.0
+	for i := range x {
+		e := make([]float64, len(x))
+		e[i] = 1
+		fd := fdDerivative(p, x, e, xp)
+		worst = math.Max(worst, math.Abs(fd-g[i])/gmax)
+	}
+	if worst > 1e-6 {
+		t.Errorf("coordinate-wise relative error %.3g > 1e-6", worst)
+	}
+	worstDir := checkDirectional(t, rng, p, x, g, xp)
+	t.Logf("max relative error: coordinate-wise %.2g, directional %.2g", worst, worstDir)
+}
+
 // TestGradientFiniteDifference checks ∇F against central differences, coordinate by coordinate
 // and along random directions, in float64.
 func TestGradientFiniteDifference(t *testing.T) {
@@ -92,22 +114,7 @@ func TestGradientFiniteDifference(t *testing.T) {
 	for _, tc := range lossCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			p, x := newRandomProblem(t, rng, tc.cfg, tc.loss, 151)
-			g := make([]float64, len(x))
-			p.Eval(g, x)
-			gmax := maxAbs(g)
-			xp := append([]float64(nil), x...)
-			worst := 0.0
-			for i := range x {
-				e := make([]float64, len(x))
-				e[i] = 1
-				fd := fdDerivative(p, x, e, xp)
-				worst = math.Max(worst, math.Abs(fd-g[i])/gmax)
-			}
-			if worst > 1e-6 {
-				t.Errorf("coordinate-wise relative error %.3g > 1e-6", worst)
-			}
-			worstDir := checkDirectional(t, rng, p, x, g, xp)
-			t.Logf("max relative error: coordinate-wise %.2g, directional %.2g", worst, worstDir)
+			checkGradient(t, rng, p, x)
 		})
 	}
 }

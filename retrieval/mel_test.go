@@ -1,0 +1,311 @@
+package retrieval
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/rephase/rephase/stream/npy"
+)
+
+// TestMelMatchesTorchaudio compares NewMel with torchaudio.functional.melscale_fbanks (librosa's
+// conventions) on the fixtures that testdata/mel_reference.py writes, to 1e-6.
+func TestMelMatchesTorchaudio(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  MelConfig
+	}{
+		{"hifigan", MelConfig{SampleRate: 22050, NFFT: 1024, NMels: 80, FMax: 8000}},
+		{"htk_none_16k", MelConfig{SampleRate: 16000, NFFT: 512, NMels: 40, Scale: MelHTK, Norm: MelNormNone}},
+		{"slaney_none_fmin", MelConfig{SampleRate: 22050, NFFT: 512, NMels: 96, FMin: 30, FMax: 11025, Norm: MelNormNone}},
+		{"htk_slaney_44k", MelConfig{SampleRate: 44100, NFFT: 512, NMels: 64, FMin: 50, FMax: 14000, Scale: MelHTK}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, want, err := npy.ReadFile(filepath.Join("testdata", "mel_"+tc.name+".npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, cols, err := h.Matrix()
+			if err != nil || h.Fortran {
+				t.Fatalf("fixture shape %v fortran=%v: %v", h.Shape, h.Fortran, err)
+			}
+			m, err := NewMel(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows != m.NMels() || cols != m.Bins() {
+				t.Fatalf("fixture is %d × %d, filterbank %d × %d", rows, cols, m.NMels(), m.Bins())
+			}
+			worst := 0.0
+			for i, v := range m.Weights() {
+				worst = math.Max(worst, math.Abs(v-want[i]))
+			}
+			if worst > 1e-6 {
+				t.Errorf("max |Δ| = %.3g > 1e-6", worst)
+			}
+			t.Logf("max |Δ| = %.2g", worst)
+		})
+	}
+}
+
+func TestMelScaleRoundTrip(t *testing.T) {
+	for _, s := range []MelScale{MelSlaney, MelHTK} {
+		for _, f := range []float64{0, 10, 700, 999.9, 1000, 1000.1, 8000, 22050} {
+			if g := MelToHz(HzToMel(f, s), s); math.Abs(g-f) > 1e-9*math.Max(1, f) {
+				t.Errorf("%v: %g Hz → %g Hz", s, f, g)
+			}
+		}
+	}
+	if m := HzToMel(1000, MelSlaney); m != 15 {
+		t.Errorf("slaney mel(1000 Hz) = %g, want 15", m)
+	}
+	var s MelScale
+	if err := s.UnmarshalText([]byte("HTK")); err != nil || s != MelHTK {
+		t.Errorf("UnmarshalText(HTK) = %v, %v", s, err)
+	}
+	var l MelLog
+	if err := l.UnmarshalText([]byte("dB")); err != nil || l != LogDB {
+		t.Errorf("UnmarshalText(dB) = %v, %v", l, err)
+	}
+	if err := l.UnmarshalText([]byte("log2")); err == nil {
+		t.Error("UnmarshalText(log2) accepted")
+	}
+}
+
+func TestNewMelRejects(t *testing.T) {
+	for _, cfg := range []MelConfig{
+		{SampleRate: 0, NFFT: 512, NMels: 40},
+		{SampleRate: 16000, NFFT: 511, NMels: 40},
+		{SampleRate: 16000, NFFT: 512, NMels: 0},
+		{SampleRate: 16000, NFFT: 512, NMels: 40, FMin: 4000, FMax: 3000},
+		{SampleRate: 16000, NFFT: 512, NMels: 40, FMin: -1},
+	} {
+		if _, err := NewMel(cfg); err == nil {
+			t.Errorf("NewMel(%+v) accepted", cfg)
+		}
+	}
+}
+
+type melCase struct {
+	name string
+	loss MelLoss
+}
+
+func melLossCases() []melCase {
+	return []melCase{
+		{"mag", MelLoss{}},
+		{"power", MelLoss{Power: 2}},
+		{"mag-ln", MelLoss{Log: LogLn}},
+		{"power-log10", MelLoss{Power: 2, Log: LogLog10}},
+		{"power-db-top80", MelLoss{Power: 2, Log: LogDB, TopDB: 80}},
+		{"mag-db-ref", MelLoss{Log: LogDB, Ref: 3}},
+	}
+}
+
+// compress applies g to a linear mel target as the loss describes it (the reference the
+// problem is built from).
+func compress(t *testing.T, loss MelLoss, lin []float64) []float64 {
+	t.Helper()
+	l, err := loss.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, len(lin))
+	mx := math.Inf(-1)
+	for i, v := range lin {
+		out[i], _ = l.g(v)
+		mx = math.Max(mx, out[i])
+	}
+	if loss.Log == LogDB && loss.TopDB > 0 {
+		for i := range out {
+			out[i] = math.Max(out[i], mx-loss.TopDB)
+		}
+	}
+	return out
+}
+
+func newRandomMelProblem(t *testing.T, rng *rand.Rand, cfg Config, mcfg MelConfig, loss MelLoss, length int) (*MelProblem, []float64) {
+	t.Helper()
+	s := mustSTFT(t, cfg, length)
+	mel, err := NewMel(mcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewMelProblem(s, mel, make([]float64, s.Frames()*mel.NMels()), MelLoss{Power: loss.Power})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lin := ref.MelSpectrogram(nil, randSignal(rng, length))
+	p, err := NewMelProblem(s, mel, compress(t, loss, lin), loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, randSignal(rng, length)
+}
+
+// TestMelGradientFiniteDifference checks the mel loss's gradient against central differences,
+// coordinate by coordinate and along random directions, in float64, for every power and
+// compression and the framings with padding.
+func TestMelGradientFiniteDifference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, fr := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"center-reflect", Config{NFFT: 64, Hop: 16, Framing: Center, Pad: Reflect}},
+		{"full-hamming-win48", Config{NFFT: 64, WinLength: 48, Hop: 20, Window: Hamming, Framing: Full, Pad: Zero}},
+	} {
+		for _, lc := range melLossCases() {
+			t.Run(fr.name+"/"+lc.name, func(t *testing.T) {
+				mcfg := MelConfig{SampleRate: 8000, NFFT: 64, NMels: 12, FMin: 50, Scale: MelHTK}
+				p, x := newRandomMelProblem(t, rng, fr.cfg, mcfg, lc.loss, 151)
+				checkGradient(t, rng, p, x)
+			})
+		}
+	}
+}
+
+// TestMelProblemAtTruth: F and the gradient vanish at the signal the target was made from.
+func TestMelProblemAtTruth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, lc := range melLossCases() {
+		s := mustSTFT(t, Config{NFFT: 128, Hop: 32}, 900)
+		mel, _ := NewMel(MelConfig{SampleRate: 16000, NFFT: 128, NMels: 20})
+		x := randSignal(rng, 900)
+		ref, _ := NewMelProblem(s, mel, make([]float64, s.Frames()*20), MelLoss{Power: lc.loss.Power})
+		p, err := NewMelProblem(s, mel, compress(t, lc.loss, ref.MelSpectrogram(nil, x)), lc.loss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := make([]float64, len(x))
+		if f := p.Eval(g, x); f > 1e-18 || maxAbs(g) > 1e-9 {
+			t.Errorf("%s: F = %g, max |∇F| = %g at the truth", lc.name, f, maxAbs(g))
+		}
+		if sc := p.SpectralConvergence(x); sc > 1e-12 {
+			t.Errorf("%s: mel SC %g at the truth", lc.name, sc)
+		}
+	}
+}
+
+func TestMelProblemRejects(t *testing.T) {
+	s := mustSTFT(t, Config{NFFT: 64, Hop: 16}, 300)
+	mel, _ := NewMel(MelConfig{SampleRate: 8000, NFFT: 64, NMels: 10})
+	good := make([]float64, s.Frames()*10)
+	bad := append([]float64(nil), good...)
+	bad[23] = -1
+	if _, err := NewMelProblem(s, mel, bad, MelLoss{}); err == nil {
+		t.Error("negative mel accepted without log compression")
+	}
+	if _, err := NewMelProblem(s, mel, bad, MelLoss{Log: LogLn}); err != nil {
+		t.Errorf("negative log-mel rejected: %v", err)
+	}
+	bad[5] = math.NaN()
+	if _, err := NewMelProblem(s, mel, bad, MelLoss{Log: LogLn}); err == nil {
+		t.Error("NaN accepted")
+	}
+	if _, err := NewMelProblem(s, mel, good[1:], MelLoss{}); err == nil {
+		t.Error("wrong size accepted")
+	}
+	if _, err := NewMelProblem(s, mel, good, MelLoss{Power: 3}); err == nil {
+		t.Error("power 3 accepted")
+	}
+	mel2, _ := NewMel(MelConfig{SampleRate: 8000, NFFT: 128, NMels: 10})
+	if _, err := NewMelProblem(s, mel2, good, MelLoss{}); err == nil {
+		t.Error("n_fft mismatch accepted")
+	}
+}
+
+// TestPseudoInverseClipped: for a spectrum in the row space of Φ, Φ⁺ recovers it; the result is
+// never negative.
+func TestPseudoInverseClipped(t *testing.T) {
+	mel, _ := NewMel(MelConfig{SampleRate: 16000, NFFT: 128, NMels: 20})
+	rng := rand.New(rand.NewPCG(1, 2))
+	spec := make([]float64, 3*mel.Bins())
+	for i := range spec {
+		spec[i] = rng.Float64()
+	}
+	y := mel.Apply(nil, spec)
+	est, err := mel.PseudoInverse(nil, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range est {
+		if v < 0 {
+			t.Fatal("negative value")
+		}
+	}
+	// Φ·est ≈ y wherever clipping did not act: check the residual is small relative to y.
+	if sc := SpectralConvergence(mel.Apply(nil, est), y); sc > 0.1 {
+		t.Errorf("Φ·Φ⁺y misses y by SC %.3g", sc)
+	}
+}
+
+// TestInvertMelConverges: L-BFGS on the mel loss from the clipped least-squares start lowers the
+// mel spectral convergence of a short tone mixture well below its start, for a log-mel target
+// decompressed into the linear domain (as the CLI's --fit linear does); in the ln domain F falls
+// too.
+func TestInvertMelConverges(t *testing.T) {
+	cfg := Config{NFFT: 256, Hop: 64}
+	n := 4000
+	x := make([]float64, n)
+	for i := range x {
+		tt := float64(i) / 8000
+		x[i] = math.Sin(2*math.Pi*440*tt) + 0.5*math.Sin(2*math.Pi*(700+300*tt)*tt)
+	}
+	s := mustSTFT(t, cfg, n)
+	mel, _ := NewMel(MelConfig{SampleRate: 8000, NFFT: 256, NMels: 40})
+	ref, _ := NewMelProblem(s, mel, make([]float64, s.Frames()*40), MelLoss{})
+	lin := ref.MelSpectrogram(nil, x)
+	loss := MelLoss{Log: LogLn}
+	pLog, err := NewMelProblem(s, mel, compress(t, loss, lin), loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewMelProblem(s, mel, pLog.LinearTarget(), MelLoss{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x0 := make([]float64, n)
+	if err := p.InitialSignal(x0, InitPGHI, 1); err != nil {
+		t.Fatal(err)
+	}
+	start := DB(p.SpectralConvergence(x0))
+	res, err := InvertMel(p, Options{Method: GD, Optimizer: LBFGS, MaxIter: 60, Tol: -1, InitialSignal: x0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := DB(p.SpectralConvergence(res.Signal))
+	t.Logf("mel SC %.1f dB → %.1f dB in %d iterations", start, end, res.Iterations)
+	if !(end < start-10) || !(end < -25) {
+		t.Errorf("mel SC %.1f dB → %.1f dB", start, end)
+	}
+	resLog, err := InvertMel(pLog, Options{Method: GD, Optimizer: LBFGS, MaxIter: 20, Tol: -1, InitialSignal: x0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f0, f1 := pLog.Eval(nil, x0), pLog.Eval(nil, resLog.Signal); !(f1 < f0) {
+		t.Errorf("ln-domain F %g → %g", f0, f1)
+	}
+}
+
+func ExampleNewMel() {
+	// HiFi-GAN's filterbank: 80 Slaney-scale bands between 0 and 8 kHz, Slaney area normalisation,
+	// over the 513 bins of a 1024-point FFT at 22 050 Hz.
+	mel, err := NewMel(MelConfig{SampleRate: 22050, NFFT: 1024, NMels: 80, FMax: 8000})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(mel.NMels(), "×", mel.Bins())
+	// A flat unit magnitude spectrum: each band's value is its filter's area.
+	spec := make([]float64, mel.Bins())
+	for k := range spec {
+		spec[k] = 1
+	}
+	y := mel.Apply(nil, spec)
+	fmt.Printf("band 0: %.4f, band 79: %.4f\n", y[0], y[79])
+	// Output:
+	// 80 × 513
+	// band 0: 0.0453, band 79: 0.0464
+}
