@@ -19,6 +19,9 @@ import (
 )
 
 func runInvert(args []string) error {
+	if melInvocation(args) { // mel, power or log spectrograms: invert_mel.go
+		return runInvertMel(args)
+	}
 	fs := flag.NewFlagSet("invert", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: rephase invert IN.{wav,npy} --out OUT.wav [options]\n\n"+
@@ -142,8 +145,9 @@ func runInvert(args []string) error {
 		}
 		mag, frames, err := readMagnitudes(in, cfg.Bins(), *framesFirst)
 		if err != nil {
-			return err
+			return withLinearHint(err)
 		}
+		warnLinearScale(os.Stderr, in, mag)
 		rate = *sr
 		sigLen = *length
 		if sigLen == 0 {
