@@ -23,17 +23,18 @@ type Optimizer int
 const (
 	// FGLA is fast Griffin-Lim (Perraudin, Balazs, Søndergaard 2013) on the window: the
 	// projection step plus α times the change since the previous projection, with the momentum
-	// carried from hop to hop. The default: its quality grows with every iteration per hop (on
-	// speech and music, ℓ = 0–3, 16 → 64 → 256 iterations; benchmarks/REPORT.md), which makes
-	// the deadline mode an anytime algorithm.
+	// carried from hop to hop. The default, because its quality grows with the iterations per
+	// hop more reliably than L-BFGS's. On speech at ℓ = 0–3 it improves at every step from 16
+	// to 512 iterations. On 2 s music clips it can lose up to 2 dB past 64
+	// (benchmarks/REPORT.md, "Anytime streaming").
 	FGLA Optimizer = iota
 	// LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
 	// Armijo backtracking, restarted at every hop: the objective changes when a frame arrives,
 	// and correction pairs carried across hops made quality collapse past about 64 iterations
 	// per hop (see optim.LBFGS); after 256 iterations a hop continues with Griffin-Lim steps.
-	// The best SC per iteration of the four up to about 64 iterations per hop, but not monotone
-	// beyond: on some inputs 256
-	// iterations per hop are up to 4 dB worse than 64 (benchmarks/REPORT.md).
+	// The best SC per iteration of the four, and far ahead on music at ℓ = 3 with 256 or more
+	// iterations per hop, but not monotone past about 64: on some inputs 256 iterations per hop
+	// are up to 4 dB worse than 64 (benchmarks/REPORT.md).
 	LBFGS
 	// GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
 	// (Zhu, Beauregard, Wyse 2007).
