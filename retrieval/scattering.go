@@ -42,7 +42,37 @@ type ScatteringPath struct {
 type morletFilter struct {
 	xi, sigma float64
 	j         int
-	levels    [][]float64
+	levels    []response
+}
+
+// response is a real frequency response with the bin ranges where it is not negligible: the
+// filters are narrow-band, so filtering, aliasing and their adjoints only visit spans.
+type response struct {
+	h     []float64
+	spans [][2]int // [lo, hi) bins where |h| > 1e-15·max|h|; h counts as 0 elsewhere
+}
+
+func newResponse(h []float64) response {
+	peak := 0.0
+	for _, v := range h {
+		peak = max(peak, math.Abs(v))
+	}
+	r := response{h: h}
+	lo := -1
+	for i, v := range h {
+		on := math.Abs(v) > 1e-15*peak
+		switch {
+		case on && lo < 0:
+			lo = i
+		case !on && lo >= 0:
+			r.spans = append(r.spans, [2]int{lo, i})
+			lo = -1
+		}
+	}
+	if lo >= 0 {
+		r.spans = append(r.spans, [2]int{lo, len(h)})
+	}
+	return r
 }
 
 // Scattering is a planned 1-D scattering transform of signals of one length. The signal is
@@ -62,7 +92,7 @@ type Scattering struct {
 	length, pad        int // signal length, padded length P
 	padLeft            int
 	start, frames      int // crop of the P/2^J output samples
-	phi                [][]float64
+	phi                []response
 	psi1, psi2         []morletFilter
 	paths              []ScatteringPath
 	children           [][]int // second-order filter indices n2 of each n1, ascending
@@ -287,9 +317,9 @@ func l1Normalise(plan *fft.CmplxPlan, h []float64) {
 // sum, not the mean, is Kymatio's periodize_filter_fourier at the fixtures' commit: it scales a
 // row by 2^ℓ for every subsampling of its input (a first-order row by 2^min(j1,J)), which the
 // fixtures confirm.
-func levels(plan *fft.CmplxPlan, h []float64, nl int) [][]float64 {
+func levels(plan *fft.CmplxPlan, h []float64, nl int) []response {
 	l1Normalise(plan, h)
-	out := [][]float64{h}
+	out := []response{newResponse(h)}
 	for l := 1; l <= nl; l++ {
 		k := 1 << l
 		m := len(h) / k
@@ -299,7 +329,7 @@ func levels(plan *fft.CmplxPlan, h []float64, nl int) [][]float64 {
 				v[i] += h[r*m+i]
 			}
 		}
-		out = append(out, v)
+		out = append(out, newResponse(v))
 	}
 	return out
 }
@@ -374,7 +404,7 @@ func (s *Scattering) Transform(dst, x []float64) []float64 {
 	if len(dst) != len(s.paths)*s.frames {
 		panic(fmt.Sprintf("retrieval: scattering destination has %d values, want %d × %d", len(dst), len(s.paths), s.frames))
 	}
-	s.run(x, dst, nil, nil)
+	s.run(x, dst, nil, nil, 1)
 	return dst
 }
 
@@ -412,36 +442,34 @@ func (s *Scattering) foldPadded(dst []float64, v []complex128, scale float64) {
 	}
 }
 
-// alias writes dst[m] = (1/k)·Σ_r h[m + r·len(dst)]·src[m + r·len(dst)], k = len(src)/len(dst):
-// filtering by h followed by subsampling by k in time, on spectra.
-func alias(dst, src []complex128, h []float64) {
+// alias writes dst[i] = (1/k)·Σ_r h[i + r·len(dst)]·src[i + r·len(dst)], k = len(src)/len(dst):
+// filtering by h followed by subsampling by k in time, on spectra. It visits h's spans only.
+func alias(dst, src []complex128, h response) {
 	m := len(dst)
-	k := len(src) / m
-	for i := range m {
-		dst[i] = src[i] * complex(h[i], 0)
-	}
-	for r := 1; r < k; r++ {
-		o := r * m
-		for i := range m {
-			dst[i] += src[o+i] * complex(h[o+i], 0)
-		}
-	}
-	if k > 1 {
-		inv := complex(1/float64(k), 0)
-		for i := range dst {
-			dst[i] *= inv
+	clear(dst)
+	inv := 1 / float64(len(src)/m)
+	for _, sp := range h.spans {
+		i := sp[0] % m
+		for k := sp[0]; k < sp[1]; k++ {
+			dst[i] += src[k] * complex(inv*h.h[k], 0)
+			if i++; i == m {
+				i = 0
+			}
 		}
 	}
 }
 
-// tileAdd adds h[m]·g[m mod len(g)] into z[m]: the adjoint of alias (zero-insertion upsampling
-// then filtering, on spectra).
-func tileAdd(z, g []complex128, h []float64) {
+// tileAdd adds h[k]·g[k mod len(g)] into z[k]: the adjoint of alias without its 1/k (zero-insertion
+// upsampling then filtering, on spectra). It visits h's spans only.
+func tileAdd(z, g []complex128, h response) {
 	m := len(g)
-	for o := 0; o < len(z); o += m {
-		zz, hh := z[o:o+m], h[o:o+m]
-		for i, v := range g {
-			zz[i] += v * complex(hh[i], 0)
+	for _, sp := range h.spans {
+		i := sp[0] % m
+		for k := sp[0]; k < sp[1]; k++ {
+			z[k] += g[i] * complex(h.h[k], 0)
+			if i++; i == m {
+				i = 0
+			}
 		}
 	}
 }
@@ -459,7 +487,7 @@ func (s *Scattering) level(n int) int {
 // P/2^J samples, writing the cropped row (Frames() values) into out. With target, it returns
 // Σ (row − target)² and, when z is not nil, adds the adjoint of 2·(row − target) (a spectrum of
 // len(uh) bins) into z.
-func (s *Scattering) lowpassRow(out, target []float64, uh, z []complex128) float64 {
+func (s *Scattering) lowpassRow(out, target []float64, w float64, uh, z []complex128) float64 {
 	l := s.level(len(uh))
 	nS := len(s.s1)
 	alias(s.s1, uh, s.phi[l])
@@ -479,8 +507,8 @@ func (s *Scattering) lowpassRow(out, target []float64, uh, z []complex128) float
 			out[i] = v
 		}
 		d := v - t
-		f += d * d
-		s.dsFull[s.start+i] = complex(2*d, 0)
+		f += w * d * d
+		s.dsFull[s.start+i] = complex(2*w*d, 0)
 	}
 	if z != nil {
 		s.plans[s.cfg.J].Forward(s.s3, s.dsFull)
@@ -492,7 +520,7 @@ func (s *Scattering) lowpassRow(out, target []float64, uh, z []complex128) float
 // waveletModulus filters the spectrum src by h and subsamples it to len(u) = P/2^l samples
 // (alias), writing the complex wavelet coefficients into u, their modulus into m (returned,
 // len(u) values) and the modulus's spectrum into uh; t is scratch of len(u).
-func (s *Scattering) waveletModulus(u, uh, t []complex128, m []float64, src []complex128, h []float64, l int) []float64 {
+func (s *Scattering) waveletModulus(u, uh, t []complex128, m []float64, src []complex128, h response, l int) []float64 {
 	alias(t, src, h)
 	s.plans[l].Inverse(u, t)
 	inv := 1 / float64(len(u))
@@ -511,7 +539,7 @@ func (s *Scattering) waveletModulus(u, uh, t []complex128, m []float64, src []co
 // F = Σ (S − target)² and writes ∇F into grad (if not nil). One implementation for Transform and
 // ScatteringProblem.Eval: the loss is a sum over rows, so each row's adjoint runs as soon as its
 // residual is known and nothing per path is kept.
-func (s *Scattering) run(x, out, target, grad []float64) float64 {
+func (s *Scattering) run(x, out, target, grad []float64, w0 float64) float64 {
 	s.loadPadded(x)
 	J, fr := s.cfg.J, s.frames
 	P := s.pad
@@ -527,7 +555,7 @@ func (s *Scattering) run(x, out, target, grad []float64) float64 {
 		z0 = s.z0
 		clear(z0)
 	}
-	f := s.lowpassRow(rowSlice(out, 0), rowSlice(target, 0), s.spec, z0)
+	f := s.lowpassRow(rowSlice(out, 0), rowSlice(target, 0), w0, s.spec, z0)
 	for n1, f1 := range s.psi1 {
 		k1 := min(f1.j, J)
 		n1len := P >> k1
@@ -539,7 +567,7 @@ func (s *Scattering) run(x, out, target, grad []float64) float64 {
 			clear(z1)
 		}
 		r := s.rowOf1[n1]
-		f += s.lowpassRow(rowSlice(out, r), rowSlice(target, r), u1h, z1)
+		f += s.lowpassRow(rowSlice(out, r), rowSlice(target, r), 1, u1h, z1)
 		for ci, n2 := range s.children[n1] {
 			f2 := s.psi2[n2]
 			k2 := max(min(f2.j, J)-k1, 0)
@@ -548,13 +576,13 @@ func (s *Scattering) run(x, out, target, grad []float64) float64 {
 			m2 := s.waveletModulus(u2, u2h, s.t3[:n2len], s.u2m, u1h, f2.levels[k1], k1+k2)
 			r2 := s.rowOf2[n1][ci]
 			if !back {
-				f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), u2h, nil)
+				f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), 1, u2h, nil)
 				continue
 			}
 			// dU2 = Re IDFT(z2)/n2, z2 the adjoint spectrum of the low-pass row.
 			z2 := s.t1[:n2len]
 			clear(z2)
-			f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), u2h, z2)
+			f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), 1, u2h, z2)
 			s.modulusAdjoint(u2h, k1+k2, u2, m2, z2)
 			tileAdd(z1, s.u2h[:n2len], f2.levels[k1])
 		}

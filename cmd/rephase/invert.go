@@ -54,9 +54,11 @@ func runInvert(args []string) error {
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (inputs over 10 s, when stderr is a terminal) | on | off")
-	tfr := fs.String("tfr", "stft", "time-frequency representation to invert: stft | cwt (scalogram, like MATLAB's cwtmag2sig)")
+	tfr := fs.String("tfr", "stft", "time-frequency representation to invert: stft | cwt (scalogram, like MATLAB's cwtmag2sig) | scattering (Kymatio's Scattering1D)")
 	var cf cwtFlags
 	cf.register(fs)
+	var sf scatteringFlags // --tfr scattering: invert_scattering.go
+	sf.register(fs)
 	// Accept flags after the positional input as well as before it.
 	in, err := parseWithInput(fs, args, "invert")
 	if err != nil {
@@ -83,12 +85,17 @@ func runInvert(args []string) error {
 		if !set["iters"] {
 			*iters = 100 // 1.4 s of 16 kHz speech in about 8 s on one core (benchmarks/REPORT.md)
 		}
+	case "scattering":
+		scatteringDefaults(fs, method, initName, iters, nfft, hop)
 	default:
-		return badInput("invert: unknown --tfr %q (stft | cwt)", *tfr)
+		return badInput("invert: unknown --tfr %q (stft | cwt | scattering)", *tfr)
 	}
 	common := invertCommon{method: *method, optimizer: *optimizer, init: *initName,
 		iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16,
 		json: *asJSON, nfft: *nfft, hop: *hop}
+	if *tfr == "scattering" { // its own checks: --lr is torch's SGD lr there, not in Griffin-Lim steps
+		return runInvertScattering(in, *out, sf, common)
+	}
 	if err := common.validate(); err != nil {
 		return err
 	}
