@@ -87,7 +87,8 @@ type MelConfig struct {
 // evaluated at the bin frequencies k·sr/n_fft. (torchaudio spaces the bins up to sr//2, an
 // integer; for odd sample rates its filterbank differs from librosa's and from this one.)
 //
-// A Mel is immutable after NewMel and safe for concurrent use; its methods do not allocate.
+// A Mel is immutable after NewMel and safe for concurrent use. Apply does not allocate when given
+// dst; PseudoInverse allocates (see there).
 type Mel struct {
 	cfg         MelConfig
 	nMels, bins int
