@@ -393,7 +393,7 @@ func (s *Scattering) checkSignal(x []float64) {
 
 // Transform writes the scattering coefficients of x (Length() samples) into dst (Rows() ×
 // Frames(), row-major) and returns it; nil dst allocates, a wrong length panics. Matches Kymatio's
-// float64 output to about 1e-12 relative. Cost: one FFT of P, then per first-order path two FFTs
+// float64 output to about 1e-14 relative. Cost: one FFT of P, then per first-order path two FFTs
 // of P/2^min(j1,J) and two of P/2^J, and the same per second-order path at its rate. It does not
 // allocate (given dst).
 func (s *Scattering) Transform(dst, x []float64) []float64 {

@@ -69,7 +69,7 @@ func TestScatteringReport(t *testing.T) {
 	runs := []run{
 		{"lbfgs (default: warm-up 20 at weight 1000)", withOpt(LBFGS), false},
 		{"lbfgs, no warm-up", plain(LBFGS), false},
-		{"adam (lr 0.01), warm-up", withOpt(Adam), false},
+		{"adam (lr 0.3), warm-up", withOpt(Adam), false},
 		{"sgdm lr 500 μ 0.9, warm-up", withOpt(SGDM), false},
 		{"sgdm lr 500 μ 0.9 from randn (the seeds' run)", plain(SGDM), true},
 	}
