@@ -3,35 +3,122 @@ package stream
 // Resynthesize runs the whole signal x through the analysis a and the engine e (both Reset first,
 // same STFT configuration) and returns the engine's output aligned with x: the Latency().FileDelay
 // leading samples dropped and the result cut to len(x). It allocates the output and one hop of
-// scratch; the per-frame work does not allocate.
+// scratch; the per-frame work does not allocate. It is a Pipeline fed x in one Write.
 func Resynthesize(e *Engine, a *Analyzer, x []float64) ([]float64, error) {
+	p, err := NewPipeline(e, a, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, 0, len(x))
+	keep := func(y []float64) error { out = append(out, y...); return nil }
+	if err := p.Write(x, keep); err != nil {
+		return nil, err
+	}
+	if err := p.Flush(keep); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Pipeline is one channel of file resynthesis: samples in (any block size) → Analyzer → Engine →
+// samples out, aligned with the input. It owns the latency compensation and the output length,
+// so that a signal of any length streams through it in constant memory (O((ℓ + n_fft/hop)·n_fft),
+// the engine's and the analysis's state).
+//
+// With compensation (the default of the commands) the engine's Latency().FileDelay leading
+// samples are dropped and the output has exactly as many samples as the input. Without it they
+// are kept as zeros and the output is FileDelay samples longer: the engine's stream delayed as
+// it comes out of a real-time loop, minus the one hop of block buffering.
+//
+// Write and Flush do not allocate. Not safe for concurrent use.
+type Pipeline struct {
+	a          *Analyzer
+	e          *Engine
+	compensate bool
+	lead       int // leading engine samples still to drop (compensate) or zero
+	out        int // samples emitted
+	hop, tail  []float64
+	emit       func([]float64) error
+	push       func([]float64) error
+}
+
+// NewPipeline wires a and e (same STFT configuration, else an error) and Resets both.
+func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 	if err := checkSameSTFT(a.Config(), e.Config().STFT); err != nil {
 		return nil, err
 	}
-	a.Reset()
-	e.Reset()
-	delay := e.Latency().FileDelay
-	out := make([]float64, 0, len(x)+delay+e.FlushLen()+e.Hop())
-	hop := make([]float64, e.Hop())
-	push := func(mag []float64) error {
-		if err := e.Push(hop, mag); err != nil {
+	p := &Pipeline{a: a, e: e, compensate: compensate, hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
+	p.push = func(mag []float64) error {
+		if err := p.e.Push(p.hop, mag); err != nil {
 			return err
 		}
-		out = append(out, hop...)
+		return p.send(p.hop, -1)
+	}
+	p.Reset()
+	return p, nil
+}
+
+// Reset starts a new signal (and Resets the analysis and the engine).
+func (p *Pipeline) Reset() {
+	p.a.Reset()
+	p.e.Reset()
+	p.lead, p.out = p.e.Latency().FileDelay, 0
+}
+
+// Engine returns the engine (for Latency and Stats).
+func (p *Pipeline) Engine() *Engine { return p.e }
+
+// Samples returns the number of input samples written since Reset.
+func (p *Pipeline) Samples() int { return p.a.Samples() }
+
+// Emitted returns the number of output samples emitted since Reset.
+func (p *Pipeline) Emitted() int { return p.out }
+
+// send passes y to emit after the leading-sample treatment, at most limit samples in all
+// (limit < 0: no limit). Before Flush the output never runs ahead of the input, so only the tail
+// needs the limit.
+func (p *Pipeline) send(y []float64, limit int) error {
+	if p.lead > 0 {
+		d := min(p.lead, len(y))
+		if !p.compensate {
+			clear(y[:d])
+			if err := p.emit(y[:d]); err != nil {
+				return err
+			}
+			p.out += d
+		}
+		y, p.lead = y[d:], p.lead-d
+	}
+	if limit >= 0 {
+		y = y[:max(0, min(len(y), limit-p.out))]
+	}
+	if len(y) == 0 {
 		return nil
 	}
-	if err := a.Write(x, push); err != nil {
-		return nil, err
+	p.out += len(y)
+	return p.emit(y)
+}
+
+// Write analyses x and calls emit with each block of output it completes (a slice of scratch
+// that the next call overwrites). It stops at and returns the first error, of the engine (a
+// *FrameError) or of emit.
+func (p *Pipeline) Write(x []float64, emit func(y []float64) error) error {
+	p.emit = emit
+	return p.a.Write(x, p.push)
+}
+
+// Flush ends the signal: it pads the analysis, pushes the last frames, flushes the engine and
+// emits the rest of the output, which then has Samples() samples (plus FileDelay without
+// compensation). After Flush, Reset starts again.
+func (p *Pipeline) Flush(emit func(y []float64) error) error {
+	p.emit = emit
+	if err := p.a.Flush(p.push); err != nil {
+		return err
 	}
-	if err := a.Flush(push); err != nil {
-		return nil, err
+	p.e.Flush(p.tail)
+	want := p.a.Samples()
+	if !p.compensate {
+		want += p.e.Latency().FileDelay
 	}
-	tail := make([]float64, e.FlushLen())
-	e.Flush(tail)
-	out = append(out, tail...)
-	out = out[delay:]
-	if len(out) > len(x) {
-		out = out[:len(x)]
-	}
-	return out, nil
+	return p.send(p.tail, want)
 }

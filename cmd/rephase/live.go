@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -78,6 +77,13 @@ func runLive(args []string) error {
 		for _, e := range effects {
 			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(e)), "stretch") {
 				return badInput("live: effect %q: time stretch changes the frame rate, so it runs in file mode only (file input and file output)", e)
+			}
+		}
+	}
+	for flag, o := range map[string]string{"--output": *output, "--record": *record} {
+		if o != "" && !(flag == "--output" && outDevice) {
+			if err := checkOutput(flag, o, *input); err != nil {
+				return err
 			}
 		}
 	}
@@ -220,10 +226,21 @@ func liveFile(src []float64, probe *device.Sine, rate int, o liveOptions) error 
 	defer closeAll()
 	var out []float64
 	keep := func(h []float64) error { out = append(out, h...); return nil }
+	ctx, stop := interruptContext()
+	defer stop()
 	start := time.Now()
-	if err := v.Process(src, keep); err != nil {
-		return err
+	// Block by block, so that SIGINT/SIGTERM stop the run, drain the engine and write the output
+	// of what was processed.
+	consumed := 0
+	for consumed < len(src) && ctx.Err() == nil {
+		n := min(len(src)-consumed, streamBlock)
+		if err := v.Process(src[consumed:consumed+n], keep); err != nil {
+			return err
+		}
+		consumed += n
 	}
+	interrupted := consumed < len(src)
+	src = src[:consumed]
 	if err := v.Flush(keep); err != nil {
 		return err
 	}
@@ -239,6 +256,7 @@ func liveFile(src []float64, probe *device.Sine, rate int, o liveOptions) error 
 	r := engineReport(e, rate, float64(len(src))/float64(rate), secs)
 	r["mode"], r["input"], r["output"], r["effects"], r["seconds"] = "file", o.input, o.output, chain.String(), secs
 	r["stretch"] = chain.Stretch()
+	r["interrupted"] = interrupted
 	r["algorithmic_latency_ms"] = 1000 * float64(e.Latency().FileDelay) / float64(rate)
 	if probe != nil && chain.Stretch() == 1 {
 		addProbeReport(r, measureProbes(src, out, probe, e.Latency().FileDelay, rate, e.Config().STFT.NFFT), rate)
@@ -502,7 +520,7 @@ func addProbeReport(r map[string]any, probes []probeResult, rate int) {
 
 func finishLiveReport(r map[string]any, o liveOptions) error {
 	if *o.ef.asJSON {
-		return json.NewEncoder(os.Stdout).Encode(r)
+		return writeJSON(os.Stdout, r)
 	}
 	fmt.Printf("%s → %s (%s), effects: %s\n", r["input"], r["output"], r["mode"], r["effects"])
 	printReport(os.Stdout, r)

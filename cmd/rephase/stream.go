@@ -1,18 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rephase/rephase/retrieval"
@@ -47,6 +50,7 @@ func (f *stftFlags) config() (retrieval.Config, error) {
 
 // engineFlags are the streaming engine's options shared by stream and synth.
 type engineFlags struct {
+	fs                   *flag.FlagSet
 	look, iters          *int
 	future               *float64
 	budget               *string
@@ -57,12 +61,14 @@ type engineFlags struct {
 
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 	return &engineFlags{
+		fs:   fs,
 		look: fs.Int("lookahead", 3, "look-ahead ℓ (frames)"),
 		iters: fs.Int("iters-per-hop", stream.DefaultFileItersPerHop,
 			"optimizer iterations per frame K in file mode (0: warm start only); fixed K gives the same output bytes run after run"),
 		budget: fs.String("budget", "auto",
 			"deadline mode: iterate while the hop's compute stays under this fraction of the hop duration (replaces --iters-per-hop);\n"+
-				"\"auto\": "+fmt.Sprint(stream.DefaultRealtimeBudget)+" when paced in real time (live with a device, stream --realtime), off for files; 0: off.\n"+
+				"\"auto\": "+fmt.Sprint(stream.DefaultRealtimeBudget)+" when paced in real time (live with a device, stream --realtime; shared by the channels)\n"+
+				"unless --iters-per-hop is given, off for files; 0: off.\n"+
 				"The iterations then depend on the clock, so the output is not reproducible bit for bit: the report gives the\n"+
 				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
 		optimizer:    fs.String("optimizer", "fgla", "fgla | lbfgs | gla | adam"),
@@ -79,12 +85,17 @@ func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (stream.Config, error) {
 	c := stream.Config{STFT: stft, SampleRate: rate, Lookahead: *f.look, NoLookahead: *f.look == 0,
 		ItersPerHop: *f.iters, FutureWeight: *f.future, Seed: *f.seed}
+	if *f.iters < 0 {
+		return c, fmt.Errorf("--iters-per-hop %d: want ≥ 0 iterations (0: warm start only)", *f.iters)
+	}
 	if *f.iters == 0 {
 		c.ItersPerHop = -1
 	}
+	itersSet := false
+	f.fs.Visit(func(fl *flag.Flag) { itersSet = itersSet || fl.Name == "iters-per-hop" })
 	switch b := strings.TrimSpace(*f.budget); {
 	case strings.EqualFold(b, "auto"):
-		if realtime {
+		if realtime && !itersSet { // an explicit K is what the user asked for
 			c.Budget = stream.DefaultRealtimeBudget
 		}
 	default:
@@ -166,7 +177,11 @@ func printReport(w io.Writer, r map[string]any) {
 		fmt.Fprintf(w, "spectral convergence %.2f dB\n", v)
 	}
 	if v, ok := r["xruns"]; ok {
-		fmt.Fprintf(w, "real-time pacing: %v xruns (output underruns)\n", v)
+		fmt.Fprintf(w, "real-time pacing: %v xruns (output underruns)", v)
+		if d, ok := r["input_dropped"]; ok {
+			fmt.Fprintf(w, ", %v input samples dropped (silence in the output)", d)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -182,32 +197,195 @@ func readSignal(in string) (*wav.Audio, error) {
 	return a, nil
 }
 
+// openSignal opens a WAV input for streaming and checks it whole (header, and float samples for
+// NaN/Inf) before any output is written; unreadable and empty files are input errors.
+func openSignal(in string) (*wav.Reader, error) {
+	r, err := wav.Open(in)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	if err := r.Check(); err != nil {
+		r.Close()
+		return nil, inputError{err}
+	}
+	if r.Len() == 0 {
+		r.Close()
+		return nil, badInput("%s: zero-length signal", in)
+	}
+	return r, nil
+}
+
+// interruptContext is cancelled by SIGINT or SIGTERM: the commands that write audio stop
+// reading, drain the engine and finalise what they produced instead of dying with nothing.
+func interruptContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// streamBlock is the number of samples per channel stream and analyze read at a time.
+const streamBlock = 4096
+
 func mono(a *wav.Audio) []float64 {
 	if len(a.Channels) == 1 {
 		return a.Channels[0]
 	}
 	x := make([]float64, a.Len())
-	for _, ch := range a.Channels {
-		for i, v := range ch {
-			x[i] += v / float64(len(a.Channels))
-		}
-	}
+	mixInto(x, a.Channels)
 	return x
 }
 
-// runStream: WAV → analysis → engine → WAV, each channel, optionally paced in real time.
+// mixInto writes the mean of the channels into dst (as long as each channel).
+func mixInto(dst []float64, chs [][]float64) {
+	if len(chs) == 1 {
+		copy(dst, chs[0])
+		return
+	}
+	clear(dst)
+	for _, ch := range chs {
+		for i, v := range ch[:len(dst)] {
+			dst[i] += v / float64(len(chs))
+		}
+	}
+}
+
+// channelPipes is one analysis → engine pipeline per channel, the interleaving of their outputs
+// into the WAV writer, and the spectral-convergence meters.
+type channelPipes struct {
+	pipes  []*stream.Pipeline
+	meters []*stream.SCMeter // nil without compensation
+	bufs   [][]float64       // each channel's output not yet written
+	w      *wav.Writer
+	emits  []func([]float64) error
+	closes []func()
+}
+
+func newChannelPipes(cfg stream.Config, nch int, compensate bool, length int64, w *wav.Writer) (*channelPipes, error) {
+	cp := &channelPipes{w: w, bufs: make([][]float64, nch)}
+	for c := range nch {
+		e, err := stream.NewEngine(cfg)
+		if err != nil {
+			cp.close()
+			return nil, inputError{err}
+		}
+		cp.closes = append(cp.closes, e.Close)
+		an, err := stream.NewAnalyzer(cfg.STFT)
+		if err != nil {
+			cp.close()
+			return nil, inputError{err}
+		}
+		cp.closes = append(cp.closes, an.Close)
+		p, err := stream.NewPipeline(e, an, compensate)
+		if err != nil {
+			cp.close()
+			return nil, err
+		}
+		cp.pipes = append(cp.pipes, p)
+		if compensate {
+			m, err := stream.NewSCMeter(cfg.STFT, int(min(length, math.MaxInt32)))
+			if err != nil {
+				cp.close()
+				return nil, inputError{err}
+			}
+			cp.closes = append(cp.closes, m.Close)
+			cp.meters = append(cp.meters, m)
+		}
+		cp.emits = append(cp.emits, func(y []float64) error { cp.bufs[c] = append(cp.bufs[c], y...); return nil })
+	}
+	return cp, nil
+}
+
+func (cp *channelPipes) close() {
+	for _, f := range cp.closes {
+		f()
+	}
+}
+
+// write feeds one block per channel (the same length) to the pipelines.
+func (cp *channelPipes) write(block [][]float64) error {
+	for c, p := range cp.pipes {
+		if err := p.Write(block[c], cp.emits[c]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRef feeds one block of the input per channel to the meters.
+func (cp *channelPipes) writeRef(block [][]float64) {
+	for c, m := range cp.meters {
+		m.WriteRef(block[c])
+	}
+}
+
+// flush flushes every pipeline.
+func (cp *channelPipes) flush() error {
+	for c, p := range cp.pipes {
+		if err := p.Flush(cp.emits[c]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// take returns the output every channel has produced (the same count for all: the pipelines run
+// in lockstep), to be written out; the next call reuses the buffers.
+func (cp *channelPipes) take() [][]float64 {
+	n := len(cp.bufs[0])
+	out := make([][]float64, len(cp.bufs))
+	for c := range cp.bufs {
+		n = min(n, len(cp.bufs[c]))
+	}
+	for c := range cp.bufs {
+		out[c] = cp.bufs[c][:n]
+	}
+	return out
+}
+
+// drop forgets the first n samples of every channel's buffer (after they were written).
+func (cp *channelPipes) drop(n int) {
+	for c := range cp.bufs {
+		cp.bufs[c] = append(cp.bufs[c][:0], cp.bufs[c][n:]...)
+	}
+}
+
+// writeOut writes the buffered output to the WAV file and the estimate meters.
+func (cp *channelPipes) writeOut() error {
+	y := cp.take()
+	if len(y[0]) == 0 {
+		return nil
+	}
+	if err := cp.w.Write(y); err != nil {
+		return err
+	}
+	for c, m := range cp.meters {
+		m.WriteEst(y[c])
+	}
+	cp.drop(len(y[0]))
+	return nil
+}
+
+func (cp *channelPipes) sc() float64 {
+	var scs []float64
+	for _, m := range cp.meters {
+		scs = append(scs, m.DB())
+	}
+	return mean(scs)
+}
+
+// runStream: WAV → analysis → engine → WAV, every channel, read and written block by block (memory
+// independent of the input's length), optionally paced in real time.
 func runStream(args []string) error {
 	fs := flag.NewFlagSet("stream", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: rephase stream IN.wav --out OUT.wav [options]\n\n"+
 			"Analyses IN.wav hop by hop and resynthesises it with the streaming engine; the output is aligned\n"+
-			"with the input (latency removed) unless --no-compensate.\n\n")
+			"with the input (latency removed) unless --no-compensate. SIGINT/SIGTERM stop the run, drain the\n"+
+			"engine and finalise the WAV of what was processed.\n\n")
 		fs.PrintDefaults()
 	}
 	out := fs.String("out", "", "output WAV file (required)")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
-	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns (first channel)")
+	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns and dropped input")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit PCM instead of 32-bit float")
 	in, err := parseWithInput(fs, args, "stream")
 	if err != nil {
@@ -217,117 +395,235 @@ func runStream(args []string) error {
 		fs.Usage()
 		return badInput("stream: need an input WAV and --out")
 	}
-	a, err := readSignal(in)
+	if err := checkOutput("--out", *out, in); err != nil {
+		return err
+	}
+	r, err := openSignal(in)
 	if err != nil {
 		return err
 	}
+	defer r.Close()
+	rate, nch, length := r.SampleRate(), r.Channels(), r.Len()
 	stft, err := sf.config()
 	if err != nil {
 		return inputError{err}
 	}
-	cfg, err := ef.config(stft, a.SampleRate, *realtime)
+	cfg, err := ef.config(stft, rate, *realtime)
 	if err != nil {
 		return inputError{err}
 	}
-	e, err := stream.NewEngine(cfg)
-	if err != nil {
-		return inputError{err}
+	if *realtime {
+		cfg.Budget /= float64(nch) // one worker runs every channel's engine within the hop
 	}
-	defer e.Close()
-	an, err := stream.NewAnalyzer(stft)
-	if err != nil {
-		return inputError{err}
-	}
-	defer an.Close()
-
-	var outs [][]float64
-	var scs []float64
-	var xruns uint64
-	start := time.Now()
-	for c, x := range a.Channels {
-		var y []float64
-		if *realtime && c == 0 {
-			y, xruns, err = pacedResynthesis(e, an, x, a.SampleRate)
-		} else {
-			y, err = stream.Resynthesize(e, an, x)
-		}
-		if err != nil {
-			return err
-		}
-		if *ef.noCompensate {
-			y = append(make([]float64, e.Latency().FileDelay), y...)
-		} else {
-			scs = append(scs, channelSC(stft, x, y))
-		}
-		outs = append(outs, y)
-	}
-	secs := time.Since(start).Seconds()
 	enc := wav.Float32
 	if *pcm16 {
 		enc = wav.PCM16
 	}
-	if err := wav.Write(*out, a.SampleRate, outs, enc); err != nil {
+	w, err := wav.NewWriter(*out, rate, nch, enc)
+	if err != nil {
 		return err
 	}
-	r := engineReport(e, a.SampleRate, float64(a.Len()*len(a.Channels))/float64(a.SampleRate), secs)
-	r["input"], r["output"], r["channels"], r["seconds"] = in, *out, len(a.Channels), secs
-	if scs != nil {
-		r["sc_db"] = mean(scs)
+	defer w.Close() // removes the temporary file unless committed
+	cp, err := newChannelPipes(cfg, nch, !*ef.noCompensate, length, w)
+	if err != nil {
+		return err
+	}
+	defer cp.close()
+	ctx, stop := interruptContext()
+	defer stop()
+
+	start := time.Now()
+	var pr pacedReport
+	interrupted := false
+	if *realtime {
+		pr, err = pacedResynthesis(ctx, cp, r, in)
+		interrupted = pr.interrupted
+	} else {
+		interrupted, err = fileResynthesis(ctx, cp, r)
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	e := cp.pipes[0].Engine()
+	samples := cp.pipes[0].Samples()
+	rep := engineReport(e, rate, float64(samples*nch)/float64(rate), secs)
+	rep["input"], rep["output"], rep["channels"], rep["seconds"] = in, *out, nch, secs
+	rep["output_samples"] = w.Frames()
+	if cp.meters != nil && !interrupted {
+		rep["sc_db"] = cp.sc()
 	}
 	if *realtime {
-		r["xruns"] = xruns
-		r["rtf"] = nil // paced: wall time equals audio time by construction
+		rep["xruns"], rep["input_dropped"] = pr.xruns, pr.dropped
+		rep["rtf"] = nil // paced: wall time equals audio time by construction
+	}
+	if interrupted {
+		rep["interrupted"] = true
 	}
 	if *ef.asJSON {
-		return json.NewEncoder(os.Stdout).Encode(r)
+		return writeJSON(os.Stdout, rep)
 	}
-	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz, %.3f s\n", in, *out, len(a.Channels), a.Len(), a.SampleRate, secs)
+	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz, %.3f s\n", in, *out, nch, w.Frames(), rate, secs)
 	if *realtime {
-		r["rtf"] = math.NaN()
+		rep["rtf"] = math.NaN()
 	}
-	printReport(os.Stdout, r)
+	printReport(os.Stdout, rep)
+	if interrupted {
+		fmt.Println("interrupted: engine drained, output finalised")
+	}
 	return nil
 }
 
-// channelSC is the independent metric (retrieval.STFTSpectralConvergenceDB).
-func channelSC(stft retrieval.Config, x, y []float64) float64 {
-	return retrieval.STFTSpectralConvergenceDB(stft, x, y)
+// fileResynthesis streams r through the pipelines as fast as they go, block by block, until the
+// end of the file or ctx's cancellation (reported), then flushes them.
+func fileResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader) (interrupted bool, err error) {
+	block := make([][]float64, r.Channels())
+	for c := range block {
+		block[c] = make([]float64, streamBlock)
+	}
+	for ctx.Err() == nil {
+		n, err := r.Read(block)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return false, inputError{err}
+		}
+		for c := range block {
+			block[c] = block[c][:n]
+		}
+		if err := cp.write(block); err != nil {
+			return false, err
+		}
+		cp.writeRef(block)
+		if err := cp.writeOut(); err != nil {
+			return false, err
+		}
+		for c := range block {
+			block[c] = block[c][:streamBlock]
+		}
+	}
+	interrupted = ctx.Err() != nil
+	if err := cp.flush(); err != nil {
+		return interrupted, err
+	}
+	return interrupted, cp.writeOut()
 }
 
-// pacedResynthesis feeds x through a ring buffer at the sample rate (a producer goroutine
-// writing one hop per hop duration, as an input callback would), runs analysis and engine on a
-// worker reading that ring, writes the output into a second ring drained at the sample rate by a
-// consumer goroutine (an output callback), and counts the consumer's underruns (xruns). It
-// returns the engine's output aligned with x.
-func pacedResynthesis(e *stream.Engine, an *stream.Analyzer, x []float64, rate int) ([]float64, uint64, error) {
-	hop := e.Hop()
+// pacedReport is what a paced run counts.
+type pacedReport struct {
+	xruns       uint64 // output underruns (hops)
+	dropped     int64  // input samples per channel lost because the input ring was full
+	interrupted bool
+}
+
+// gap is input the producer dropped: n samples per channel, lost after the first at samples per
+// channel that reached the ring.
+type gap struct{ at, n int64 }
+
+// pacedResynthesis feeds r through a ring buffer at the sample rate (a producer goroutine writing
+// one hop of every channel per hop duration, as an input callback would), runs analysis and
+// engines on a worker reading that ring, writes the output into a second ring drained at the
+// sample rate by a consumer goroutine (an output callback), and counts the consumer's underruns
+// (xruns). A hop that finds the input ring full is dropped whole and counted (a device whose
+// worker cannot keep up loses input the same way); the output keeps the input's length, with
+// silence where the input was lost. The output (and the spectral-convergence reference, read from
+// in a second time) is written as the worker produces it. When ctx is cancelled or the worker
+// fails, the producer stops at once.
+func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in string) (pacedReport, error) {
+	var rep pacedReport
+	nch, rate := r.Channels(), r.SampleRate()
+	hop := cp.pipes[0].Engine().Hop()
+	length := r.Len()
 	period := time.Duration(float64(hop) / float64(rate) * float64(time.Second))
-	inP, inC := ringbuffer.New(16 * hop)
-	outP, outC := ringbuffer.New(16 * hop)
+	frame := hop * nch // one hop of every channel, interleaved
+	inP, inC := ringbuffer.New(16 * frame)
+	outP, outC := ringbuffer.New(16 * frame)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The reference for the spectral convergence: the input file read a second time, in step
+	// with the output.
+	var ref *wav.Reader
+	var refBlock [][]float64
+	if cp.meters != nil {
+		var err error
+		if ref, err = wav.Open(in); err != nil {
+			return rep, err
+		}
+		defer ref.Close()
+		refBlock = make([][]float64, nch)
+	}
+	var gapMu sync.Mutex
+	var gaps []gap // in order of at; the worker consumes them
+	var dropped atomic.Int64
+	var readErr error
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { // input "callback"
 		defer wg.Done()
 		defer inP.Close()
-		buf := make([]float32, hop)
+		block := make([][]float64, nch)
+		for c := range block {
+			block[c] = make([]float64, hop)
+		}
+		buf := make([]float32, frame)
+		var written int64 // samples per channel in the ring so far
+		timer := time.NewTimer(0)
+		<-timer.C
 		next := time.Now()
-		for i := 0; i < len(x); i += hop {
-			n := copy32(buf, x[i:min(len(x), i+hop)])
-			clear(buf[n:]) // a device delivers whole buffers: silence after the end
-			inP.Write(buf)
-			if i+hop >= len(x) {
-				break
+		for {
+			n, err := r.Read(block)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				readErr = err
+				cancel()
+				return
+			}
+			for i := range hop {
+				for c := range nch {
+					v := 0.0
+					if i < n {
+						v = block[c][i]
+					}
+					buf[i*nch+c] = float32(v) // a device delivers whole buffers: silence after the end
+				}
+			}
+			if inP.Free() >= frame {
+				inP.Write(buf)
+				written += int64(n)
+			} else { // the worker is behind: this hop is lost
+				dropped.Add(int64(n))
+				gapMu.Lock()
+				if k := len(gaps) - 1; k >= 0 && gaps[k].at == written {
+					gaps[k].n += int64(n)
+				} else {
+					gaps = append(gaps, gap{written, int64(n)})
+				}
+				gapMu.Unlock()
+			}
+			if r.Pos() >= length {
+				return
 			}
 			next = next.Add(period)
-			time.Sleep(time.Until(next))
+			timer.Reset(time.Until(next))
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
 		}
 	}()
 	var xruns atomic.Uint64
 	var workerDone atomic.Bool
 	go func() { // output "callback": starts one hop after the first output, then one hop per period
 		defer wg.Done()
-		buf := make([]float32, hop)
-		for outC.Available() < hop && !workerDone.Load() {
+		buf := make([]float32, frame)
+		for outC.Available() < frame && !workerDone.Load() {
 			time.Sleep(period / 16)
 		}
 		// Half a period of margin against scheduling jitter, within the one hop of block
@@ -336,7 +632,7 @@ func pacedResynthesis(e *stream.Engine, an *stream.Analyzer, x []float64, rate i
 		time.Sleep(period / 2)
 		for {
 			done := workerDone.Load() // before reading: whatever the worker wrote is visible
-			if outC.Read(buf) < hop {
+			if outC.Read(buf) < frame {
 				if done {
 					return
 				}
@@ -346,51 +642,134 @@ func pacedResynthesis(e *stream.Engine, an *stream.Analyzer, x []float64, rate i
 			time.Sleep(time.Until(next))
 		}
 	}()
-	an.Reset()
-	e.Reset()
-	y := make([]float64, 0, len(x)+e.Latency().FileDelay+e.FlushLen()+hop)
-	block := make([]float64, hop)
-	in32 := make([]float32, hop)
-	in64 := make([]float64, hop)
-	out32 := make([]float32, hop)
-	push := func(mag []float64) error {
-		if err := e.Push(block, mag); err != nil {
+
+	var outPos int64  // output samples per channel written, in the input's time
+	var ringPos int64 // the output's position in the ring's time (gaps excluded)
+	var out32 []float32
+	// emit writes y (per channel) to the file, the meters (with the reference read alongside) and
+	// the output ring, up to the input's length (the producer zero-pads the last hop).
+	emit := func(y [][]float64) error {
+		n := int(max(0, min(int64(len(y[0])), length-outPos)))
+		if n == 0 {
+			return nil
+		}
+		for c := range y {
+			y[c] = y[c][:n]
+		}
+		if err := cp.w.Write(y); err != nil {
 			return err
 		}
-		y = append(y, block...)
-		copy32(out32, block)
+		if ref != nil {
+			for c := range refBlock {
+				refBlock[c] = slices.Grow(refBlock[c][:0], n)[:n]
+			}
+			if _, err := ref.Read(refBlock); err != nil {
+				return err
+			}
+			cp.writeRef(refBlock)
+			for c, m := range cp.meters {
+				m.WriteEst(y[c])
+			}
+		}
+		out32 = slices.Grow(out32[:0], n*nch)[:n*nch]
+		for c := range y {
+			for i, v := range y[c] {
+				out32[i*nch+c] = float32(v)
+			}
+		}
 		outP.Write(out32)
+		outPos += int64(n)
 		return nil
+	}
+	zeros := make([][]float64, nch)
+	// write passes y (per channel, the output for ring samples [ringPos, ringPos+len)) to emit,
+	// with the silence of every gap it reaches spliced in where the input was lost.
+	write := func(y [][]float64) error {
+		for {
+			gapMu.Lock()
+			var g gap
+			has := len(gaps) > 0
+			if has {
+				g = gaps[0]
+			}
+			gapMu.Unlock()
+			k := int64(len(y[0]))
+			if has {
+				k = min(k, g.at-ringPos)
+			}
+			part := make([][]float64, nch)
+			for c := range y {
+				part[c], y[c] = y[c][:k], y[c][k:]
+			}
+			if err := emit(part); err != nil {
+				return err
+			}
+			ringPos += k
+			if !has || ringPos < g.at {
+				return nil
+			}
+			for c := range zeros {
+				if int64(len(zeros[c])) < g.n {
+					zeros[c] = make([]float64, g.n)
+				}
+				part[c] = zeros[c][:g.n]
+			}
+			if err := emit(part); err != nil {
+				return err
+			}
+			gapMu.Lock()
+			gaps = gaps[1:]
+			gapMu.Unlock()
+		}
+	}
+	// The worker.
+	in32 := make([]float32, frame)
+	block := make([][]float64, nch)
+	for c := range block {
+		block[c] = make([]float64, hop)
 	}
 	var err error
 	for err == nil {
 		n, done := inC.ReadFull(in32)
-		for i, v := range in32[:n] {
-			in64[i] = float64(v)
+		for c := range block {
+			block[c] = block[c][:n/nch]
+			for i := range block[c] {
+				block[c][i] = float64(in32[i*nch+c])
+			}
 		}
-		err = an.Write(in64[:n], push)
+		if err = cp.write(block); err == nil {
+			y := cp.take()
+			n := len(y[0])
+			err = write(y)
+			cp.drop(n)
+		}
 		if done {
 			break
 		}
 	}
+	rep.interrupted = ctx.Err() != nil && readErr == nil && err == nil
 	if err == nil {
-		err = an.Flush(push)
-	}
-	tail := make([]float64, e.FlushLen())
-	e.Flush(tail)
-	y = append(y, tail...)
-	for i := 0; i < len(tail); i += hop {
-		n := copy32(out32, tail[i:])
-		outP.WriteAll(out32[:n])
+		if err = cp.flush(); err == nil {
+			err = write(cp.take())
+		}
 	}
 	workerDone.Store(true)
+	cancel() // stops the producer at once if the worker failed
 	inC.Close()
 	wg.Wait()
-	if err != nil {
-		return nil, 0, err
+	if readErr != nil {
+		return rep, inputError{readErr}
 	}
-	y = y[e.Latency().FileDelay:]
-	return y[:min(len(y), len(x))], xruns.Load(), nil
+	if err != nil {
+		return rep, err
+	}
+	rep.xruns, rep.dropped = xruns.Load(), dropped.Load()
+	return rep, nil
+}
+
+// channelSC is the independent metric (retrieval.STFTSpectralConvergenceDB).
+func channelSC(stft retrieval.Config, x, y []float64) float64 {
+	return retrieval.STFTSpectralConvergenceDB(stft, x, y)
 }
 
 func copy32(dst []float32, src []float64) int {
@@ -420,24 +799,21 @@ func runAnalyze(args []string) error {
 		fs.Usage()
 		return badInput("analyze: need an input WAV")
 	}
-	a, err := readSignal(in)
+	o, err := openOutput(*out, in)
 	if err != nil {
 		return err
 	}
+	defer o.close() // removes the temporary file unless committed
+	r, err := openSignal(in)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	stft, err := sf.config()
 	if err != nil {
 		return inputError{err}
 	}
-	var w io.Writer = os.Stdout
-	if *out != "-" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
-	}
-	fw, err := framestream.NewWriter(w, framestream.Header{SampleRate: a.SampleRate, NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength, Window: stft.Window}, *headerless)
+	fw, err := framestream.NewWriter(o, framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength, Window: stft.Window}, *headerless)
 	if err != nil {
 		return inputError{err}
 	}
@@ -446,14 +822,41 @@ func runAnalyze(args []string) error {
 		return inputError{err}
 	}
 	defer an.Close()
-	x := mono(a)
-	if err := an.Write(x, fw.WriteFrame); err != nil {
-		return err
+	ctx, stop := interruptContext()
+	defer stop()
+	// Block by block, channels mixed to mono: memory independent of the input's length.
+	block := make([][]float64, r.Channels())
+	for c := range block {
+		block[c] = make([]float64, streamBlock)
 	}
+	x := make([]float64, streamBlock)
+	for ctx.Err() == nil {
+		n, err := r.Read(block)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return inputError{err}
+		}
+		for c := range block {
+			block[c] = block[c][:n]
+		}
+		mixInto(x[:n], block)
+		if err := an.Write(x[:n], fw.WriteFrame); err != nil {
+			return err
+		}
+		for c := range block {
+			block[c] = block[c][:streamBlock]
+		}
+	}
+	// Interrupted or not, the frames of what was read are finished and the output completed.
 	if err := an.Flush(fw.WriteFrame); err != nil {
 		return err
 	}
-	return fw.Flush()
+	if err := fw.Flush(); err != nil {
+		return err
+	}
+	return o.commit()
 }
 
 // runSynth: frame stream on stdin (or --in) → engine → WAV or raw PCM on stdout.
@@ -485,6 +888,11 @@ func runSynth(args []string) error {
 	}
 	var r io.Reader = os.Stdin
 	name := "stdin"
+	if *in != "-" && *out != "-" {
+		if err := checkOutput("--out", *out, *in); err != nil {
+			return err
+		}
+	}
 	if *in != "-" {
 		f, err := os.Open(*in)
 		if err != nil {
@@ -521,10 +929,19 @@ func runSynth(args []string) error {
 	if *ef.noCompensate {
 		skip = 0
 	}
-	var samples []float64 // WAV output
+	var wout *wav.Writer // WAV output, written as it comes
 	var raw *rawWriter
 	if *out == "-" {
 		raw = newRawWriter(os.Stdout, *format == "s16")
+	} else {
+		enc := wav.Float32
+		if *pcm16 {
+			enc = wav.PCM16
+		}
+		if wout, err = wav.NewWriter(*out, hdr.SampleRate, 1, enc); err != nil {
+			return err
+		}
+		defer wout.Close() // removes the temporary file unless committed
 	}
 	emit := func(v []float64) error {
 		if skip > 0 {
@@ -534,30 +951,45 @@ func runSynth(args []string) error {
 		if raw != nil {
 			return raw.write(v)
 		}
-		samples = append(samples, v...)
-		return nil
+		return wout.Write([][]float64{v})
 	}
-	mag := make([]float64, hdr.Bins())
+	ctx, stop := interruptContext()
+	defer stop()
+	frames := readFrames(ctx, fr)
 	block := make([]float64, e.Hop())
 	start := time.Now()
 	var readErr error
+	interrupted := false
+loop:
 	for {
-		if err := fr.ReadFrame(mag); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = badInput("%s: %v", name, err)
+		var f frameRead
+		select {
+		case <-ctx.Done():
+			interrupted = true
+			break loop
+		case f = <-frames.c:
+		}
+		if f.err != nil {
+			if !errors.Is(f.err, io.EOF) {
+				readErr = badInput("%s: %v", name, f.err)
 			}
 			break
 		}
-		if err := e.Push(block, mag); err != nil {
+		err := e.Push(block, f.mag)
+		frames.free <- f.mag
+		if err != nil {
 			return err
 		}
 		if err := emit(block); err != nil {
 			return err
 		}
 	}
-	if fr.Frames() == 0 { // header only, or a bad first frame: no output (docs/frame-stream.md)
+	if e.Stats().Frames == 0 { // header only, or a bad first frame: no output (docs/frame-stream.md)
 		if readErr != nil {
 			return readErr
+		}
+		if interrupted {
+			return fmt.Errorf("%s: interrupted before the first frame", name)
 		}
 		return badInput("%s: the frame stream has no frames", name)
 	}
@@ -567,30 +999,77 @@ func runSynth(args []string) error {
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if raw == nil {
-		enc := wav.Float32
-		if *pcm16 {
-			enc = wav.PCM16
-		}
-		if err := wav.Write(*out, hdr.SampleRate, [][]float64{samples}, enc); err != nil {
+	if wout != nil {
+		if err := wout.Commit(); err != nil {
 			return err
 		}
 	}
-	rep := engineReport(e, hdr.SampleRate, float64(fr.Frames()*e.Hop())/float64(hdr.SampleRate), secs)
+	nframes := int(e.Stats().Frames)
+	rep := engineReport(e, hdr.SampleRate, float64(nframes*e.Hop())/float64(hdr.SampleRate), secs)
 	rep["input"], rep["output"], rep["seconds"] = name, *out, secs
+	if interrupted {
+		rep["interrupted"] = true
+	}
 	report := os.Stdout
 	if raw != nil {
 		report = os.Stderr
 	}
 	if *ef.asJSON {
-		if err := json.NewEncoder(report).Encode(rep); err != nil {
+		if err := writeJSON(report, rep); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(report, "%s → %s: %d frames at %d Hz\n", name, *out, fr.Frames(), hdr.SampleRate)
+		fmt.Fprintf(report, "%s → %s: %d frames at %d Hz\n", name, *out, nframes, hdr.SampleRate)
 		printReport(report, rep)
+		if interrupted {
+			fmt.Fprintln(report, "interrupted: engine drained, output finalised")
+		}
 	}
 	return readErr
+}
+
+// frameRead is one frame (or the error that ended the stream) from readFrames.
+type frameRead struct {
+	mag []float64
+	err error
+}
+
+// frameQueue carries frames from the reading goroutine: c delivers them, free takes the
+// buffers back.
+type frameQueue struct {
+	c    chan frameRead
+	free chan []float64
+}
+
+// readFrames reads fr on its own goroutine, a few frames ahead, so that the caller can stop on a
+// signal while a read from a pipe blocks. The goroutine ends after the stream's last frame or
+// error, or when ctx is cancelled (a read it is blocked in is abandoned with it).
+func readFrames(ctx context.Context, fr *framestream.Reader) frameQueue {
+	const ahead = 4
+	q := frameQueue{c: make(chan frameRead, ahead), free: make(chan []float64, ahead)}
+	for range ahead {
+		q.free <- make([]float64, fr.Header().Bins())
+	}
+	go func() {
+		for {
+			var mag []float64
+			select {
+			case <-ctx.Done():
+				return
+			case mag = <-q.free:
+			}
+			err := fr.ReadFrame(mag)
+			select {
+			case <-ctx.Done():
+				return
+			case q.c <- frameRead{mag, err}:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return q
 }
 
 type rawWriter struct {

@@ -1,8 +1,10 @@
 package wav
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -35,7 +37,7 @@ func (f Format) frameSize() int { return f.Channels * f.Bits / 8 }
 // layout is what parse finds in a RIFF/WAVE file: the format and where the samples are.
 type layout struct {
 	Format
-	dataOff, dataSize int // payload of the data chunk: byte offset and declared length
+	dataOff, dataSize int64 // payload of the data chunk: byte offset and declared length
 }
 
 // parse walks the RIFF chunks of a whole WAV file in b and validates the fmt chunk. Every error
@@ -43,26 +45,38 @@ type layout struct {
 // chunk, must lie within the file, and must be the only one (a second data chunk is refused, not
 // silently ignored). Chunks after the data chunk whose declared size runs past the end of the
 // file (trailing garbage) end the scan.
-func parse(b []byte) (layout, error) {
+func parse(b []byte) (layout, error) { return parseAt(bytes.NewReader(b), int64(len(b))) }
+
+// parseAt is parse for a file read through r (n bytes long): it reads one chunk header at a time
+// and never the data chunk's payload, so that Open can stream a file of any length.
+func parseAt(r io.ReaderAt, n int64) (layout, error) {
 	var l layout
-	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+	var hdr [12]byte
+	if n < 12 || readAt(r, hdr[:], 0) != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
 		return l, fmt.Errorf("not a RIFF/WAVE file (offset 0)")
 	}
-	fmtAt, dataAt := -1, -1
-	off := 12
-	for off+8 <= len(b) {
-		id := string(b[off : off+4])
-		size := int64(binary.LittleEndian.Uint32(b[off+4 : off+8]))
+	fmtAt, dataAt := int64(-1), int64(-1)
+	off := int64(12)
+	for off+8 <= n {
+		if err := readAt(r, hdr[:8], off); err != nil {
+			return l, fmt.Errorf("chunk header at offset %d: %v", off, err)
+		}
+		id := string(hdr[0:4])
+		size := int64(binary.LittleEndian.Uint32(hdr[4:8]))
 		body := off + 8
 		switch id {
 		case "fmt ":
 			if fmtAt >= 0 {
 				return l, fmt.Errorf("second fmt chunk at offset %d (the first is at %d)", off, fmtAt)
 			}
-			if size < 16 || int64(body)+size > int64(len(b)) {
+			if size < 16 || body+size > n {
 				return l, fmt.Errorf("fmt chunk at offset %d is %d bytes, too short", off, size)
 			}
-			f, err := parseFmt(b[body:body+int(size)], body)
+			c := make([]byte, min(size, 64)) // parseFmt reads at most 40 bytes
+			if err := readAt(r, c, body); err != nil {
+				return l, fmt.Errorf("fmt chunk at offset %d: %v", off, err)
+			}
+			f, err := parseFmt(c, int(body))
 			if err != nil {
 				return l, err
 			}
@@ -74,22 +88,34 @@ func parse(b []byte) (layout, error) {
 			if dataAt >= 0 {
 				return l, fmt.Errorf("second data chunk at offset %d (the first is at %d): files with several data chunks are not supported", off, dataAt)
 			}
-			if int64(body)+size > int64(len(b)) {
+			if body+size > n {
 				return l, fmt.Errorf("truncated data chunk: its header at offset %d declares %d bytes, the file ends %d bytes later",
-					off, size, len(b)-body)
+					off, size, n-body)
 			}
-			l.dataOff, l.dataSize, dataAt = body, int(size), off
+			l.dataOff, l.dataSize, dataAt = body, size, off
 		default:
-			if dataAt >= 0 && int64(body)+size > int64(len(b)) {
+			if dataAt >= 0 && body+size > n {
 				return l, nil // trailing bytes after the audio
 			}
 		}
-		off = int(min(int64(body)+size+size&1, int64(len(b)))) // chunks are padded to even length
+		off = min(body+size+size&1, n) // chunks are padded to even length
 	}
 	if dataAt < 0 {
-		return l, fmt.Errorf("no data chunk (file is %d bytes)", len(b))
+		return l, fmt.Errorf("no data chunk (file is %d bytes)", n)
 	}
 	return l, nil
+}
+
+// readAt fills b from r at off (io.ReaderAt may return io.EOF with a full read).
+func readAt(r io.ReaderAt, b []byte, off int64) error {
+	m, err := r.ReadAt(b, off)
+	if m == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // parseFmt decodes a fmt chunk's payload; at is its byte offset in the file.
@@ -131,39 +157,51 @@ func parseFmt(c []byte, at int) (Format, error) {
 // RIFF pad byte after an odd-sized chunk, and a partial frame at its end, are not samples. NaN
 // and ±Inf float samples are errors naming the sample, channel and byte offset.
 func decode(b []byte, l layout) (*Audio, error) {
-	nch, size := l.Channels, l.Bits/8
-	frames := l.dataSize / l.frameSize()
-	a := &Audio{SampleRate: l.SampleRate, Channels: make([][]float64, nch)}
+	frames := int(l.dataSize / int64(l.frameSize()))
+	a := &Audio{SampleRate: l.SampleRate, Channels: make([][]float64, l.Channels)}
 	for c := range a.Channels {
 		a.Channels[c] = make([]float64, frames)
 	}
+	if err := l.Format.decodeFrames(a.Channels, b[l.dataOff:l.dataOff+int64(frames*l.frameSize())], 0, l.dataOff); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// decodeFrames converts the whole sample frames in b (len(b)/frameSize of them; b's first byte
+// is file byte offset at, its first frame is frame first of the file) into dst[c][0:], one slice
+// per channel, each at least that long. Errors name the frame, channel and byte offset of a
+// non-finite float sample.
+func (f Format) decodeFrames(dst [][]float64, b []byte, first int64, at int64) error {
+	nch, size := f.Channels, f.Bits/8
+	frames := len(b) / f.frameSize()
 	le := binary.LittleEndian
-	scale := 1 / math.Ldexp(1, l.Bits-1)
-	p := l.dataOff
+	scale := 1 / math.Ldexp(1, f.Bits-1)
+	p := 0
 	for i := 0; i < frames; i++ {
 		for c := 0; c < nch; c++ {
 			s := b[p : p+size]
-			var f float64
+			var v float64
 			switch {
-			case l.Tag == formatFloat && size == 4:
-				f = float64(math.Float32frombits(le.Uint32(s)))
-			case l.Tag == formatFloat:
-				f = math.Float64frombits(le.Uint64(s))
+			case f.Tag == formatFloat && size == 4:
+				v = float64(math.Float32frombits(le.Uint32(s)))
+			case f.Tag == formatFloat:
+				v = math.Float64frombits(le.Uint64(s))
 			case size == 1:
-				f = float64(int(s[0])-128) * scale // 8-bit WAV is unsigned
+				v = float64(int(s[0])-128) * scale // 8-bit WAV is unsigned
 			case size == 2:
-				f = float64(int16(le.Uint16(s))) * scale
+				v = float64(int16(le.Uint16(s))) * scale
 			case size == 3:
-				f = float64(int32(uint32(s[0])<<8|uint32(s[1])<<16|uint32(s[2])<<24)>>8) * scale
+				v = float64(int32(uint32(s[0])<<8|uint32(s[1])<<16|uint32(s[2])<<24)>>8) * scale
 			default:
-				f = float64(int32(le.Uint32(s))) * scale
+				v = float64(int32(le.Uint32(s))) * scale
 			}
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, fmt.Errorf("sample %d of channel %d (byte offset %d) is %v", i, c, p, f)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("sample %d of channel %d (byte offset %d) is %v", first+int64(i), c, at+int64(p), v)
 			}
-			a.Channels[c][i] = f
+			dst[c][i] = v
 			p += size
 		}
 	}
-	return a, nil
+	return nil
 }
