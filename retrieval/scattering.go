@@ -339,7 +339,7 @@ func levels(plan *fft.CmplxPlan, h []float64, nl int) []response {
 // L1 mass beyond T, within the first half, is at most 1e-3.
 func gaussSupport(n int, sigma float64) int {
 	h := gaussResponse(n, sigma)
-	plan := fft.NewCmplx(n)
+	plan := fft.NewCmplxGonum(n) // one transform of the signal's length: not worth FFTW's planning
 	defer plan.Close()
 	l1Normalise(plan, h)
 	a, b := make([]complex128, n), make([]complex128, n)
