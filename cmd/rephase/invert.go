@@ -179,8 +179,8 @@ func runInvert(args []string) error {
 			jobs = append(jobs, job{ref: ch})
 		}
 	}
-	if cfg.NFFT > sigLen {
-		return badInput("%s: --n-fft %d is longer than the signal (%d samples)", in, cfg.NFFT, sigLen)
+	if err := checkNFFT(in, cfg.NFFT, sigLen); err != nil {
+		return err
 	}
 	s, err := retrieval.NewSTFT(cfg, sigLen)
 	if err != nil {
@@ -302,7 +302,7 @@ const maxSGDMRate = 2 * (1 + 0.9)
 
 // validate checks the numeric flags the STFT and scalogram paths share, as input errors (exit
 // status 2) naming the flag: --iters ≥ 0, a finite --tol, 0 < --alpha ≤ 1, a finite --lr ≥ 0
-// (below maxSGDMRate for SGDM), and an even --n-fft ≥ 2 (the flag has no "0: default").
+// (below maxSGDMRate for SGDM), and an even --n-fft ≥ 2 (checkNFFT).
 func (o invertCommon) validate() error {
 	switch {
 	case o.iters < 0:
@@ -315,8 +315,20 @@ func (o invertCommon) validate() error {
 		return badInput("invert: --lr %v: want a finite learning rate ≥ 0 (0: the optimizer's default)", o.lr)
 	case strings.EqualFold(o.method, "gd") && strings.EqualFold(o.optimizer, "sgdm") && o.lr >= maxSGDMRate:
 		return badInput("invert: --lr %v: SGDM diverges from %.2g Griffin-Lim steps on (momentum 0.9); want 0 < lr < %.2g", o.lr, maxSGDMRate, maxSGDMRate)
-	case o.nfft < 2 || o.nfft%2 != 0:
-		return badInput("invert: --n-fft %d: want an even number of samples ≥ 2", o.nfft)
+	}
+	return checkNFFT("", o.nfft, 0)
+}
+
+// checkNFFT refuses (exit status 2) an --n-fft below 2 or odd (the flag has no "0: default"),
+// and, when length > 0, one longer than the signal of the input in (length samples per
+// channel): its frames would hold little but padding, and FFTW alone spent over 120 s planning
+// n_fft 2^22 for a short file. Every command with an --n-fft flag calls it.
+func checkNFFT(in string, nfft, length int) error {
+	if nfft < 2 || nfft%2 != 0 {
+		return badInput("--n-fft %d: want an even number of samples ≥ 2", nfft)
+	}
+	if length > 0 && nfft > length {
+		return badInput("%s: --n-fft %d is longer than the signal (%d samples)", in, nfft, length)
 	}
 	return nil
 }

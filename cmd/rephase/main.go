@@ -14,6 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rephase/rephase/internal/outfile"
 )
 
 // inputError marks errors caused by the user's data or arguments (exit status 2).
@@ -46,8 +51,10 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "demo":
+		cleanUpOnSignal()
 		err = runDemo(os.Args[2:])
 	case "invert":
+		cleanUpOnSignal()
 		err = runInvert(os.Args[2:])
 	case "stream":
 		err = runStream(os.Args[2:])
@@ -74,4 +81,22 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// cleanUpOnSignal makes SIGINT and SIGTERM remove the temporary files of outputs being written
+// (outfile.Cleanup) and then end the process by the same signal, as if it had not been caught.
+// For the commands that write their output at the end and have nothing to drain (invert, demo);
+// the streaming commands catch both signals themselves and finalise what they produced.
+func cleanUpOnSignal() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-c
+		outfile.Cleanup()
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
+			time.Sleep(time.Second) // the default action ends the process
+		}
+		os.Exit(130)
+	}()
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/wav"
@@ -251,9 +252,11 @@ func TestOutputFilesThroughTheBinary(t *testing.T) {
 	inHard := filepath.Join(dir, "in-hard.wav")
 	os.Link(in, inHard)
 	for _, out := range []string{in, inLink, inHard} {
-		msg, code := runBinary(t, bin, "invert", in, "--out", out)
-		if code != 2 || !strings.Contains(msg, "refusing to overwrite") {
-			t.Errorf("--out %s: exit %d, want 2:\n%s", out, code, msg)
+		for _, cmd := range []string{"invert", "analyze"} {
+			msg, code := runBinary(t, bin, cmd, in, "--out", out)
+			if code != 2 || !strings.Contains(msg, "refusing to overwrite") {
+				t.Errorf("%s --out %s: exit %d, want 2:\n%s", cmd, out, code, msg)
+			}
 		}
 	}
 	if b, _ := os.ReadFile(in); !bytes.Equal(b, inBytes) {
@@ -281,7 +284,37 @@ func TestOutputFilesThroughTheBinary(t *testing.T) {
 	if msg, code := runBinary(t, bin, "invert", long, "--out", full, "--iters", "1"); code != 1 || !strings.Contains(msg, full) {
 		t.Errorf("full disk: exit %d, want 1 naming %s:\n%s", code, full, msg)
 	}
+	// analyze --out writes its frames (320 kB) through a temporary file too (item 3).
+	fullFrames := filepath.Join(disk, "frames")
+	if msg, code := runBinary(t, bin, "analyze", long, "--out", fullFrames); code != 1 || !strings.Contains(msg, fullFrames) {
+		t.Errorf("analyze on a full disk: exit %d, want 1 naming %s:\n%s", code, fullFrames, msg)
+	}
 	if ents, _ := os.ReadDir(disk); len(ents) != 0 {
 		t.Errorf("left on the full disk: %v", ents)
+	}
+}
+
+// TestInvertSignalLeavesNoFile: SIGTERM ends invert as the signal would (outfile.Cleanup has
+// removed any temporary file first) and leaves neither output nor temporary file.
+func TestInvertSignalLeavesNoFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildRephase(t)
+	dir := t.TempDir()
+	in := testWAV(t, dir, "in.wav", false)
+	cmd := exec.Command(bin, "invert", in, "--out", filepath.Join(dir, "out.wav"), "--iters", "1000000", "--tol", "0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if err == nil || !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("after SIGTERM: %v, want death by SIGTERM", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("files left: %v", ents)
 	}
 }

@@ -5,9 +5,9 @@
 // target's directory, and renamed over the target only by Commit, so a failed or interrupted
 // write never leaves a partial output and never destroys the previous contents. Close before
 // Commit removes the temporary file; deferring Close right after Create therefore cleans up on
-// every error path and when the goroutine panics. (A process killed by a signal it does not catch,
-// or by a panic on another goroutine, runs no deferred calls and can still leave the temporary
-// file; the commands catch SIGINT and SIGTERM.)
+// every error path and when the goroutine panics. A process killed by a signal runs no deferred
+// calls: a command that does not drain on SIGINT and SIGTERM itself calls Cleanup from its signal
+// handler before exiting. (A panic on another goroutine still leaves the temporary file.)
 //
 // Anything else is written in place, as a shell redirection would:
 //   - a device or FIFO (/dev/null, /dev/stdout, a named pipe) is opened for writing directly,
@@ -29,7 +29,38 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 )
+
+// temps is the set of temporary files not yet committed or closed, for Cleanup.
+var temps struct {
+	sync.Mutex
+	names map[string]bool
+}
+
+func track(name string, live bool) {
+	temps.Lock()
+	defer temps.Unlock()
+	if temps.names == nil {
+		temps.names = map[string]bool{}
+	}
+	if live {
+		temps.names[name] = true
+	} else {
+		delete(temps.names, name)
+	}
+}
+
+// Cleanup removes every temporary file of this process not yet committed or closed, for a signal
+// handler that is about to exit the process. Safe for concurrent use.
+func Cleanup() {
+	temps.Lock()
+	defer temps.Unlock()
+	for name := range temps.names {
+		os.Remove(name)
+	}
+	clear(temps.names)
+}
 
 // File is an output file being written. It is an io.Writer; it is not safe for concurrent use.
 type File struct {
@@ -76,6 +107,7 @@ func Create(path string) (*File, error) {
 			return nil, fmt.Errorf("%s: creating a temporary file beside it: %w", path, err)
 		}
 		o.f, o.tmp = f, tmp
+		track(tmp, true)
 		if fi != nil { // replacing: keep the permission bits
 			if err := f.Chmod(fi.Mode().Perm()); err != nil {
 				o.Close()
@@ -162,6 +194,7 @@ func (o *File) Commit() error {
 		return fmt.Errorf("%s: %w", o.name, unwrapPath(err))
 	}
 	o.done = true
+	track(o.tmp, false)
 	return nil
 }
 
@@ -178,6 +211,7 @@ func (o *File) Close() error {
 		if e := os.Remove(o.tmp); err == nil {
 			err = e
 		}
+		track(o.tmp, false)
 	}
 	return err
 }

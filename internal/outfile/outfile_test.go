@@ -209,3 +209,30 @@ func TestSameFile(t *testing.T) {
 		t.Error("a different file matched")
 	}
 }
+
+// TestCleanupRemovesLiveTemporaryFiles: what a signal handler calls before exiting.
+func TestCleanupRemovesLiveTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Create(filepath.Join(dir, "a.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "done.wav"), "kept")
+	b, err := Create(filepath.Join(dir, "b.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(a, "partial")
+	Cleanup()
+	noTemp(t, dir)
+	if got, _ := os.ReadFile(filepath.Join(dir, "done.wav")); string(got) != "kept" {
+		t.Errorf("committed file: %q", got)
+	}
+	if err := a.Commit(); err == nil {
+		t.Error("Commit after Cleanup succeeded")
+	}
+	b.Close()
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("files: %v", ents)
+	}
+}
