@@ -234,6 +234,17 @@ func (opt Options) withDefaults() (Options, error) {
 	if opt.History <= 0 {
 		opt.History = 10
 	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case !finite(opt.Tol):
+		return opt, fmt.Errorf("retrieval: tolerance %g is not finite", opt.Tol)
+	case !(opt.Alpha > 0 && opt.Alpha <= 1):
+		return opt, fmt.Errorf("retrieval: FGLA extrapolation α = %g must lie in (0, 1]", opt.Alpha)
+	case !(opt.Momentum > 0 && opt.Momentum < 1):
+		return opt, fmt.Errorf("retrieval: momentum %g must lie in (0, 1)", opt.Momentum)
+	case !finite(opt.LearningRate) || opt.LearningRate < 0:
+		return opt, fmt.Errorf("retrieval: learning rate %g must be finite and ≥ 0", opt.LearningRate)
+	}
 	return opt, nil
 }
 

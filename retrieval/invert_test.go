@@ -96,3 +96,25 @@ func TestInvertOptionErrors(t *testing.T) {
 		t.Error("unknown optimizer parsed")
 	}
 }
+
+// TestInvertRejectsNonFiniteOptions: option values that can only produce NaN or a diverging
+// iterate are errors, not silent garbage.
+func TestInvertRejectsNonFiniteOptions(t *testing.T) {
+	x := LogChirp(2048, 2048, 1, 1024)
+	s, err := NewSTFT(Config{NFFT: 128, Hop: 32}, len(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewProblem(s, s.Magnitude(nil, x), Loss{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Options{
+		{Alpha: math.NaN()}, {Alpha: 1.5}, {Tol: math.Inf(1)}, {Momentum: 1},
+		{Method: GD, Optimizer: Adam, LearningRate: math.NaN()}, {LearningRate: -1},
+	} {
+		if _, err := Invert(p, o); err == nil {
+			t.Errorf("options %+v accepted", o)
+		}
+	}
+}
