@@ -404,7 +404,7 @@ func (s *Scattering) Transform(dst, x []float64) []float64 {
 	if len(dst) != len(s.paths)*s.frames {
 		panic(fmt.Sprintf("retrieval: scattering destination has %d values, want %d × %d", len(dst), len(s.paths), s.frames))
 	}
-	s.run(x, dst, nil, nil, 1)
+	s.run(x, dst, nil, nil, nil)
 	return dst
 }
 
@@ -485,8 +485,8 @@ func (s *Scattering) level(n int) int {
 
 // lowpassRow low-passes the signal whose spectrum is uh (P/2^ℓ bins) by φ and subsamples it to
 // P/2^J samples, writing the cropped row (Frames() values) into out. With target, it returns
-// Σ (row − target)² and, when z is not nil, adds the adjoint of 2·(row − target) (a spectrum of
-// len(uh) bins) into z.
+// w·Σ (row − target)² and, when z is not nil, adds the adjoint of 2w·(row − target) (a spectrum
+// of len(uh) bins) into z.
 func (s *Scattering) lowpassRow(out, target []float64, w float64, uh, z []complex128) float64 {
 	l := s.level(len(uh))
 	nS := len(s.s1)
@@ -536,14 +536,20 @@ func (s *Scattering) waveletModulus(u, uh, t []complex128, m []float64, src []co
 }
 
 // run computes the transform of x into out (if not nil) and, with target, returns
-// F = Σ (S − target)² and writes ∇F into grad (if not nil). One implementation for Transform and
+// F = Σ_r w[r]·Σ_t (S[r,t] − target[r,t])² (w nil: all 1) and writes ∇F into grad (if not nil). One implementation for Transform and
 // ScatteringProblem.Eval: the loss is a sum over rows, so each row's adjoint runs as soon as its
 // residual is known and nothing per path is kept.
-func (s *Scattering) run(x, out, target, grad []float64, w0 float64) float64 {
+func (s *Scattering) run(x, out, target, grad, w []float64) float64 {
 	s.loadPadded(x)
 	J, fr := s.cfg.J, s.frames
 	P := s.pad
 	back := grad != nil
+	weight := func(r int) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[r]
+	}
 	rowSlice := func(buf []float64, r int) []float64 {
 		if buf == nil {
 			return nil
@@ -555,7 +561,7 @@ func (s *Scattering) run(x, out, target, grad []float64, w0 float64) float64 {
 		z0 = s.z0
 		clear(z0)
 	}
-	f := s.lowpassRow(rowSlice(out, 0), rowSlice(target, 0), w0, s.spec, z0)
+	f := s.lowpassRow(rowSlice(out, 0), rowSlice(target, 0), weight(0), s.spec, z0)
 	for n1, f1 := range s.psi1 {
 		k1 := min(f1.j, J)
 		n1len := P >> k1
@@ -567,7 +573,7 @@ func (s *Scattering) run(x, out, target, grad []float64, w0 float64) float64 {
 			clear(z1)
 		}
 		r := s.rowOf1[n1]
-		f += s.lowpassRow(rowSlice(out, r), rowSlice(target, r), 1, u1h, z1)
+		f += s.lowpassRow(rowSlice(out, r), rowSlice(target, r), weight(r), u1h, z1)
 		for ci, n2 := range s.children[n1] {
 			f2 := s.psi2[n2]
 			k2 := max(min(f2.j, J)-k1, 0)
@@ -576,13 +582,13 @@ func (s *Scattering) run(x, out, target, grad []float64, w0 float64) float64 {
 			m2 := s.waveletModulus(u2, u2h, s.t3[:n2len], s.u2m, u1h, f2.levels[k1], k1+k2)
 			r2 := s.rowOf2[n1][ci]
 			if !back {
-				f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), 1, u2h, nil)
+				f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), weight(r2), u2h, nil)
 				continue
 			}
 			// dU2 = Re IDFT(z2)/n2, z2 the adjoint spectrum of the low-pass row.
 			z2 := s.t1[:n2len]
 			clear(z2)
-			f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), 1, u2h, z2)
+			f += s.lowpassRow(rowSlice(out, r2), rowSlice(target, r2), weight(r2), u2h, z2)
 			s.modulusAdjoint(u2h, k1+k2, u2, m2, z2)
 			tileAdd(z1, s.u2h[:n2len], f2.levels[k1])
 		}

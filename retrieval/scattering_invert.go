@@ -24,7 +24,8 @@ type ScatteringProblem struct {
 	target   []float64
 	targetSq float64
 	buf      []float64 // Transform scratch
-	w0       float64   // weight of the zeroth-order row in F
+	w        []float64 // row weights of F during InvertScattering (nil: all 1)
+	w0       float64   // the warm-up's zeroth-order weight, 1 outside it
 	noiseRMS float64   // ‖T‖/‖S(unit white noise)‖, computed on first use
 }
 
@@ -57,7 +58,7 @@ func (p *ScatteringProblem) Eval(grad, x []float64) float64 {
 	if grad != nil && len(grad) != p.S.length {
 		panic(fmt.Sprintf("retrieval: gradient has %d samples, want %d", len(grad), p.S.length))
 	}
-	return p.S.run(x, nil, p.target, grad, p.w0)
+	return p.S.run(x, nil, p.target, grad, p.w)
 }
 
 // Precondition divides g by the number of coefficients M in place (see ScatteringProblem), and
@@ -79,7 +80,7 @@ func (p *ScatteringProblem) Inconsistency(x []float64) float64 { return p.Spectr
 // does not allocate.
 func (p *ScatteringProblem) SpectralConvergence(x []float64) float64 {
 	p.S.checkSignal(x)
-	f := p.S.run(x, nil, p.target, nil, 1)
+	f := p.S.run(x, nil, p.target, nil, nil)
 	if p.targetSq == 0 {
 		return math.Sqrt(f)
 	}
@@ -132,13 +133,44 @@ type ScatteringOptions struct {
 	Warmup int
 	// WarmupWeight is the zeroth-order row's weight during the warm-up (> 0).
 	WarmupWeight float64
+	// Renormalize, if positive, weights each row r of order ≥ 1 in F by ē/(e_r + Renormalize·ē),
+	// e_r = Σ_t T[r,t]² its target energy and ē the mean over rows (the seeds' "coefficient
+	// renormalisation"): the few rows that hold most of the energy no longer dominate the loss
+	// and its curvature. 0 disables it. Tol and the reported SC stay unweighted. On Kymatio's
+	// harmonic example (N 8192, J 6, Q 16), L-BFGS from noise stalls at −32 dB scattering SC
+	// without it (seeds 1–3: −32.0, −26.8, −32.0 dB at 300 iterations); with 1 it reaches
+	// −37.8, −41.6, −32.1 dB at 300 iterations and −62.3 dB (STFT SC −39.6 dB) at 1000 for
+	// seed 1 (0.1: −32 dB; 3: −37.4 dB; 10: −25.8 dB at 300). On the seeds' cos(40 t) it gives
+	// −65.1 dB at 300 iterations (−69.9 without).
+	Renormalize float64
+}
+
+// rowWeights returns Renormalize's row weights (row 0 weighs 1), nil for eps 0 or a zero
+// target.
+func (p *ScatteringProblem) rowWeights(eps float64) []float64 {
+	if eps == 0 || p.targetSq == 0 {
+		return nil
+	}
+	fr, rows := p.S.Frames(), p.S.Rows()
+	w := make([]float64, rows)
+	mean := p.targetSq / float64(rows)
+	for r := range w {
+		e := 0.0
+		for _, v := range p.target[r*fr : (r+1)*fr] {
+			e += v * v
+		}
+		w[r] = mean / (e + eps*mean)
+	}
+	w[0] = 1
+	return w
 }
 
 // DefaultScatteringOptions returns L-BFGS from seeded noise, 300 iterations with a 20-iteration
-// warm-up at zeroth-order weight 1000, tolerance 1e-4 on the scattering SC.
+// warm-up at zeroth-order weight 1000 and renormalisation 1, tolerance 1e-4 on the scattering
+// SC.
 func DefaultScatteringOptions() ScatteringOptions {
 	return ScatteringOptions{Options: Options{Method: GD, Optimizer: LBFGS, Init: InitNoise, MaxIter: 300},
-		Warmup: 20, WarmupWeight: 1000}
+		Warmup: 20, WarmupWeight: 1000, Renormalize: 1}
 }
 
 // InvertScattering recovers a signal whose scattering approximates p's target by gradient
@@ -161,6 +193,9 @@ func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, err
 	if opt.Warmup < 0 || (opt.Warmup > 0 && !(opt.WarmupWeight > 0)) {
 		return nil, fmt.Errorf("retrieval: scattering warm-up of %d iterations at weight %v", opt.Warmup, opt.WarmupWeight)
 	}
+	if !(opt.Renormalize >= 0) || math.IsInf(opt.Renormalize, 0) {
+		return nil, fmt.Errorf("retrieval: scattering renormalisation %v, want a finite value ≥ 0", opt.Renormalize)
+	}
 	o := opt.Options
 	if o.LearningRate == 0 {
 		switch o.Optimizer {
@@ -178,6 +213,8 @@ func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	base := p.rowWeights(opt.Renormalize)
+	defer func() { p.w, p.w0 = nil, 1 }()
 	warm := min(opt.Warmup, o.MaxIter)
 	done := 0
 	if warm > 0 {
@@ -187,12 +224,21 @@ func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, err
 		}
 		ow := o
 		ow.MaxIter, ow.Tol = warm, -1
+		p.w = make([]float64, p.S.Rows())
+		for r := range p.w {
+			p.w[r] = 1
+			if base != nil {
+				p.w[r] = base[r]
+			}
+		}
+		p.w[0] *= opt.WarmupWeight
 		p.w0 = opt.WarmupWeight
 		res := iterate(p, st, x, ow)
-		p.w0 = 1
+		p.w, p.w0 = base, 1
 		copy(x, res.Signal)
 		done = res.Iterations
 	}
+	p.w = base
 	st, err := newStepper(o, len(x), p.rmsEstimate())
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func TestScatteringReport(t *testing.T) {
 	}
 	plain := func(o Optimizer) ScatteringOptions {
 		d := DefaultScatteringOptions()
-		d.Optimizer, d.Warmup = o, 0
+		d.Optimizer, d.Warmup, d.Renormalize = o, 0, 0
 		return d
 	}
 	withOpt := func(o Optimizer) ScatteringOptions {
@@ -66,11 +66,17 @@ func TestScatteringReport(t *testing.T) {
 		d.Optimizer = o
 		return d
 	}
+	noRenorm := func(o Optimizer) ScatteringOptions {
+		d := DefaultScatteringOptions()
+		d.Optimizer, d.Renormalize = o, 0
+		return d
+	}
 	runs := []run{
-		{"lbfgs (default: warm-up 20 at weight 1000)", withOpt(LBFGS), false},
-		{"lbfgs, no warm-up", plain(LBFGS), false},
-		{"adam (lr 0.3), warm-up", withOpt(Adam), false},
-		{"sgdm lr 500 μ 0.9, warm-up", withOpt(SGDM), false},
+		{"lbfgs (default: warm-up 20 at weight 1000, renormalisation 1)", withOpt(LBFGS), false},
+		{"lbfgs, warm-up, no renormalisation", noRenorm(LBFGS), false},
+		{"lbfgs, plain MSE", plain(LBFGS), false},
+		{"adam (lr 0.3), warm-up, renormalisation", withOpt(Adam), false},
+		{"sgdm lr 500 μ 0.9, warm-up, renormalisation", withOpt(SGDM), false},
 		{"sgdm lr 500 μ 0.9 from randn (the seeds' run)", plain(SGDM), true},
 	}
 	checkpoints := []int{1, 20, 50, 100, 200, 300, 1000} // multiples of CheckEvery, and 1

@@ -15,8 +15,8 @@ import (
 
 // scatteringFlags are invert's --tfr scattering options.
 type scatteringFlags struct {
-	j, q, maxOrder, warmup int
-	warmupWeight           float64
+	j, q, maxOrder, warmup    int
+	warmupWeight, renormalize float64
 }
 
 func (s *scatteringFlags) register(fs *flag.FlagSet) {
@@ -26,6 +26,7 @@ func (s *scatteringFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.maxOrder, "max-order", 2, "--tfr scattering: 1 or 2")
 	fs.IntVar(&s.warmup, "warmup", d.Warmup, "--tfr scattering: first iterations with the zeroth order weighted by --warmup-weight (0: none, the seeds' plain MSE)")
 	fs.Float64Var(&s.warmupWeight, "warmup-weight", d.WarmupWeight, "--tfr scattering: zeroth-order weight during the warm-up")
+	fs.Float64Var(&s.renormalize, "renormalize", d.Renormalize, "--tfr scattering: weight rows by mean/(energy + ε·mean) with this ε (0: plain MSE, with --warmup 0 the seeds' loss)")
 }
 
 // scatteringDefaults sets invert's defaults for --tfr scattering on the flags the user left
@@ -68,6 +69,8 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 		return badInput("invert: --lr %v: want a finite learning rate ≥ 0 (0: the optimizer's default)", o.lr)
 	case sf.warmup < 0 || !(sf.warmupWeight > 0) || math.IsInf(sf.warmupWeight, 0):
 		return badInput("invert: --warmup %d --warmup-weight %v: want ≥ 0 iterations and a finite weight > 0", sf.warmup, sf.warmupWeight)
+	case !(sf.renormalize >= 0) || math.IsInf(sf.renormalize, 0):
+		return badInput("invert: --renormalize %v: want a finite ε ≥ 0 (0: none)", sf.renormalize)
 	case o.nfft < 2 || o.nfft%2 != 0:
 		return badInput("invert: --n-fft %d: want an even number of samples ≥ 2", o.nfft)
 	}
@@ -80,7 +83,7 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 	}
 	cfg := retrieval.ScatteringConfig{J: sf.j, Q: sf.q, MaxOrder: sf.maxOrder}
 	opt := retrieval.ScatteringOptions{Options: retrieval.Options{MaxIter: o.iters, Tol: o.tol, LearningRate: o.lr, Seed: o.seed},
-		Warmup: sf.warmup, WarmupWeight: sf.warmupWeight}
+		Warmup: sf.warmup, WarmupWeight: sf.warmupWeight, Renormalize: sf.renormalize}
 	if opt.Method, err = retrieval.ParseMethod(o.method); err != nil {
 		return inputError{err}
 	}
@@ -159,7 +162,7 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 		"input": in, "output": out, "tfr": "scattering", "method": opt.Method.String(), "optimizer": opt.Optimizer.String(),
 		"init": opt.Init.String(), "J": cfg.J, "Q": cfg.Q, "max_order": cfg.MaxOrder,
 		"paths": s.Rows(), "frames": s.Frames(), "padded_length": s.PaddedLength(),
-		"warmup": opt.Warmup, "warmup_weight": opt.WarmupWeight,
+		"warmup": opt.Warmup, "warmup_weight": opt.WarmupWeight, "renormalize": opt.Renormalize,
 		"iterations": totalIters / len(outs), "stop": stop.String(), "seconds": secs,
 		"ms_per_iteration": msPerIteration(secs, totalIters),
 		"sc_db":            mean(scs), "stft_sc_db": mean(stftSCs), "rel_l2": mean(rels),
@@ -172,8 +175,8 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, out, len(outs), a.Len(), a.SampleRate)
 	fmt.Printf("scattering: J %d, Q %d, max order %d: %d paths × %d frames (padded to %d)\n",
 		cfg.J, cfg.Q, cfg.MaxOrder, s.Rows(), s.Frames(), s.PaddedLength())
-	fmt.Printf("gd (%s) from noise, warm-up %d at weight %g, %d iterations (%s), %.3f s, %.2f ms/iteration\n", opt.Optimizer,
-		opt.Warmup, opt.WarmupWeight, totalIters/len(outs), stop, secs, result["ms_per_iteration"])
+	fmt.Printf("gd (%s) from noise, warm-up %d at weight %g, renormalisation %g, %d iterations (%s), %.3f s, %.2f ms/iteration\n",
+		opt.Optimizer, opt.Warmup, opt.WarmupWeight, opt.Renormalize, totalIters/len(outs), stop, secs, result["ms_per_iteration"])
 	fmt.Printf("spectral convergence %.2f dB (scattering), %.2f dB (STFT, n_fft %d, hop %d); relative L2 %.4f (the sign and sub-2^J shifts are invisible)\n",
 		mean(scs), mean(stftSCs), stftCfg.NFFT, stftCfg.Hop, mean(rels))
 	return nil

@@ -65,6 +65,7 @@ func TestInvertScatteringBadInput(t *testing.T) {
 		{[]string{in, "--method", "fgla"}, "gradient descent"},
 		{[]string{in, "--init", "zero"}, "--init noise"},
 		{[]string{in, "--warmup", "-1"}, "--warmup"},
+		{[]string{in, "--renormalize", "-1"}, "--renormalize"},
 		{[]string{in, "--iters", "-1"}, "--iters -1"},
 		{[]string{npy}, "--tfr scattering inverts the scattering of a WAV"},
 	} {
