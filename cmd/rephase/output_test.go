@@ -75,6 +75,32 @@ func TestInvertFlagsOutOfRange(t *testing.T) {
 	}
 }
 
+// TestStreamingNFFTOutOfRange: stream and analyze refuse --n-fft 0 (which silently became 512) and
+// an n_fft longer than the signal (n_fft 2^20 on a short file planned and ran for 44 s).
+func TestStreamingNFFTOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	in := testWAV(t, dir, "in.wav", false)
+	out := filepath.Join(dir, "out")
+	for _, c := range []struct {
+		run  func([]string) error
+		args []string
+		want string
+	}{
+		{runStream, []string{in, "--out", out, "--n-fft", "0"}, "--n-fft 0"},
+		{runStream, []string{in, "--out", out, "--n-fft", "1048576"}, "longer than the signal"},
+		{runAnalyze, []string{in, "--out", out, "--n-fft", "1048576"}, "longer than the signal"},
+		{runSynth, []string{"--out", out, "--n-fft", "7", "--headerless", "--sr", "16000"}, "--n-fft 7"},
+	} {
+		err := c.run(c.args)
+		if !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want an input error with %q", c.args, err, c.want)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v: output written", c.args)
+		}
+	}
+}
+
 // TestInvertZeroIterations: --iters 0 is the initial signal (PGHI alone with --init pghi), not
 // 100 iterations; the scalogram path too.
 func TestInvertZeroIterations(t *testing.T) {
@@ -316,5 +342,22 @@ func TestInvertSignalLeavesNoFile(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("files left: %v", ents)
+	}
+}
+
+// TestRawWriterRefusesNonFinite: raw PCM on stdout (synth --out -) refuses NaN and ±Inf like the
+// WAV writers, naming the sample, rather than converting NaN to an undefined int16.
+func TestRawWriterRefusesNonFinite(t *testing.T) {
+	for _, s16 := range []bool{true, false} {
+		var b strings.Builder
+		w := newRawWriter(&b, s16)
+		if err := w.write([]float64{0.1, -0.2}); err != nil {
+			t.Fatal(err)
+		}
+		err := w.write([]float64{0.3, math.NaN()})
+		var nf *wav.NonFiniteError
+		if !errors.As(err, &nf) || nf.Sample != 3 {
+			t.Errorf("s16 %v: error %v, want a non-finite sample error at sample 3", s16, err)
+		}
 	}
 }

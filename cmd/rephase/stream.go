@@ -41,6 +41,9 @@ func addSTFTFlags(fs *flag.FlagSet) *stftFlags {
 }
 
 func (f *stftFlags) config() (retrieval.Config, error) {
+	if err := checkNFFT("", *f.nfft, 0); err != nil {
+		return retrieval.Config{}, err
+	}
 	w, err := retrieval.ParseWindow(*f.window)
 	if err != nil {
 		return retrieval.Config{}, err
@@ -407,6 +410,9 @@ func runStream(args []string) error {
 	stft, err := sf.config()
 	if err != nil {
 		return inputError{err}
+	}
+	if err := checkNFFT(in, stft.NFFT, int(min(length, math.MaxInt32))); err != nil {
+		return err
 	}
 	cfg, err := ef.config(stft, rate, *realtime)
 	if err != nil {
@@ -813,6 +819,9 @@ func runAnalyze(args []string) error {
 	if err != nil {
 		return inputError{err}
 	}
+	if err := checkNFFT(in, stft.NFFT, int(min(r.Len(), math.MaxInt32))); err != nil {
+		return err
+	}
 	fw, err := framestream.NewWriter(o, framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength, Window: stft.Window}, *headerless)
 	if err != nil {
 		return inputError{err}
@@ -1072,17 +1081,23 @@ func readFrames(ctx context.Context, fr *framestream.Reader) frameQueue {
 	return q
 }
 
+// rawWriter writes headerless PCM (s16 or f32, little-endian) and, like the WAV writers, refuses
+// non-finite samples.
 type rawWriter struct {
-	w   io.Writer
-	s16 bool
-	buf []byte
+	w       io.Writer
+	s16     bool
+	buf     []byte
+	written int
 }
 
 func newRawWriter(w io.Writer, s16 bool) *rawWriter { return &rawWriter{w: w, s16: s16} }
 
 func (r *rawWriter) write(v []float64) error {
 	r.buf = r.buf[:0]
-	for _, s := range v {
+	for i, s := range v {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			return &wav.NonFiniteError{Path: "stdout", Sample: r.written + i, Value: s}
+		}
 		if r.s16 {
 			q := math.Round(math.Max(-1, math.Min(1, s)) * 32767)
 			r.buf = binary.LittleEndian.AppendUint16(r.buf, uint16(int16(q)))
@@ -1090,6 +1105,7 @@ func (r *rawWriter) write(v []float64) error {
 			r.buf = binary.LittleEndian.AppendUint32(r.buf, math.Float32bits(float32(s)))
 		}
 	}
+	r.written += len(v)
 	_, err := r.w.Write(r.buf)
 	return err
 }
