@@ -129,7 +129,7 @@ type ScatteringOptions struct {
 	// phase of that band can then no longer settle in a wrong local minimum. On the seeds'
 	// cos(40 t) (N 2048, J 6, Q 8), L-BFGS from noise stalls at −16.5 dB scattering SC without
 	// it; 20 iterations at weight 1000, then 300 plain ones, give −57, −48 and −62 dB for
-	// seeds 1, 2, 3 (weight 10: −20 dB; 100: −48 dB; 10⁴ as 1000).
+	// seeds 1, 2, 3 (weight 10: −20 dB; 100: −48 dB; 10⁴ as 1000; all without Renormalize).
 	Warmup int
 	// WarmupWeight is the zeroth-order row's weight during the warm-up (> 0).
 	WarmupWeight float64
