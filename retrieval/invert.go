@@ -409,32 +409,43 @@ func (p *Problem) rmsEstimate() float64 {
 // the least-squares ISTFT.
 func (p *Problem) InitialSignal(x []float64, init Init, seed uint64) error {
 	s := p.S
-	spec := make([]complex128, len(p.mag))
+	b := s.bins
+	// centred synthesises frame m with the phase φ (frame-centre convention, nil for zero
+	// phase): T·e^{iφ}·(−1)^k in the frame-start convention.
+	centred := func(phase []float64) func(m int, spec []complex128) {
+		return func(m int, spec []complex128) {
+			row := p.mag[m*b : (m+1)*b]
+			for k, t := range row {
+				v := complex(t, 0)
+				if phase != nil {
+					v *= cisPhase(phase[m*b+k])
+				}
+				if k%2 == 1 {
+					v = -v
+				}
+				spec[k] = v
+			}
+		}
+	}
 	switch init {
 	case InitZero:
-		for i, t := range p.mag {
-			spec[i] = complex(t, 0)
-		}
-		s.ConvertPhase(spec, FrameCentre, FrameStart)
+		s.overlapAdd(x, centred(nil))
 	case InitRandom:
 		rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-		for i, t := range p.mag {
-			spec[i] = complex(t, 0) * cisPhase(2*math.Pi*rng.Float64())
-		}
+		s.overlapAdd(x, func(m int, spec []complex128) {
+			for k, t := range p.mag[m*b : (m+1)*b] {
+				spec[k] = complex(t, 0) * cisPhase(2*math.Pi*rng.Float64())
+			}
+		})
 	case InitNoise:
 		fillNoise(x, p.rmsEstimate(), seed)
-		return nil
 	case InitPGHI:
 		phase := make([]float64, len(p.mag))
 		PGHI(phase, p.mag, s.frames, s.cfg, seed)
-		for i, t := range p.mag {
-			spec[i] = complex(t, 0) * cisPhase(phase[i])
-		}
-		s.ConvertPhase(spec, FrameCentre, FrameStart)
+		s.overlapAdd(x, centred(phase))
 	default:
 		return fmt.Errorf("retrieval: unknown init %d", int(init))
 	}
-	s.Inverse(x, spec)
 	return nil
 }
 

@@ -40,8 +40,7 @@ type Problem struct {
 	tgt  []float64 // compressed T (aliases mag for γ = 1)
 	invD []float64 // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
 
-	magScratch    []float64
-	specA, specB  []complex128
+	specA         []complex128 // one frame
 	signalScratch []float64
 	magNorm       float64
 }
@@ -145,32 +144,32 @@ func projectOnto(spec []complex128, mag []float64) {
 	}
 }
 
-// SpectralConvergence returns ‖ |STFT(x)| − T ‖_F / ‖T‖_F (linear; see DB).
+// SpectralConvergence returns ‖ |STFT(x)| − T ‖_F / ‖T‖_F (linear; see DB), computed frame by
+// frame (no spectrogram-sized scratch).
 func (p *Problem) SpectralConvergence(x []float64) float64 {
-	if p.magScratch == nil {
-		p.magScratch = make([]float64, len(p.mag))
+	num := p.S.magnitudeMisfit(x, p.mag)
+	if p.magNorm == 0 {
+		if num == 0 {
+			return 0
+		}
+		return math.Inf(1)
 	}
-	return SpectralConvergence(p.S.Magnitude(p.magScratch, x), p.mag)
+	return math.Sqrt(num) / p.magNorm
 }
 
 // Inconsistency returns the normalised inconsistency that MATLAB's stftmag2sig reports,
 // ‖Ŝ − S‖_F / ‖T‖_F, where S = T·X/|X| is the target magnitude with x's phase and
 // Ŝ = STFT(ISTFT(S)) its re-analysis. It is 0 exactly when S is a consistent spectrogram.
-// Cost: two forward and one inverse STFT.
+// Cost: three forward and one inverse FFT per frame, frame by frame; its scratch is one signal
+// (Length() samples, allocated on the first call) and one frame.
 func (p *Problem) Inconsistency(x []float64) float64 {
-	if p.specA == nil {
-		p.specA = make([]complex128, len(p.mag))
-		p.specB = make([]complex128, len(p.mag))
+	if p.signalScratch == nil {
 		p.signalScratch = make([]float64, p.S.length)
+		p.specA = make([]complex128, p.S.bins)
 	}
-	s := p.Project(p.specA, x)
-	y := p.S.Inverse(p.signalScratch, s)
-	sh := p.S.Forward(p.specB, y)
-	var num float64
-	for i := range s {
-		d := sh[i] - s[i]
-		num += real(d)*real(d) + imag(d)*imag(d)
-	}
+	y := p.signalScratch
+	p.S.projectedSynthesis(y, x, p.mag)
+	num := p.S.projectionResidual(x, y, p.mag, p.specA)
 	if p.magNorm == 0 {
 		return math.Sqrt(num)
 	}
