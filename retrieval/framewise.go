@@ -17,7 +17,7 @@ func (s *STFT) overlapAdd(dst []float64, spectrum func(m int, spec []complex128)
 		buf := g.gradBuffer(dst)
 		for m := g.m0; m < g.m1; m++ {
 			spectrum(m, s.spec)
-			s.loss.plan.Inverse(s.frame, s.spec)
+			s.plan.Inverse(s.frame, s.spec)
 			o := (m - g.m0) * hop
 			mulAddTo(buf[o:o+n], s.win, s.frame)
 		}
@@ -43,9 +43,9 @@ func (s *STFT) projectedSynthesis(dst, x, mag []float64) {
 		for m := g.m0; m < g.m1; m++ {
 			o := (m - g.m0) * hop
 			mulTo(s.frame, s.win, src[o:o+n])
-			s.loss.plan.Forward(s.spec, s.frame)
+			s.plan.Forward(s.spec, s.frame)
 			projectOnto(s.spec, mag[m*s.bins:(m+1)*s.bins])
-			s.loss.plan.Inverse(s.frame, s.spec)
+			s.plan.Inverse(s.frame, s.spec)
 			mulAddTo(buf[o:o+n], s.win, s.frame)
 		}
 		g.fold(dst)
@@ -82,10 +82,10 @@ func (s *STFT) projectionResidual(x, y, mag []float64, spec2 []complex128) float
 		for m := g.m0; m < g.m1; m++ {
 			o := (m - g.m0) * hop
 			mulTo(s.frame, s.win, xs[o:o+n])
-			s.loss.plan.Forward(s.spec, s.frame)
+			s.plan.Forward(s.spec, s.frame)
 			projectOnto(s.spec, mag[m*s.bins:(m+1)*s.bins])
 			mulTo(s.frame, s.win, ys[o:o+n])
-			s.loss.plan.Forward(spec2, s.frame)
+			s.plan.Forward(spec2, s.frame)
 			for k, v := range s.spec {
 				d := spec2[k] - v
 				num += real(d)*real(d) + imag(d)*imag(d)
@@ -107,7 +107,7 @@ func (s *STFT) magnitudeMisfit(x, mag []float64) float64 {
 		for m := g.m0; m < g.m1; m++ {
 			o := (m - g.m0) * hop
 			mulTo(s.frame, s.win, src[o:o+n])
-			s.loss.plan.Forward(s.spec, s.frame)
+			s.plan.Forward(s.spec, s.frame)
 			row := mag[m*s.bins : (m+1)*s.bins]
 			for k, v := range s.spec {
 				d := math.Hypot(real(v), imag(v)) - row[k]

@@ -57,6 +57,7 @@ type FrameLoss struct {
 	nfft, hop, bins int
 	win             []float64
 	plan            *fft.Plan
+	ownsPlan        bool // false when the plan is borrowed from an STFT (see newFrameLossOn)
 	frame           []float64
 	spec            []complex128
 	gamma, eps2     float64
@@ -69,10 +70,21 @@ func NewFrameLoss(nfft, hop int, window []float64) *FrameLoss {
 	if len(window) != nfft || hop < 1 {
 		panic(fmt.Sprintf("retrieval: NewFrameLoss(n_fft=%d, hop=%d) with a %d-sample window", nfft, hop, len(window)))
 	}
+	f := newFrameLossOn(fft.New(nfft), hop, window)
+	f.ownsPlan = true
+	return f
+}
+
+// newFrameLossOn is NewFrameLoss with a borrowed plan of size len(window): the loss owns its
+// penalty and scratch, the caller owns the plan (Close leaves it open). A Problem uses it so that
+// every Problem on one STFT has its own penalty while they share the STFT's plan, which is safe
+// because neither is safe for concurrent use.
+func newFrameLossOn(plan *fft.Plan, hop int, window []float64) *FrameLoss {
+	nfft := plan.Len()
 	return &FrameLoss{
 		nfft: nfft, hop: hop, bins: nfft/2 + 1,
 		win:   append([]float64(nil), window...),
-		plan:  fft.New(nfft),
+		plan:  plan,
 		frame: make([]float64, nfft),
 		spec:  make([]complex128, nfft/2+1),
 		gamma: 1,
@@ -105,7 +117,11 @@ func (f *FrameLoss) CompressTarget(dst, mag []float64) {
 }
 
 // Close releases the FFT plan.
-func (f *FrameLoss) Close() { f.plan.Close() }
+func (f *FrameLoss) Close() {
+	if f.ownsPlan {
+		f.plan.Close()
+	}
+}
 
 // Eval returns F restricted to frames m0 ≤ m < m1 of the buffer x, and, when grad is not nil,
 // adds ∂F/∂x[t] to grad[t] for every sample t ≥ fixed that those frames touch. Samples below

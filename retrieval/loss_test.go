@@ -249,3 +249,49 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("SC dB = %g, want −20", db)
 	}
 }
+
+// TestProblemsOnOneSTFTKeepTheirLoss is the regression test for issue 16 item 3: NewProblem used
+// to set the penalty on a FrameLoss the STFT shared with every Problem, so a second Problem with
+// a compressed loss changed what the first one's Eval returned.
+func TestProblemsOnOneSTFTKeepTheirLoss(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 3))
+	const length = 400
+	s := mustSTFT(t, Config{NFFT: 64, Hop: 16}, length)
+	mag := s.Magnitude(nil, randSignal(rng, length))
+	x := randSignal(rng, length)
+	grad := make([]float64, length)
+
+	mse, err := NewProblem(s, mag, Loss{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f0 := mse.Eval(grad, x)
+	g0 := append([]float64(nil), grad...)
+
+	comp, err := NewProblem(s, mag, Loss{Compress: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := comp.Eval(nil, x)
+	if f1 := mse.Eval(grad, x); f1 != f0 {
+		t.Fatalf("MSE Problem's F changed from %g to %g after a Loss{Compress: 0.3} Problem was built on its STFT", f0, f1)
+	}
+	for i := range grad {
+		if grad[i] != g0[i] {
+			t.Fatalf("MSE Problem's gradient changed at sample %d: %g → %g", i, g0[i], grad[i])
+		}
+	}
+	if fc == f0 {
+		t.Fatalf("compressed Problem's F equals the MSE's (%g): its penalty was not applied", fc)
+	}
+	// The compressed Problem agrees with one built on its own STFT.
+	alone, err := NewProblem(mustSTFT(t, Config{NFFT: 64, Hop: 16}, length), mag, Loss{Compress: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fa := alone.Eval(nil, x); math.Abs(fa-fc) > 1e-12*math.Abs(fa) {
+		t.Fatalf("compressed Problem on a shared STFT gives F = %g, on its own STFT %g", fc, fa)
+	}
+	// Closing the STFT after its Problems is the only Close needed (they borrow its plan).
+	s.Close()
+}

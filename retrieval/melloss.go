@@ -272,7 +272,6 @@ func (p *MelProblem) Eval(grad, x []float64) float64 {
 		}
 		clear(grad)
 	}
-	fl := s.loss
 	n, hop, nm := s.cfg.NFFT, s.cfg.Hop, p.Mel.nMels
 	total := 0.0
 	for gi := range s.groups {
@@ -284,12 +283,12 @@ func (p *MelProblem) Eval(grad, x []float64) float64 {
 		xb := g.signal(x)
 		for j := 0; j < g.m1-g.m0; j++ {
 			m, o := g.m0+j, j*hop
-			mulTo(fl.frame, fl.win, xb[o:o+n])
-			fl.plan.Forward(fl.spec, fl.frame)
-			total += p.frameLoss(fl.spec, p.tgt[m*nm:(m+1)*nm], grad != nil)
+			mulTo(s.frame, s.win, xb[o:o+n])
+			s.plan.Forward(s.spec, s.frame)
+			total += p.frameLoss(s.spec, p.tgt[m*nm:(m+1)*nm], grad != nil)
 			if grad != nil {
-				fl.plan.Inverse(fl.frame, fl.spec)
-				mulAddTo(gb[o:o+n], fl.win, fl.frame)
+				s.plan.Inverse(s.frame, s.spec)
+				mulAddTo(gb[o:o+n], s.win, s.frame)
 			}
 		}
 		if grad != nil {

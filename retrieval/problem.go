@@ -31,14 +31,16 @@ func CheckMagnitudes(mag []float64, bins int) error {
 // and the penalty, and gives every offline algorithm the same objective, gradient and
 // preconditioner.
 //
-// Not safe for concurrent use (it uses the STFT's scratch). Eval and Precondition do not
+// A Problem owns its penalty: several Problems with different Loss settings may share one STFT
+// (not concurrently: they use the STFT's FFT plan and scratch). Eval and Precondition do not
 // allocate; the metric methods allocate their scratch once, on first use.
 type Problem struct {
 	S    *STFT
 	loss Loss
-	mag  []float64 // T, frames × bins
-	tgt  []float64 // compressed T (aliases mag for γ = 1)
-	invD []float64 // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
+	fl   *FrameLoss // this Problem's penalty and frame scratch; borrows S's FFT plan
+	mag  []float64  // T, frames × bins
+	tgt  []float64  // compressed T (aliases mag for γ = 1)
+	invD []float64  // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
 
 	specA         []complex128 // one frame
 	signalScratch []float64
@@ -56,13 +58,14 @@ func NewProblem(s *STFT, mag []float64, loss Loss) (*Problem, error) {
 	if err := CheckMagnitudes(mag, s.bins); err != nil {
 		return nil, err
 	}
-	if err := s.loss.SetLoss(loss); err != nil {
+	fl := newFrameLossOn(s.plan, s.cfg.Hop, s.win)
+	if err := fl.SetLoss(loss); err != nil {
 		return nil, err
 	}
-	p := &Problem{S: s, loss: loss, mag: mag, tgt: mag}
-	if s.loss.gamma != 1 {
+	p := &Problem{S: s, loss: loss, fl: fl, mag: mag, tgt: mag}
+	if fl.gamma != 1 {
 		p.tgt = make([]float64, len(mag))
-		s.loss.CompressTarget(p.tgt, mag)
+		fl.CompressTarget(p.tgt, mag)
 	}
 	p.invD = make([]float64, s.length)
 	scale := 1 / (2 * float64(s.cfg.NFFT))
@@ -99,7 +102,7 @@ func (p *Problem) Eval(grad, x []float64) float64 {
 		if grad != nil {
 			gb = g.gradBuffer(grad)
 		}
-		f += s.loss.Eval(gb, g.signal(x), p.tgt[g.m0*s.bins:], 0, g.m1-g.m0, 0)
+		f += p.fl.Eval(gb, g.signal(x), p.tgt[g.m0*s.bins:], 0, g.m1-g.m0, 0)
 		if grad != nil {
 			g.fold(grad)
 		}

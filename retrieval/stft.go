@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
+
+	"github.com/rephase/rephase/retrieval/fft"
 )
 
 // Framing selects where frames sit relative to the signal. The zero value is Center.
@@ -220,7 +222,7 @@ type STFT struct {
 	pad    int
 
 	win  []float64 // n_fft
-	loss *FrameLoss
+	plan *fft.Plan // owned; Problems on this STFT borrow it (see NewProblem)
 
 	// groups partitions the frames into contiguous runs: interior frames read the signal (and
 	// write the gradient) in place; frames that reach into the padding work on small padded
@@ -257,7 +259,7 @@ func NewSTFT(cfg Config, length int) (*STFT, error) {
 	s := &STFT{cfg: c, length: length, bins: c.Bins(), pad: c.Padding()}
 	s.frames = c.Frames(length)
 	s.win = c.WindowSamples()
-	s.loss = NewFrameLoss(c.NFFT, c.Hop, s.win)
+	s.plan = fft.New(c.NFFT)
 	s.buildGroups()
 	s.frame = make([]float64, c.NFFT)
 	s.spec = make([]complex128, s.bins)
@@ -303,7 +305,7 @@ func reflectIndex(t, length int) int {
 }
 
 // Close releases the FFT plan. The STFT must not be used afterwards.
-func (s *STFT) Close() { s.loss.Close() }
+func (s *STFT) Close() { s.plan.Close() }
 
 // Config returns the resolved configuration.
 func (s *STFT) Config() Config { return s.cfg }
@@ -455,10 +457,10 @@ func (s *STFT) analyze(x []float64, spec []complex128, mag []float64) {
 			o := (m - g.m0) * hop
 			mulTo(s.frame, s.win, buf[o:o+n])
 			if spec != nil {
-				s.loss.plan.Forward(spec[m*s.bins:(m+1)*s.bins], s.frame)
+				s.plan.Forward(spec[m*s.bins:(m+1)*s.bins], s.frame)
 				continue
 			}
-			s.loss.plan.Forward(s.spec, s.frame)
+			s.plan.Forward(s.spec, s.frame)
 			row := mag[m*s.bins : (m+1)*s.bins]
 			for k, v := range s.spec {
 				row[k] = math.Hypot(real(v), imag(v))
@@ -500,7 +502,7 @@ func (s *STFT) Inverse(dst []float64, spec []complex128) []float64 {
 		buf := g.gradBuffer(dst)
 		for m := g.m0; m < g.m1; m++ {
 			copy(s.spec, spec[m*s.bins:(m+1)*s.bins]) // c2r destroys its input
-			s.loss.plan.Inverse(s.frame, s.spec)
+			s.plan.Inverse(s.frame, s.spec)
 			o := (m - g.m0) * hop
 			mulAddTo(buf[o:o+n], s.win, s.frame)
 		}
