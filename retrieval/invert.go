@@ -312,7 +312,7 @@ func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result 
 			break
 		}
 	}
-	res.Signal = append([]float64(nil), x...)
+	res.Signal = x // iterate owns x (callers pass a fresh start signal): no copy
 	if opt.Tol <= 0 && opt.Progress == nil {
 		res.Inconsistency = obj.Inconsistency(res.Signal)
 	}

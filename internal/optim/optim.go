@@ -91,31 +91,29 @@ func (s *GLA) Step(p Problem) bool {
 
 // FGLA is fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013): with the projection
 // y_n = z_{n−1} − D⁻¹∇F(z_{n−1}) and the extrapolation z_n = y_n + α(y_n − y_{n−1}), x holds y (the
-// estimate) and the stepper keeps z and y_{n−1}. Its state slides with a streaming window, so
-// the momentum carries over from one hop to the next.
+// estimate, so y_{n−1} is x itself before a step) and the stepper keeps z. Its state slides with a
+// streaming window, so the momentum carries over from one hop to the next.
 type FGLA struct {
 	Alpha   float64
-	z, yp   []float64
-	g       []float64
+	z, g    []float64
 	x       []float64
 	lo      int
 	started bool
 }
 
 // NewFGLA makes a fast Griffin-Lim stepper with extrapolation alpha for vectors of up to size
-// samples.
+// samples (it allocates two vectors of size).
 func NewFGLA(size int, alpha float64) *FGLA {
-	return &FGLA{Alpha: alpha, z: make([]float64, size), yp: make([]float64, size), g: make([]float64, size)}
+	return &FGLA{Alpha: alpha, z: make([]float64, size), g: make([]float64, size)}
 }
 
 // Start continues from the state kept since Reset (the first Start after Reset begins with
-// z = y_{n−1} = x).
+// z = x).
 func (s *FGLA) Start(_ Problem, x []float64, lo int) {
 	checkLen(x, lo, len(s.z))
 	s.x, s.lo = x, lo
 	if !s.started {
 		copy(s.z, x)
-		copy(s.yp, x)
 		s.started = true
 	}
 	copy(s.z[:lo], x[:lo]) // the constants, at which every evaluation holds them
@@ -123,21 +121,20 @@ func (s *FGLA) Start(_ Problem, x []float64, lo int) {
 
 func (s *FGLA) Step(p Problem) bool {
 	n := len(s.x)
-	z, yp, g := s.z[:n], s.yp[:n], s.g[:n]
+	z, g := s.z[:n], s.g[:n]
 	descent(p, g, z)
 	a := s.Alpha
 	for i := s.lo; i < n; i++ {
 		y := z[i] - g[i]
+		z[i] = y + a*(y-s.x[i])
 		s.x[i] = y
-		z[i] = y + a*(y-yp[i])
-		yp[i] = y
 	}
 	return false
 }
 
-func (s *FGLA) Slide(a int)            { slideState(s.z, a); slideState(s.yp, a) }
-func (s *FGLA) Shift(i int, d float64) { s.z[i] += d; s.yp[i] += d }
-func (s *FGLA) Reset()                 { clear(s.z); clear(s.yp); s.started = false }
+func (s *FGLA) Slide(a int)            { slideState(s.z, a) }
+func (s *FGLA) Shift(i int, d float64) { s.z[i] += d }
+func (s *FGLA) Reset()                 { clear(s.z); s.started = false }
 
 // SGDM is gradient descent with heavy-ball momentum on the preconditioned gradient:
 // v ← μv − lr·D⁻¹∇F(x), x ← x + v; lr is in units of a Griffin-Lim step.
