@@ -822,7 +822,8 @@ func runAnalyze(args []string) error {
 	if err := checkNFFT(in, stft.NFFT, int(min(r.Len(), math.MaxInt32))); err != nil {
 		return err
 	}
-	fw, err := framestream.NewWriter(o, framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength, Window: stft.Window}, *headerless)
+	fw, err := framestream.NewWriter(o, framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength,
+		Window: stft.Window, Symmetric: stft.Symmetric, Length: r.Len()}, *headerless)
 	if err != nil {
 		return inputError{err}
 	}
@@ -880,8 +881,9 @@ func runSynth(args []string) error {
 	in := fs.String("in", "-", "frame stream file (- for stdin)")
 	out := fs.String("out", "", "output WAV, or - for raw PCM on stdout (required)")
 	format := fs.String("format", "f32", "raw PCM format for --out -: f32 (float32le) | s16 (s16le)")
-	headerless := fs.Bool("headerless", false, "the stream has no header: take --sr, --n-fft, --hop, --win-length, --window")
+	headerless := fs.Bool("headerless", false, "the stream has no header: take --sr, --n-fft, --hop, --win-length, --window, --center")
 	sr := fs.Int("sr", 16000, "sample rate for --headerless (Hz)")
+	center := fs.Bool("center", false, "for --headerless: frames are centred on m·hop, as torch.stft(center=True) and librosa write them")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
 	pcm16 := fs.Bool("pcm16", false, "write a 16-bit PCM WAV instead of 32-bit float")
@@ -916,7 +918,7 @@ func runSynth(args []string) error {
 		if err != nil {
 			return inputError{err}
 		}
-		hdr = framestream.Header{SampleRate: *sr, NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength, Window: stft.Window}
+		hdr = framestream.Header{SampleRate: *sr, NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength, Window: stft.Window, Center: *center}
 	}
 	fr, err := framestream.NewReader(r, *headerless, hdr)
 	if err != nil {
@@ -934,9 +936,15 @@ func runSynth(args []string) error {
 	}
 	defer e.Close()
 
-	skip := e.Latency().FileDelay
+	// Compensation aligns the output with the analysed signal: the engine's delay, less the
+	// Advance of centre-framed frames; and it trims the output to the signal's length when the
+	// header carries it (docs/frame-stream.md).
+	skip, keep := e.Latency().FileDelay-hdr.Advance(), int64(-1) // keep: samples still to write, −1 unbounded
+	if hdr.Length > 0 {
+		keep = hdr.Length
+	}
 	if *ef.noCompensate {
-		skip = 0
+		skip, keep = 0, -1
 	}
 	var wout *wav.Writer // WAV output, written as it comes
 	var raw *rawWriter
@@ -956,6 +964,10 @@ func runSynth(args []string) error {
 		if skip > 0 {
 			d := min(skip, len(v))
 			v, skip = v[d:], skip-d
+		}
+		if keep >= 0 {
+			v = v[:min(int64(len(v)), keep)]
+			keep -= int64(len(v))
 		}
 		if raw != nil {
 			return raw.write(v)

@@ -1,8 +1,10 @@
 // Package framestream reads and writes rephase's frame stream: STFT magnitude frames piped
 // between programs (rephase analyze | your-filter | rephase synth). The format is specified in
-// docs/frame-stream.md: a 32-byte little-endian header (magic "RPFS", version, sample type,
-// sample rate, n_fft, hop, win_length, window, bins) followed by frames of bins little-endian
-// float32 magnitudes, or, headerless, the frames alone with the parameters given out of band.
+// docs/frame-stream.md: a 48-byte little-endian header (magic "RPFS", version 2, sample type,
+// sample rate, n_fft, hop, win_length, window, bins, framing, window symmetry, signal length)
+// followed by frames of bins little-endian float32 magnitudes, or, headerless, the frames alone
+// with the parameters given out of band. Readers also accept version 1's 32-byte header (Full
+// framing, periodic window, length unknown).
 package framestream
 
 import (
@@ -20,11 +22,18 @@ import (
 // Magic opens every frame stream with a header.
 const Magic = "RPFS"
 
-// Version is the header version this package writes and reads.
-const Version = 1
+// Version is the header version this package writes. It reads versions 1 and 2.
+const Version = 2
 
-// HeaderSize is the header's length in bytes.
-const HeaderSize = 32
+// HeaderSize is the length in bytes of the version 2 header, the one this package writes.
+const HeaderSize = 48
+
+// HeaderSizeV1 is the length in bytes of a version 1 header.
+const HeaderSizeV1 = 32
+
+// prefixSize is what every version shares and a reader reads first: magic, version and sample
+// type.
+const prefixSize = 8
 
 // MaxNFFT bounds n_fft in a header.
 const MaxNFFT = 1 << 20
@@ -42,22 +51,101 @@ const MaxWindowSamples = 1 << 24
 // SampleFloat32 is the only sample type: little-endian IEEE-754 float32 linear magnitudes.
 const SampleFloat32 = 1
 
-// Header describes a frame stream. Window uses retrieval.Window's codes (0 Hann, 1 Hamming,
-// 2 Blackman, 3 Gaussian, 4 rectangular).
+// Header describes a frame stream. On the wire the window is an explicit code (see
+// WindowCode), not retrieval.Window's value, so reordering that enum cannot change a file's
+// meaning. The zero values of the fields added in version 2 are what a version 1 header means:
+// Full framing, a periodic window, length unknown.
 type Header struct {
 	SampleRate int // Hz
 	NFFT       int
 	Hop        int
 	WinLength  int
 	Window     retrieval.Window
+	// Center marks frames centred on m·hop (torch.stft(center=True), librosa), frame m covering
+	// samples m·hop − n_fft/2 … m·hop + n_fft/2 − 1, instead of the causal Full framing that
+	// rephase analyze writes (frame m starting at m·hop − retrieval.Config.Padding()).
+	Center bool
+	// Symmetric marks a symmetric window (period win_length − 1) instead of a periodic one.
+	Symmetric bool
+	// Length is the analysed signal's length in samples, 0 if unknown (e.g. a pipe). A reader
+	// may trim its output to it.
+	Length int64
 }
+
+// Window wire codes (header offset 24). They are fixed by docs/frame-stream.md, independent of
+// retrieval.Window's declaration order.
+const (
+	WindowCodeHann        = 0
+	WindowCodeHamming     = 1
+	WindowCodeBlackman    = 2
+	WindowCodeGaussian    = 3
+	WindowCodeRectangular = 4
+)
+
+var windowCodes = [...]struct {
+	code uint32
+	w    retrieval.Window
+}{
+	{WindowCodeHann, retrieval.Hann},
+	{WindowCodeHamming, retrieval.Hamming},
+	{WindowCodeBlackman, retrieval.Blackman},
+	{WindowCodeGaussian, retrieval.Gaussian},
+	{WindowCodeRectangular, retrieval.Rectangular},
+}
+
+// WindowCode returns w's wire code, or false for a window the format has no code for.
+func WindowCode(w retrieval.Window) (uint32, bool) {
+	for _, c := range windowCodes {
+		if c.w == w {
+			return c.code, true
+		}
+	}
+	return 0, false
+}
+
+// WindowFromCode returns the window of a wire code, or false for an unknown code.
+func WindowFromCode(code uint32) (retrieval.Window, bool) {
+	for _, c := range windowCodes {
+		if c.code == code {
+			return c.w, true
+		}
+	}
+	return 0, false
+}
+
+// Framing codes (version 2 header offset 32).
+const (
+	FramingCodeFull   = 0
+	FramingCodeCenter = 1
+)
+
+// flagSymmetric is bit 0 of the version 2 flags (offset 34); the other bits must be 0.
+const flagSymmetric = 1
 
 // Bins returns n_fft/2 + 1, the number of float32 values in a frame.
 func (h Header) Bins() int { return h.NFFT/2 + 1 }
 
-// Config returns the STFT configuration the header describes (resolved; Full framing).
+// Config returns the STFT configuration the streaming engine runs for this stream (resolved):
+// n_fft, hop, win_length, window and its symmetry, always with Full framing. For a Center stream
+// the frames are the same but sit Advance() samples earlier in the signal.
 func (h Header) Config() (retrieval.Config, error) {
-	return retrieval.Config{NFFT: h.NFFT, Hop: h.Hop, WinLength: h.WinLength, Window: h.Window, Framing: retrieval.Full}.Resolve()
+	return retrieval.Config{NFFT: h.NFFT, Hop: h.Hop, WinLength: h.WinLength, Window: h.Window, Symmetric: h.Symmetric, Framing: retrieval.Full}.Resolve()
+}
+
+// Advance returns how many samples earlier in the signal the stream's frames sit than Full
+// framing puts them: 0 for Full, Padding − n_fft/2 for Center (frame m starts at m·hop − n_fft/2
+// instead of m·hop − Padding, Padding = (⌈n_fft/hop⌉ − 1)·hop). A reconstruction that treats a
+// Center stream as Full framing comes out Advance() samples late (n_fft 512, hop 128:
+// 384 − 256 = 128 samples, one hop). It panics if h is invalid.
+func (h Header) Advance() int {
+	if !h.Center {
+		return 0
+	}
+	c, err := h.Config()
+	if err != nil {
+		panic("framestream: Advance of an invalid header: " + err.Error())
+	}
+	return c.Padding() - h.NFFT/2
 }
 
 // Validate checks the fields: a sample rate of 1…wav.MaxSampleRate Hz, n_fft at most MaxNFFT,
@@ -73,22 +161,40 @@ func (h Header) Validate() error {
 		return fmt.Errorf("n_fft %d with hop %d: %d overlapping frames of %d samples exceed %d samples of engine state (raise the hop)",
 			h.NFFT, h.Hop, frames, h.NFFT, MaxWindowSamples)
 	}
+	if _, ok := WindowCode(h.Window); !ok {
+		return fmt.Errorf("window %v has no frame-stream code", h.Window)
+	}
+	if h.Length < 0 {
+		return fmt.Errorf("signal length %d is negative (0 means unknown)", h.Length)
+	}
 	_, err := h.Config()
 	return err
 }
 
-// MarshalBinary encodes the header (HeaderSize bytes).
+// MarshalBinary encodes the header as version 2 (HeaderSize bytes).
 func (h Header) MarshalBinary() ([]byte, error) {
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
+	wc, _ := WindowCode(h.Window)
 	b := make([]byte, 0, HeaderSize)
 	b = append(b, Magic...)
 	b = binary.LittleEndian.AppendUint16(b, Version)
 	b = binary.LittleEndian.AppendUint16(b, SampleFloat32)
-	for _, v := range []int{h.SampleRate, h.NFFT, h.Hop, h.WinLength, int(h.Window), h.Bins()} {
-		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	for _, v := range []uint32{uint32(h.SampleRate), uint32(h.NFFT), uint32(h.Hop), uint32(h.WinLength), wc, uint32(h.Bins())} {
+		b = binary.LittleEndian.AppendUint32(b, v)
 	}
+	framing, flags := uint16(FramingCodeFull), uint16(0)
+	if h.Center {
+		framing = FramingCodeCenter
+	}
+	if h.Symmetric {
+		flags |= flagSymmetric
+	}
+	b = binary.LittleEndian.AppendUint16(b, framing)
+	b = binary.LittleEndian.AppendUint16(b, flags)
+	b = binary.LittleEndian.AppendUint32(b, 0) // reserved
+	b = binary.LittleEndian.AppendUint64(b, uint64(h.Length))
 	return b, nil
 }
 
@@ -102,24 +208,53 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("frame stream: byte %d: %s", e.Offset, e.Msg)
 }
 
-// UnmarshalBinary decodes and validates a header.
+// UnmarshalBinary decodes and validates a header of version 1 (HeaderSizeV1 bytes) or 2
+// (HeaderSize bytes).
 func (h *Header) UnmarshalBinary(b []byte) error {
 	if len(b) >= 4 && string(b[:4]) != Magic {
 		return &FormatError{0, fmt.Sprintf("magic %q, want %q (headerless streams need --headerless and the STFT parameters)", b[:4], Magic)}
 	}
-	if len(b) < HeaderSize {
-		return &FormatError{int64(len(b)), fmt.Sprintf("header cut short (%d of %d bytes)", len(b), HeaderSize)}
+	if len(b) < prefixSize {
+		return &FormatError{int64(len(b)), fmt.Sprintf("header cut short (%d of at least %d bytes)", len(b), HeaderSizeV1)}
 	}
-	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
-		return &FormatError{4, fmt.Sprintf("version %d, this program reads version %d", v, Version)}
+	v := binary.LittleEndian.Uint16(b[4:])
+	size := headerSize(v)
+	if size == 0 {
+		return &FormatError{4, fmt.Sprintf("version %d, this program reads versions 1 and %d", v, Version)}
+	}
+	if len(b) < size {
+		return &FormatError{int64(len(b)), fmt.Sprintf("header cut short (%d of %d bytes)", len(b), size)}
 	}
 	if t := binary.LittleEndian.Uint16(b[6:]); t != SampleFloat32 {
 		return &FormatError{6, fmt.Sprintf("sample type %d, want %d (float32)", t, SampleFloat32)}
 	}
 	u := func(off int) int { return int(min(uint64(binary.LittleEndian.Uint32(b[off:])), math.MaxInt)) } // int may have 32 bits
-	*h = Header{SampleRate: u(8), NFFT: u(12), Hop: u(16), WinLength: u(20), Window: retrieval.Window(u(24))}
-	if w := binary.LittleEndian.Uint32(b[24:]); w > uint32(retrieval.Rectangular) {
-		return &FormatError{24, fmt.Sprintf("unknown window code %d", w)}
+	win, ok := WindowFromCode(binary.LittleEndian.Uint32(b[24:]))
+	if !ok {
+		return &FormatError{24, fmt.Sprintf("unknown window code %d", binary.LittleEndian.Uint32(b[24:]))}
+	}
+	*h = Header{SampleRate: u(8), NFFT: u(12), Hop: u(16), WinLength: u(20), Window: win}
+	if v >= 2 {
+		switch f := binary.LittleEndian.Uint16(b[32:]); f {
+		case FramingCodeFull:
+		case FramingCodeCenter:
+			h.Center = true
+		default:
+			return &FormatError{32, fmt.Sprintf("unknown framing code %d (0 full, 1 center)", f)}
+		}
+		flags := binary.LittleEndian.Uint16(b[34:])
+		if flags&^flagSymmetric != 0 {
+			return &FormatError{34, fmt.Sprintf("unknown flags %#x (only bit 0, symmetric window, is defined)", flags)}
+		}
+		h.Symmetric = flags&flagSymmetric != 0
+		if r := binary.LittleEndian.Uint32(b[36:]); r != 0 {
+			return &FormatError{36, fmt.Sprintf("reserved field is %d, want 0", r)}
+		}
+		n := binary.LittleEndian.Uint64(b[40:])
+		if n > math.MaxInt64 {
+			return &FormatError{40, fmt.Sprintf("signal length %d exceeds 2^63 − 1", n)}
+		}
+		h.Length = int64(n)
 	}
 	if err := wav.CheckSampleRate(h.SampleRate); err != nil {
 		return &FormatError{8, err.Error()}
@@ -131,6 +266,18 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 		return &FormatError{28, fmt.Sprintf("%d bins, but n_fft %d has %d", bins, h.NFFT, h.Bins())}
 	}
 	return nil
+}
+
+// headerSize returns the header length of version v, or 0 for a version this package cannot
+// read.
+func headerSize(v uint16) int {
+	switch v {
+	case 1:
+		return HeaderSizeV1
+	case 2:
+		return HeaderSize
+	}
+	return 0
 }
 
 // Writer writes frames (and, unless headerless, the header first) to an io.Writer, buffered:
@@ -192,14 +339,21 @@ func NewReader(r io.Reader, headerless bool, h Header) (*Reader, error) {
 		fr.h = h
 	} else {
 		b := make([]byte, HeaderSize)
-		n, err := io.ReadFull(br, b)
+		n, err := io.ReadFull(br, b[:prefixSize])
+		if err == nil && string(b[:4]) == Magic {
+			if size := headerSize(binary.LittleEndian.Uint16(b[4:])); size > 0 {
+				var m int
+				m, err = io.ReadFull(br, b[prefixSize:size])
+				n += m
+			}
+		}
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
 		if err := fr.h.UnmarshalBinary(b[:n]); err != nil {
 			return nil, err
 		}
-		fr.offset = HeaderSize
+		fr.offset = int64(n)
 	}
 	fr.buf = make([]byte, 4*fr.h.Bins())
 	return fr, nil

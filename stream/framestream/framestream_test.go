@@ -15,7 +15,7 @@ import (
 )
 
 func TestRoundTripWithAndWithoutHeader(t *testing.T) {
-	h := Header{SampleRate: 16000, NFFT: 512, Hop: 128, WinLength: 400, Window: retrieval.Hamming}
+	h := Header{SampleRate: 16000, NFFT: 512, Hop: 128, WinLength: 400, Window: retrieval.Hamming, Center: true, Symmetric: true, Length: 5 << 32}
 	for _, headerless := range []bool{false, true} {
 		var b bytes.Buffer
 		w, err := NewWriter(&b, h, headerless)
@@ -75,11 +75,11 @@ func TestErrorsNameTheOffset(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{full[:HeaderSize+20+7], "byte 59: stream ends inside frame 1 (7 of 20 bytes)"},
-		{full, "byte 60: frame 1, bin 2: magnitude NaN"},
+		{full[:HeaderSize+20+7], "byte 75: stream ends inside frame 1 (7 of 20 bytes)"},
+		{full, "byte 76: frame 1, bin 2: magnitude NaN"},
 		{[]byte("RIFF0000WAVEfmt "), "magic"},
 		{full[:10], "header cut short"},
-		{append([]byte("RPFS\x02\x00"), full[6:]...), "version 2"},
+		{append([]byte("RPFS\x03\x00"), full[6:]...), "version 3"},
 	}
 	for _, c := range cases {
 		r, err := NewReader(bytes.NewReader(c.data), false, Header{})
@@ -202,4 +202,75 @@ func FuzzReader(f *testing.F) {
 		}
 		t.Fatal("reader returned more frames than the input has bytes")
 	})
+}
+
+// TestReadsVersion1 reads a version 1 stream written byte by byte as the format specified it
+// before version 2: a 32-byte header (Blackman, code 2) and one frame. It means Full framing, a
+// periodic window and an unknown length.
+func TestReadsVersion1(t *testing.T) {
+	v1 := []byte{
+		'R', 'P', 'F', 'S', 1, 0, 1, 0, // magic, version 1, float32
+		0x80, 0x3e, 0, 0, // 16000 Hz
+		8, 0, 0, 0, // n_fft 8
+		2, 0, 0, 0, // hop 2
+		6, 0, 0, 0, // win_length 6
+		2, 0, 0, 0, // window code 2: Blackman
+		5, 0, 0, 0, // bins
+		0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0x80, 0x3e, 0, 0, 0x80, 0x3f, // 1 2 0 0.25 1
+	}
+	r, err := NewReader(bytes.NewReader(v1), false, Header{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Header{SampleRate: 16000, NFFT: 8, Hop: 2, WinLength: 6, Window: retrieval.Blackman}
+	if r.Header() != want {
+		t.Fatalf("header %+v, want %+v", r.Header(), want)
+	}
+	f := make([]float64, 5)
+	if err := r.ReadFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	if f[0] != 1 || f[1] != 2 || f[2] != 0 || f[3] != 0.25 || f[4] != 1 {
+		t.Fatalf("frame %v, want [1 2 0 0.25 1]", f)
+	}
+	if err := r.ReadFrame(f); err != io.EOF {
+		t.Fatalf("after the frame: %v, want io.EOF", err)
+	}
+	// A version 1 header cut short names version 1's size.
+	if _, err := NewReader(bytes.NewReader(v1[:20]), false, Header{}); err == nil || !strings.Contains(err.Error(), "20 of 32 bytes") {
+		t.Fatalf("cut version 1 header: %v", err)
+	}
+}
+
+// TestVersion2Fields pins the wire codes of version 2's fields and rejects unknown ones.
+func TestVersion2Fields(t *testing.T) {
+	h := Header{SampleRate: 16000, NFFT: 512, Hop: 128, WinLength: 512, Window: retrieval.Rectangular, Center: true, Symmetric: true, Length: 107556}
+	b, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != HeaderSize || binary.LittleEndian.Uint16(b[4:]) != 2 || binary.LittleEndian.Uint32(b[24:]) != WindowCodeRectangular ||
+		binary.LittleEndian.Uint16(b[32:]) != FramingCodeCenter || binary.LittleEndian.Uint16(b[34:]) != 1 || binary.LittleEndian.Uint64(b[40:]) != 107556 {
+		t.Fatalf("header bytes % x", b)
+	}
+	if got := h.Advance(); got != 128 {
+		t.Fatalf("Advance %d, want 128 (Padding 384 − n_fft/2 256)", got)
+	}
+	for _, c := range []struct {
+		off  int
+		v    byte
+		want string
+	}{
+		{32, 2, "byte 32: unknown framing code 2"},
+		{34, 2, "byte 34: unknown flags"},
+		{36, 1, "byte 36: reserved"},
+		{47, 0x80, "byte 40: signal length"},
+	} {
+		bad := append([]byte(nil), b...)
+		bad[c.off] = c.v
+		var got Header
+		if err := got.UnmarshalBinary(bad); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("byte %d = %d: %v, want %q", c.off, c.v, err, c.want)
+		}
+	}
 }
