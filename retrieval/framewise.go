@@ -44,7 +44,7 @@ func (s *STFT) projectedSynthesis(dst, x, mag []float64) {
 			o := (m - g.m0) * hop
 			mulTo(s.frame, s.win, src[o:o+n])
 			s.plan.Forward(s.spec, s.frame)
-			projectOnto(s.spec, mag[m*s.bins:(m+1)*s.bins])
+			ProjectMagnitude(s.spec, mag[m*s.bins:(m+1)*s.bins])
 			s.plan.Inverse(s.frame, s.spec)
 			mulAddTo(buf[o:o+n], s.win, s.frame)
 		}
@@ -83,7 +83,7 @@ func (s *STFT) projectionResidual(x, y, mag []float64, spec2 []complex128) float
 			o := (m - g.m0) * hop
 			mulTo(s.frame, s.win, xs[o:o+n])
 			s.plan.Forward(s.spec, s.frame)
-			projectOnto(s.spec, mag[m*s.bins:(m+1)*s.bins])
+			ProjectMagnitude(s.spec, mag[m*s.bins:(m+1)*s.bins])
 			mulTo(s.frame, s.win, ys[o:o+n])
 			s.plan.Forward(spec2, s.frame)
 			for k, v := range s.spec {

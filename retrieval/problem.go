@@ -132,15 +132,24 @@ func (p *Problem) InversePreconditioner() []float64 { return p.invD }
 // projection onto the set of spectrograms with magnitude T used by Griffin-Lim.
 func (p *Problem) Project(dst []complex128, x []float64) []complex128 {
 	dst = p.S.Forward(dst, x)
-	projectOnto(dst, p.mag)
+	ProjectMagnitude(dst, p.mag)
 	return dst
 }
 
-func projectOnto(spec []complex128, mag []float64) {
+// ProjectMagnitude gives every coefficient of spec the magnitude mag[i] and keeps its phase, in
+// place: spec[i] = mag[i]·X/|X| with X = spec[i], and mag[i] (phase 0) where X = 0. It is the
+// projection onto the spectrograms of magnitude mag that Griffin-Lim and RTISI apply, the one
+// implementation used offline (Problem.Project, the framewise metrics) and by the streaming
+// engine's RTISI warm start. It does not allocate and panics if len(mag) != len(spec).
+func ProjectMagnitude(spec []complex128, mag []float64) {
+	if len(mag) != len(spec) {
+		panic(fmt.Sprintf("retrieval: ProjectMagnitude of %d coefficients onto %d magnitudes", len(spec), len(mag)))
+	}
 	for i, v := range spec {
 		r := math.Hypot(real(v), imag(v))
 		if r > 0 {
-			spec[i] = v * complex(mag[i]/r, 0)
+			s := mag[i] / r
+			spec[i] = complex(real(v)*s, imag(v)*s)
 		} else {
 			spec[i] = complex(mag[i], 0)
 		}

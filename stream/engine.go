@@ -584,15 +584,7 @@ func (e *Engine) warmStart(r int, prev, next []float64) {
 			e.frame[i] = w * e.buf[o+i]
 		}
 		e.plan.Forward(e.spec, e.frame)
-		for k, v := range e.spec {
-			m := math.Hypot(real(v), imag(v))
-			if m > 0 {
-				s := T[k] / m
-				e.spec[k] = complex(real(v)*s, imag(v)*s)
-			} else {
-				e.spec[k] = complex(T[k], 0)
-			}
-		}
+		retrieval.ProjectMagnitude(e.spec, T)
 	default:
 		switch e.cfg.WarmStart {
 		case RTPGHI, RTPGHICausal:

@@ -1111,8 +1111,7 @@ func (r *rawWriter) write(v []float64) error {
 			return &wav.NonFiniteError{Path: "stdout", Sample: r.written + i, Value: s}
 		}
 		if r.s16 {
-			q := math.Round(math.Max(-1, math.Min(1, s)) * 32767)
-			r.buf = binary.LittleEndian.AppendUint16(r.buf, uint16(int16(q)))
+			r.buf = binary.LittleEndian.AppendUint16(r.buf, uint16(wav.S16(s)))
 		} else {
 			r.buf = binary.LittleEndian.AppendUint32(r.buf, math.Float32bits(float32(s)))
 		}

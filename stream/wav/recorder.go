@@ -95,8 +95,7 @@ func (r *Recorder) Write(samples []float32) error {
 	}
 	for _, v := range samples {
 		if r.enc == PCM16 {
-			q := math.Round(float64(v) * 32768)
-			r.pending = binary.LittleEndian.AppendUint16(r.pending, uint16(int16(max(-32768, min(32767, q)))))
+			r.pending = binary.LittleEndian.AppendUint16(r.pending, uint16(S16(float64(v))))
 		} else {
 			r.pending = binary.LittleEndian.AppendUint32(r.pending, math.Float32bits(v))
 		}

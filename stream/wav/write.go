@@ -98,7 +98,7 @@ func Write(path string, sampleRate int, channels [][]float64, enc Encoding) erro
 	for i := 0; i < n; i++ {
 		for _, ch := range channels {
 			if enc == PCM16 {
-				binary.LittleEndian.PutUint16(b[:], uint16(int16(math.Max(-32768, math.Min(32767, math.Round(ch[i]*32768))))))
+				binary.LittleEndian.PutUint16(b[:], uint16(S16(ch[i])))
 			} else {
 				binary.LittleEndian.PutUint32(b[:], math.Float32bits(float32(ch[i])))
 			}

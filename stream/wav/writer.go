@@ -78,7 +78,7 @@ func (w *Writer) Write(block [][]float64) error {
 	for i := 0; i < n; i++ {
 		for _, ch := range block {
 			if w.enc == PCM16 {
-				w.buf = binary.LittleEndian.AppendUint16(w.buf, uint16(int16(math.Max(-32768, math.Min(32767, math.Round(ch[i]*32768))))))
+				w.buf = binary.LittleEndian.AppendUint16(w.buf, uint16(S16(ch[i])))
 			} else {
 				w.buf = binary.LittleEndian.AppendUint32(w.buf, math.Float32bits(float32(ch[i])))
 			}
