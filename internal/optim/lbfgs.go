@@ -33,13 +33,13 @@ type LBFGS struct {
 }
 
 // NewLBFGS makes an L-BFGS stepper keeping history correction pairs, for vectors of up to size
-// samples (it allocates (2·history + 6)·size values).
+// samples (it allocates (2·history + 8)·size values).
 func NewLBFGS(size, history, maxBacktracks int) *LBFGS {
 	l := &LBFGS{MaxBacktracks: maxBacktracks, m: history,
 		g: make([]float64, size), d: make([]float64, size), xt: make([]float64, size), gt: make([]float64, size),
 		q: make([]float64, size), py: make([]float64, size),
-		s: make([][]float64, history), y: make([][]float64, history),
-		rho: make([]float64, history), alpha: make([]float64, history)}
+		s: make([][]float64, history+1), y: make([][]float64, history+1),
+		rho: make([]float64, history+1), alpha: make([]float64, history+1)}
 	for i := range l.s {
 		l.s[i], l.y[i] = make([]float64, size), make([]float64, size)
 	}
@@ -54,6 +54,10 @@ func (l *LBFGS) Start(p Problem, x []float64, lo int) {
 	l.f = p.Eval(l.g[:len(x)], x)
 }
 
+// slots is the number of correction-pair slots: the history plus the one the next pair is
+// computed in.
+func (l *LBFGS) slots() int { return l.m + 1 }
+
 // F returns the objective at the current estimate.
 func (l *LBFGS) F() float64 { return l.f }
 
@@ -63,14 +67,14 @@ func (l *LBFGS) direction(p Problem) {
 	q := l.q[lo:n]
 	copy(q, l.g[lo:n])
 	for j := 0; j < l.n; j++ { // newest to oldest
-		i := (l.head - 1 - j + 2*l.m) % l.m
+		i := (l.head - 1 - j + 2*l.slots()) % l.slots()
 		l.alpha[i] = l.rho[i] * floats.Dot(l.s[i][lo:n], q)
 		floats.AddScaled(q, -l.alpha[i], l.y[i][lo:n])
 	}
 	p.Precondition(l.q[:n])
 	floats.Scale(l.gamma, q)
 	for j := l.n - 1; j >= 0; j-- { // oldest to newest
-		i := (l.head - 1 - j + 2*l.m) % l.m
+		i := (l.head - 1 - j + 2*l.slots()) % l.slots()
 		b := l.rho[i] * floats.Dot(l.y[i][lo:n], q)
 		floats.AddScaled(q, l.alpha[i]-b, l.s[i][lo:n])
 	}
@@ -95,7 +99,9 @@ func (l *LBFGS) Step(p Problem) bool {
 		floats.AddScaledTo(xt[lo:], l.x[lo:], t, l.d[lo:n])
 		ft := p.Eval(gt, xt)
 		if ft <= l.f+1e-4*t*gd {
-			// Accept; keep the correction pair if it keeps H positive definite.
+			// Accept; keep the correction pair if it keeps H positive definite. Slot head is
+			// never one of the l.n pairs in use (there are history+1 slots), so a rejected pair
+			// overwrites nothing the recursion reads.
 			i := l.head
 			s, y := l.s[i][lo:n], l.y[i][lo:n]
 			floats.SubTo(s, xt[lo:], l.x[lo:])
@@ -107,7 +113,7 @@ func (l *LBFGS) Step(p Problem) bool {
 			if sy > 1e-12*yy && yy > 0 {
 				l.rho[i] = 1 / sy
 				l.gamma = sy / yy
-				l.head = (l.head + 1) % l.m
+				l.head = (l.head + 1) % l.slots()
 				l.n = min(l.n+1, l.m)
 			}
 			copy(l.x[lo:], xt[lo:])

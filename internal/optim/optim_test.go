@@ -112,3 +112,44 @@ func TestFGLASlides(t *testing.T) {
 		t.Errorf("after Shift: z %v", s.z)
 	}
 }
+
+// rejecting is a quadratic plus 3·c₀·cos(x₀), non-convex around x₀ = 0 (curvature −c₀ there), so
+// that L-BFGS meets pairs with sᵀy ≤ 0 and rejects them while its memory is full.
+type rejecting struct{ quadratic }
+
+func (r *rejecting) Eval(grad, x []float64) float64 {
+	f := r.quadratic.Eval(grad, x) + 3*r.c[0]*math.Cos(x[0])
+	grad[0] -= 3 * r.c[0] * math.Sin(x[0])
+	return f
+}
+
+// TestLBFGSRejectedPairKeepsHistory: a rejected correction pair must not overwrite a stored one.
+// With the memory full, the stored pairs (s, y, ρ) must stay mutually consistent: ρ = 1/sᵀy for
+// every pair the recursion reads.
+func TestLBFGSRejectedPairKeepsHistory(t *testing.T) {
+	const n = 16
+	q := &rejecting{quadratic{c: make([]float64, n), t: make([]float64, n)}}
+	for i := range q.c {
+		q.c[i], q.t[i] = 1+float64(i), float64(i%3)
+	}
+	l := NewLBFGS(n, 2, 30)
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = 5
+	}
+	x[0] = 0.05
+	l.Start(q, x, 0)
+	for range 40 {
+		l.Step(q)
+		for j := 0; j < l.n; j++ {
+			i := (l.head - 1 - j + 2*l.slots()) % l.slots()
+			sy := 0.0
+			for k := range n {
+				sy += l.s[i][k] * l.y[i][k]
+			}
+			if math.Abs(l.rho[i]*sy-1) > 1e-9 {
+				t.Fatalf("pair %d (slot %d): ρ·sᵀy = %g, want 1 — a rejected pair overwrote it", j, i, l.rho[i]*sy)
+			}
+		}
+	}
+}
