@@ -37,6 +37,7 @@ type Pipeline struct {
 	compensate bool
 	lead       int // leading engine samples still to drop (compensate) or zero
 	out        int // samples emitted
+	limit      int // the output's length once known (Flush), −1 before
 	hop, tail  []float64
 	emit       func([]float64) error
 	push       func([]float64) error
@@ -52,7 +53,7 @@ func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 		if err := p.e.Push(p.hop, mag); err != nil {
 			return err
 		}
-		return p.send(p.hop, -1)
+		return p.send(p.hop, p.limit)
 	}
 	p.Reset()
 	return p, nil
@@ -62,7 +63,7 @@ func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 func (p *Pipeline) Reset() {
 	p.a.Reset()
 	p.e.Reset()
-	p.lead, p.out = p.e.Latency().FileDelay, 0
+	p.lead, p.out, p.limit = p.e.Latency().FileDelay, 0, -1
 }
 
 // Engine returns the engine (for Latency and Stats).
@@ -75,8 +76,8 @@ func (p *Pipeline) Samples() int { return p.a.Samples() }
 func (p *Pipeline) Emitted() int { return p.out }
 
 // send passes y to emit after the leading-sample treatment, at most limit samples in all
-// (limit < 0: no limit). Before Flush the output never runs ahead of the input, so only the tail
-// needs the limit.
+// (limit < 0: no limit). Before Flush the output never runs ahead of the input; the frames that
+// Flush pushes (the analysis's padding) and the engine's tail may, and are cut.
 func (p *Pipeline) send(y []float64, limit int) error {
 	if p.lead > 0 {
 		d := min(p.lead, len(y))
@@ -112,13 +113,13 @@ func (p *Pipeline) Write(x []float64, emit func(y []float64) error) error {
 // compensation). After Flush, Reset starts again.
 func (p *Pipeline) Flush(emit func(y []float64) error) error {
 	p.emit = emit
+	p.limit = p.a.Samples()
+	if !p.compensate {
+		p.limit += p.e.Latency().FileDelay
+	}
 	if err := p.a.Flush(p.push); err != nil {
 		return err
 	}
 	p.e.Flush(p.tail)
-	want := p.a.Samples()
-	if !p.compensate {
-		want += p.e.Latency().FileDelay
-	}
-	return p.send(p.tail, want)
+	return p.send(p.tail, p.limit)
 }

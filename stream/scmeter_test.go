@@ -105,3 +105,47 @@ func TestPipelineBlocksMatchResynthesize(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelineOutputLength: the output has the input's length (plus FileDelay without
+// compensation) for every look-ahead and for lengths that are not a multiple of the hop. At ℓ = 0
+// the frames that Flush pushes used to run past it (6034 samples in, 6144 out).
+func TestPipelineOutputLength(t *testing.T) {
+	cfg := retrieval.Config{NFFT: 256, Hop: 64}
+	for _, l := range []int{0, 1, 3} {
+		for _, n := range []int{1, 63, 64, 200, 6034} {
+			for _, compensate := range []bool{true, false} {
+				c := Config{STFT: cfg, Lookahead: l, NoLookahead: l == 0, ItersPerHop: 1}
+				if l == 0 {
+					c.WarmStart = RTPGHICausal
+				}
+				e, err := NewEngine(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, _ := NewAnalyzer(cfg)
+				p, err := NewPipeline(e, a, compensate)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := 0
+				count := func(y []float64) error { got += len(y); return nil }
+				x := testSignal()[:n]
+				if err := p.Write(x, count); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Flush(count); err != nil {
+					t.Fatal(err)
+				}
+				want := n
+				if !compensate {
+					want += e.Latency().FileDelay
+				}
+				if got != want {
+					t.Errorf("ℓ = %d, %d samples, compensate %v: %d out, want %d", l, n, compensate, got, want)
+				}
+				e.Close()
+				a.Close()
+			}
+		}
+	}
+}
