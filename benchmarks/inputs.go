@@ -15,7 +15,7 @@ import (
 // SpeechText is the sentence spoken by Speech.
 const SpeechText = "I saw the sheep near the river bank"
 
-// Chirp returns the seeds' input: the exponential chirp from 1 Hz to 1024 Hz over 2048 samples at
+// Chirp returns MATLAB's exponential-chirp example: the exponential chirp from 1 Hz to 1024 Hz over 2048 samples at
 // fs = 2048 Hz, plus 1 (MATLAB's example of signal recovery from differentiable spectrograms).
 func Chirp() []float64 {
 	x := retrieval.LogChirp(2048, 2048, 1, 1024)

@@ -38,7 +38,7 @@ type Input struct {
 	X    []float64
 }
 
-// Inputs synthesises the matrix's signals at rate Hz, seconds long: the seeds' exponential chirp
+// Inputs synthesises the matrix's signals at rate Hz, seconds long: MATLAB's exponential-chirp example
 // (1 Hz → Nyquist, plus 1) stretched to the duration, espeak-ng speech (skipped, with the
 // reason returned, when espeak-ng or sox is missing), a harmonic tone complex (220 Hz, 12
 // harmonics at 1/k), seeded white noise and an impulse train (10 Hz).

@@ -69,8 +69,8 @@ const (
 	// InitPGHI starts from phase-gradient heap integration (Průša, Balazs, Søndergaard 2017).
 	// STFT only.
 	InitPGHI
-	// InitNoise starts from seeded white Gaussian noise at the RMS the target implies (the
-	// seeds' and MATLAB's cwtmag2sig start), rather than from a phase.
+	// InitNoise starts from seeded white Gaussian noise at the RMS the target implies
+	// (MATLAB's cwtmag2sig start), rather than from a phase.
 	InitNoise
 )
 
@@ -148,7 +148,7 @@ type Options struct {
 	// Inner framing over the padded length), and the second half of the iterations (at least 20)
 	// run on the exact reflect model. The exact model forces the first and last frames to be
 	// symmetric about their centres, so their spectra are real and every bin's sign is a discrete
-	// choice that gradient steps cannot flip: on the seeds' chirp the exact model stalls at
+	// choice that gradient steps cannot flip: on MATLAB's exponential chirp the exact model stalls at
 	// −37 dB spectral convergence, the relaxed one reaches −81 dB (FGLA) and −169 dB (L-BFGS)
 	// in 600 iterations. The half/half split was chosen by measurement over polish fractions
 	// 1/10, 1/4, 1/2 and 1 on the chirp and two speech clips (benchmarks/REPORT.md).

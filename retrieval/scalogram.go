@@ -19,7 +19,7 @@ import (
 //
 //	∇F = (2/n)·Re IFFT( Σ_j Ψ_j·FFT(G_j) ),
 //
-// two FFTs of the transform length n per scale (the seeds' note: a scalogram is invertible up to
+// two FFTs of the transform length n per scale (note: a scalogram is invertible up to
 // a sign, and gradient descent on it recovers the signal). The low-pass part enters as a linear
 // least-squares term, so it also fixes the sign of the low frequencies.
 //
@@ -275,7 +275,7 @@ func (p *ScalogramProblem) rmsEstimate() float64 {
 }
 
 // InitialSignal writes the starting signal of init into x (Length() samples): InitNoise, seeded
-// white Gaussian noise at the RMS the target implies (the seeds' start); InitZero and InitRandom,
+// white Gaussian noise at the RMS the target implies (MATLAB's cwtmag2sig start); InitZero and InitRandom,
 // the least-squares resynthesis of T with zero or seeded uniform random phase (and the scaling
 // coefficients). InitPGHI is an error: PGHI is defined for the STFT.
 func (p *ScalogramProblem) InitialSignal(x []float64, init Init, seed uint64) error {
@@ -316,9 +316,9 @@ func (p *ScalogramProblem) InitialSignal(x []float64, init Init, seed uint64) er
 // InvertScalogram recovers a signal whose scalogram approximates p's target, by opt's method:
 // GD (Adam, SGDM or L-BFGS; MATLAB's cwtmag2sig defaults to Adam, rephase's CLI to L-BFGS), or
 // GLA/FGLA, which here are plain and accelerated steps x − D⁻¹∇F(x): Griffin-Lim for the CWT.
-// opt.Init chooses the start when opt.InitialSignal is nil (InitNoise as the seeds; see
+// opt.Init chooses the start when opt.InitialSignal is nil (InitNoise as MATLAB's example; see
 // ScalogramProblem.InitialSignal); Tol stops on the normalised inconsistency (MATLAB's
-// InconsistencyTolerance, 1e-5 in the seeds' run). opt.Exact is ignored: padding the signal is
+// InconsistencyTolerance, 1e-5 in MATLAB's example). opt.Exact is ignored: padding the signal is
 // the caller's choice (see PadSymmetric). With the scaling coefficients and periodic boundary,
 // the global phase of the analytic signal, which the scalogram cannot see, is re-fitted to them
 // at every inconsistency check (AlignGlobalPhase), restarting the optimizer's memory when it
@@ -341,7 +341,7 @@ func InvertScalogram(p *ScalogramProblem, opt Options) (*Result, error) {
 }
 
 // PadSymmetric returns x extended by left and right half-sample-symmetric mirrored samples, as
-// the seeds' helperPhaseRetrieval pads a signal (10 samples each end) before taking its
+// MATLAB's helperPhaseRetrieval pads a signal (10 samples each end) before taking its
 // scalogram, to keep the inversion's edge effects off the signal. It panics if a pad exceeds
 // len(x).
 func PadSymmetric(x []float64, left, right int) []float64 {
@@ -376,7 +376,7 @@ func ScalogramPadding(length, minPad int) (left, right int) {
 // transform", J. Fourier Anal. Appl. 2015: recovery is up to this global phase, not just a
 // sign). Only the real, signed scaling coefficients see θ, and for a signal with little energy
 // below the coarsest scale they see it weakly, so gradient descent walks that valley slowly (on
-// the seeds' chirp L-BFGS stalls at θ ≈ 0.9 rad: relative L2 0.53 at −77 dB scalogram
+// MATLAB's exponential chirp L-BFGS stalls at θ ≈ 0.9 rad: relative L2 0.53 at −77 dB scalogram
 // convergence, 6e-4 once rotated). The low-pass term along the family is
 // ‖C + A·cosθ + B·sinθ − c‖², minimised here in closed form over a 1-degree grid refined by
 // Newton steps. Cost: five FFTs. Periodic boundary with IncludeLowpass only (otherwise θ is not

@@ -23,7 +23,7 @@ type ScatteringConfig struct {
 	MaxOrder int
 }
 
-// DefaultScatteringConfig returns the seeds' setting: J 6, Q 8, second order.
+// DefaultScatteringConfig returns the setting of the Kymatio example: J 6, Q 8, second order.
 func DefaultScatteringConfig() ScatteringConfig { return ScatteringConfig{J: 6, Q: 8, MaxOrder: 2} }
 
 // ScatteringPath describes one output row of a Scattering: Order 0 (the low-passed signal), 1

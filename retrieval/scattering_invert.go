@@ -10,13 +10,13 @@ import (
 //
 //	F(x) = Σ_r Σ_t (S(x)[r,t] − T[r,t])²,
 //
-// the seeds' loss (their MSE times the number of coefficients M) without automatic
+// the Kymatio example's loss (its MSE times the number of coefficients M) without automatic
 // differentiation: the gradient runs back through both modulus layers, each convolution's adjoint
 // being a product with the same real filter response after zero-insertion upsampling (a tiling of
 // the spectrum), and the modulus's the projection dU·u/|u| (0 where u = 0). It costs about three
 // times a forward transform. The preconditioner is the scalar D = M: a unit step is a plain
 // gradient step on the mean squared error, so learning rates are those of torch.optim.SGD on
-// nn.MSELoss (the seeds' lr 500).
+// nn.MSELoss (the Kymatio example's lr 500).
 //
 // Not safe for concurrent use. Eval, Precondition and Inconsistency do not allocate.
 type ScatteringProblem struct {
@@ -107,7 +107,7 @@ func (p *ScatteringProblem) rmsEstimate() float64 {
 }
 
 // InitialSignal writes the start of init into x (Length() samples): InitNoise, seeded white
-// Gaussian noise at the RMS the target implies (see rmsEstimate; the seeds start from
+// Gaussian noise at the RMS the target implies (see rmsEstimate; the Kymatio example starts from
 // torch.randn). Every other Init is an error: there is no phase to initialise.
 func (p *ScatteringProblem) InitialSignal(x []float64, init Init, seed uint64) error {
 	p.S.checkSignal(x)
@@ -123,10 +123,10 @@ func (p *ScatteringProblem) InitialSignal(x []float64, init Init, seed uint64) e
 type ScatteringOptions struct {
 	Options
 	// Warmup is the number of iterations, counted in MaxIter, that first minimise F with the
-	// zeroth-order row weighted by WarmupWeight; 0 disables it (the seeds' plain MSE throughout).
+	// zeroth-order row weighted by WarmupWeight; 0 disables it (the Kymatio example's plain MSE throughout).
 	// The zeroth order, x ⋆ φ subsampled, is the one linear and signed part of the transform: a
 	// heavy weight makes the start a least-squares fit of the signal's lowest band, and the
-	// phase of that band can then no longer settle in a wrong local minimum. On the seeds'
+	// phase of that band can then no longer settle in a wrong local minimum. On the Kymatio example's
 	// cos(40 t) (N 2048, J 6, Q 8), L-BFGS from noise stalls at −16.5 dB scattering SC without
 	// it; 20 iterations at weight 1000, then 300 plain ones, give −57, −48 and −62 dB for
 	// seeds 1, 2, 3 (weight 10: −20 dB; 100: −48 dB; 10⁴ as 1000; all without Renormalize).
@@ -134,13 +134,13 @@ type ScatteringOptions struct {
 	// WarmupWeight is the zeroth-order row's weight during the warm-up (> 0).
 	WarmupWeight float64
 	// Renormalize, if positive, weights each row r of order ≥ 1 in F by ē/(e_r + Renormalize·ē),
-	// e_r = Σ_t T[r,t]² its target energy and ē the mean over rows (the seeds' "coefficient
+	// e_r = Σ_t T[r,t]² its target energy and ē the mean over rows (the Kymatio example's "coefficient
 	// renormalisation"): the few rows that hold most of the energy no longer dominate the loss
 	// and its curvature. 0 disables it. Tol and the reported SC stay unweighted. On Kymatio's
 	// harmonic example (N 8192, J 6, Q 16), L-BFGS from noise stalls at −32 dB scattering SC
 	// without it (seeds 1–3: −32.0, −26.8, −32.0 dB at 300 iterations); with 1 it reaches
 	// −37.8, −41.6, −32.1 dB at 300 iterations and −62.3 dB (STFT SC −39.6 dB) at 1000 for
-	// seed 1 (0.1: −32 dB; 3: −37.4 dB; 10: −25.8 dB at 300). On the seeds' cos(40 t) it gives
+	// seed 1 (0.1: −32 dB; 3: −37.4 dB; 10: −25.8 dB at 300). On the Kymatio example's cos(40 t) it gives
 	// −65.1 dB at 300 iterations (−69.9 without).
 	Renormalize float64
 }
@@ -177,9 +177,9 @@ func DefaultScatteringOptions() ScatteringOptions {
 // descent (opt.Method must be GD) with opt.Optimizer: L-BFGS (the default, and by far the best
 // per iteration; benchmarks/report_static.md, "Scattering inversion"), Adam or SGD with
 // momentum, after opt's warm-up. opt.Init must be InitNoise when opt.InitialSignal is nil.
-// Learning rates: SGDM's is torch's SGD lr on the MSE (0 means the seeds' 500; Momentum 0 means
+// Learning rates: SGDM's is torch's SGD lr on the MSE (0 means the Kymatio example's 500; Momentum 0 means
 // 0.9), Adam's is in units of the signal RMS estimated from the target (0 means 0.3: after 300
-// iterations on the seeds' case lr 0.01, 0.03, 0.1, 0.3 and 1 reach −12, −25, −40, −49 and
+// iterations on the Kymatio example lr 0.01, 0.03, 0.1, 0.3 and 1 reach −12, −25, −40, −49 and
 // −26 dB scattering SC, and 0.3 beats 0.1 on the harmonic case, −24.8 against −19.6 dB). Tol stops
 // on the scattering-domain spectral convergence (0 means 1e-4, negative disables it), checked
 // every CheckEvery iterations; the optimizer restarts after the warm-up. A scattering is blind to

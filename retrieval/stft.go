@@ -6,7 +6,8 @@
 // frames × bins, row-major (frame m is spec[m*K:(m+1)*K]). Signals are []float64 of samples.
 // Magnitudes are linear (not dB).
 //
-// The mathematics follows DESIGN.md: frame m starts at sample m·hop − p (p = padding), and
+// The mathematics follows docs/design.md ("Notation and framing", "The loss and its gradient",
+// "Preconditioning"): frame m starts at sample m·hop − p (p = padding), and
 //
 //	X[m,k] = Σ_n w[n]·x[m·hop − p + n]·exp(−2πi·k·n/N)   (the frame-start phase convention).
 package retrieval

@@ -1,6 +1,7 @@
 // Package stream is rephase's streaming engine: STFT magnitude frames in, one hop of audio out per
 // frame, with a fixed, bounded latency; the phase is reconstructed by warm-started gradient
-// descent over a sliding window of overlapping frames (see ../DESIGN.md, "The streaming engine").
+// descent over a sliding window of overlapping frames (docs/design.md, "The streaming engine and
+// its latency").
 // It also holds the streaming analysis (audio → frames) and the frame-stream format.
 package stream
 

@@ -13,7 +13,7 @@ import (
 	"github.com/rephase/rephase/stream/wav"
 )
 
-// runDemo is the seeds' experiment (MATLAB's "Signal Recovery with Differentiable Scalograms and
+// runDemo runs MATLAB's example ("Signal Recovery with Differentiable Scalograms and
 // Spectrograms"): an exponential chirp, N = 2048 samples at fs = 2048 Hz, 1 Hz → 1024 Hz, plus 1,
 // analysed with n_fft 128, periodic Hann 128, hop 32, center framing with reflect padding, and
 // recovered from its magnitudes by each method.
@@ -77,7 +77,7 @@ func runDemo(args []string) error {
 		}
 		rows = append(rows, r)
 	}
-	// The seeds' first half: the same chirp recovered from its scalogram (Morse (3, 20), 10
+	// MATLAB's example, first half: the same chirp recovered from its scalogram (Morse (3, 20), 10
 	// voices, the frequency limits of cwtfreqbounds(…, Cutoff=100, wavelet="amor"), scaling
 	// coefficients, ≥ 10 mirrored samples at each end), by L-BFGS from seeded noise until the
 	// normalised inconsistency falls below 1e-5, as MATLAB's cwtmag2sig run.
@@ -92,7 +92,7 @@ func runDemo(args []string) error {
 		}
 		rows = append(rows, r)
 	}
-	// The seeds' scattering example (Kymatio's Scattering1D(2048, J=6, Q=8) of cos(40 t)):
+	// The Kymatio scattering example (Kymatio's Scattering1D(2048, J=6, Q=8) of cos(40 t)):
 	// demo_scattering.go.
 	{
 		r, y, err := demoScattering(100)
@@ -159,7 +159,7 @@ func runDemo(args []string) error {
 		fmt.Printf("%-20s %-13s %10s %10.2f %10.4f %9.3f %11s  %s\n", name, r.Init, its, r.SCdB, r.RelL2, r.Seconds, lat, r.File)
 	}
 	fmt.Printf("\nSC is in the STFT domain except for \"scalogram gd\" (the scalogram's own, Morse (3, 20), 10 voices)\n")
-	fmt.Printf("and \"scattering\" (the scattering's own, of cos(40 t), N 2048, J 6, Q 8: the seeds' Kymatio example).\n")
+	fmt.Printf("and \"scattering\" (the scattering's own, of cos(40 t), N 2048, J 6, Q 8: the Kymatio example).\n")
 	fmt.Printf("MATLAB's example reports relative L2 0.1075 for gradient descent and 4.5252 for Griffin-Lim (STFT),\n")
 	fmt.Printf("and cwtmag2sig stopping at inconsistency 8.0e-6 after 255 iterations (scalogram).\n")
 	return nil

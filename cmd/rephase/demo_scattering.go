@@ -7,9 +7,9 @@ import (
 	"github.com/rephase/rephase/retrieval"
 )
 
-// demoScattering is the seeds' scattering example: cos(40 t), t = linspace(0, 1, 2048), recovered
+// demoScattering is the Kymatio scattering example: cos(40 t), t = linspace(0, 1, 2048), recovered
 // from Kymatio's Scattering1D(shape=2048, J=6, Q=8) coefficients by L-BFGS from seeded noise
-// (the seeds ran 100 iterations of SGD with momentum; benchmarks/report_static.md, "Scattering
+// (the reference run is 100 iterations of SGD with momentum; benchmarks/report_static.md, "Scattering
 // inversion", compares). It returns the signal and its row; SCdB is in the scattering domain.
 func demoScattering(iters int) (demoRow, []float64, error) {
 	start := time.Now()

@@ -24,9 +24,9 @@ func (s *scatteringFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.j, "J", 6, "--tfr scattering: averaging scale 2^J samples (Kymatio's J)")
 	fs.IntVar(&s.q, "Q", 8, "--tfr scattering: first-order wavelets per octave (the second order has 1)")
 	fs.IntVar(&s.maxOrder, "max-order", 2, "--tfr scattering: 1 or 2")
-	fs.IntVar(&s.warmup, "warmup", d.Warmup, "--tfr scattering: first iterations with the zeroth order weighted by --warmup-weight (0: none, the seeds' plain MSE)")
+	fs.IntVar(&s.warmup, "warmup", d.Warmup, "--tfr scattering: first iterations with the zeroth order weighted by --warmup-weight (0: none, the Kymatio example's plain MSE)")
 	fs.Float64Var(&s.warmupWeight, "warmup-weight", d.WarmupWeight, "--tfr scattering: zeroth-order weight during the warm-up")
-	fs.Float64Var(&s.renormalize, "renormalize", d.Renormalize, "--tfr scattering: weight rows by mean/(energy + ε·mean) with this ε (0: plain MSE, with --warmup 0 the seeds' loss)")
+	fs.Float64Var(&s.renormalize, "renormalize", d.Renormalize, "--tfr scattering: weight rows by mean/(energy + ε·mean) with this ε (0: plain MSE, with --warmup 0 the Kymatio example's loss)")
 }
 
 // scatteringDefaults sets invert's defaults for --tfr scattering on the flags the user left

@@ -1,6 +1,6 @@
 // Command rephase turns STFT magnitudes back into sound.
 //
-//	rephase demo                      the seeds' experiment on an embedded input (exponential chirp)
+//	rephase demo                      MATLAB's exponential-chirp example on an embedded input
 //	rephase invert IN.{wav,npy} --out OUT.wav [options]
 //	rephase stream IN.wav --out OUT.wav [--lookahead 3 --iters-per-hop 16 | --budget 0.5] [--realtime]
 //	rephase analyze IN.wav > frames;  rephase synth --out OUT.wav|- < frames
@@ -32,7 +32,7 @@ func badInput(format string, a ...any) error { return inputError{fmt.Errorf(form
 const usage = `usage: rephase <command> [options]
 
 commands:
-  demo     invert the seeds' exponential chirp with GD, GLA, FGLA and PGHI→FGLA; write ./rephase-demo/
+  demo     invert MATLAB's exponential-chirp example with GD, GLA, FGLA and PGHI→FGLA; write ./rephase-demo/
   invert   offline inversion: WAV (magnitudes of its STFT) or .npy magnitudes in, WAV out
   stream   the streaming engine, WAV to WAV (optionally paced in real time through ring buffers)
   analyze  WAV → frame stream of STFT magnitudes on stdout (docs/frame-stream.md)

@@ -7,8 +7,8 @@ import (
 
 // Sine is a Source: a sine wave of Freq Hz and amplitude Amp at Rate Hz, with an optional click
 // (one sample of amplitude ClickAmp added) every ClickEvery samples, starting at sample
-// ClickEvery/2 — a probe whose arrival in the output measures the end-to-end latency. Fill does
-// not allocate. Position reports how many samples have been generated.
+// ClickEvery/2 — a probe whose arrival in the output measures the end-to-end latency; IsClick
+// tells which sample indices carry a click. Fill does not allocate. Not safe for concurrent use.
 type Sine struct {
 	Freq, Amp, Rate float64
 	ClickEvery      int
