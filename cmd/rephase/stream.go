@@ -259,10 +259,12 @@ type channelPipes struct {
 	w      *wav.Writer
 	emits  []func([]float64) error
 	closes []func()
+	delay  int64       // leading zeros of the output (the file delay without compensation), else 0
+	taken  [][]float64 // take's result, reused
 }
 
 func newChannelPipes(cfg stream.Config, nch int, compensate bool, length int64, w *wav.Writer) (*channelPipes, error) {
-	cp := &channelPipes{w: w, bufs: make([][]float64, nch)}
+	cp := &channelPipes{w: w, bufs: make([][]float64, nch), taken: make([][]float64, nch)}
 	for c := range nch {
 		e, err := stream.NewEngine(cfg)
 		if err != nil {
@@ -282,6 +284,9 @@ func newChannelPipes(cfg stream.Config, nch int, compensate bool, length int64, 
 			return nil, err
 		}
 		cp.pipes = append(cp.pipes, p)
+		if !compensate {
+			cp.delay = int64(e.Latency().FileDelay)
+		}
 		if compensate {
 			m, err := stream.NewSCMeter(cfg.STFT, int(min(length, math.MaxInt32)))
 			if err != nil {
@@ -333,14 +338,13 @@ func (cp *channelPipes) flush() error {
 // in lockstep), to be written out; the next call reuses the buffers.
 func (cp *channelPipes) take() [][]float64 {
 	n := len(cp.bufs[0])
-	out := make([][]float64, len(cp.bufs))
 	for c := range cp.bufs {
 		n = min(n, len(cp.bufs[c]))
 	}
 	for c := range cp.bufs {
-		out[c] = cp.bufs[c][:n]
+		cp.taken[c] = cp.bufs[c][:n]
 	}
-	return out
+	return cp.taken
 }
 
 // drop forgets the first n samples of every channel's buffer (after they were written).
@@ -649,13 +653,16 @@ func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in s
 		}
 	}()
 
-	var outPos int64  // output samples per channel written, in the input's time
-	var ringPos int64 // the output's position in the ring's time (gaps excluded)
+	var outPos int64 // output samples per channel written
+	// ringPos is the output's position in the ring's (the input's) time, gaps excluded: without
+	// compensation the output starts with cp.delay zeros that precede the input.
+	ringPos := -cp.delay
 	var out32 []float32
 	// emit writes y (per channel) to the file, the meters (with the reference read alongside) and
-	// the output ring, up to the input's length (the producer zero-pads the last hop).
+	// the output ring, up to the output's length: the input's plus the leading zeros (the
+	// producer zero-pads the last hop).
 	emit := func(y [][]float64) error {
-		n := int(max(0, min(int64(len(y[0])), length-outPos)))
+		n := int(max(0, min(int64(len(y[0])), length+cp.delay-outPos)))
 		if n == 0 {
 			return nil
 		}
@@ -688,6 +695,7 @@ func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in s
 		return nil
 	}
 	zeros := make([][]float64, nch)
+	part := make([][]float64, nch)
 	// write passes y (per channel, the output for ring samples [ringPos, ringPos+len)) to emit,
 	// with the silence of every gap it reaches spliced in where the input was lost.
 	write := func(y [][]float64) error {
@@ -703,7 +711,6 @@ func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in s
 			if has {
 				k = min(k, g.at-ringPos)
 			}
-			part := make([][]float64, nch)
 			for c := range y {
 				part[c], y[c] = y[c][:k], y[c][k:]
 			}
@@ -753,7 +760,7 @@ func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in s
 			break
 		}
 	}
-	rep.interrupted = ctx.Err() != nil && readErr == nil && err == nil
+	stopped := ctx.Err() != nil
 	if err == nil {
 		if err = cp.flush(); err == nil {
 			err = write(cp.take())
@@ -762,7 +769,8 @@ func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in s
 	workerDone.Store(true)
 	cancel() // stops the producer at once if the worker failed
 	inC.Close()
-	wg.Wait()
+	wg.Wait() // readErr is the producer's until it is done
+	rep.interrupted = stopped && readErr == nil && err == nil
 	if readErr != nil {
 		return rep, inputError{readErr}
 	}

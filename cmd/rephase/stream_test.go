@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -183,5 +184,32 @@ func TestSynthCenterFramedMagnitudes(t *testing.T) {
 		if sc0 > -25 || sc0 > early || sc0 > late {
 			t.Errorf("%s: SC %.1f dB at lag 0 (−1 hop %.1f, +1 hop %.1f); want ≤ −25 dB and the best", c.name, sc0, early, late)
 		}
+	}
+}
+
+// TestRealtimeWithoutCompensationMatchesFileMode: paced through the rings with --no-compensate,
+// the output keeps the latency's leading zeros and the whole signal after them, byte for byte
+// the file-mode output (it used to stop at the input's length, dropping the last FileDelay
+// samples).
+func TestRealtimeWithoutCompensationMatchesFileMode(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.wav")
+	if err := wav.Write(in, 16000, [][]float64{speechLike()[:6034]}, wav.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	var outs [2][]byte
+	for i, extra := range [][]string{nil, {"--realtime"}} {
+		out := filepath.Join(dir, fmt.Sprintf("out%d.wav", i))
+		if err := runStream(append([]string{in, "--out", out, "--no-compensate", "--iters-per-hop", "8", "--json"}, extra...)); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = b
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Errorf("--realtime --no-compensate wrote %d bytes, file mode %d: not the same output", len(outs[1]), len(outs[0]))
 	}
 }
