@@ -214,6 +214,26 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 			e.Close()
 		}
 	}
+	// The deadline loop (every optimizer) and L-BFGS's hand-over to Griffin-Lim steps past
+	// lbfgsItersPerHop iterations.
+	for _, c := range []Config{
+		{Optimizer: FGLA, Budget: 0.2, SampleRate: testRate}, {Optimizer: LBFGS, Budget: 0.2, SampleRate: testRate},
+		{Optimizer: Adam, Budget: 0.2, SampleRate: testRate}, {Optimizer: LBFGS, ItersPerHop: lbfgsItersPerHop + 8},
+	} {
+		e, err := NewEngine(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hop := make([]float64, 128)
+		for _, f := range frames[:20] {
+			e.Push(hop, f)
+		}
+		j := 20
+		if allocs := testing.AllocsPerRun(10, func() { e.Push(hop, frames[j]); j++ }); allocs != 0 {
+			t.Errorf("%v, budget %v, K %d: Push allocates %.1f times per frame", c.Optimizer, c.Budget, c.ItersPerHop, allocs)
+		}
+		e.Close()
+	}
 	n := 0
 	if allocs := testing.AllocsPerRun(10, func() { a.Write(x[:1000], func([]float64) error { n++; return nil }) }); allocs != 0 {
 		t.Errorf("Analyzer.Write allocates %.1f times", allocs)
