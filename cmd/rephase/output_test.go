@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rephase/rephase/internal/outfile"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/wav"
 )
@@ -320,27 +323,47 @@ func TestOutputFilesThroughTheBinary(t *testing.T) {
 	}
 }
 
-// TestInvertSignalLeavesNoFile: SIGTERM ends invert as the signal would (outfile.Cleanup has
-// removed any temporary file first) and leaves neither output nor temporary file.
-func TestInvertSignalLeavesNoFile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
+// TestSignalRemovesTemporaryOutput: SIGTERM while an output is being written (its temporary
+// .NAME.tmpNNN exists, not yet committed) removes the temporary file and ends the process by the
+// signal. The test binary re-runs itself as the child: it installs cleanUpOnSignal as invert and
+// demo do, starts an output, says so on stdout and waits for the signal.
+func TestSignalRemovesTemporaryOutput(t *testing.T) {
+	if dir := os.Getenv("REPHASE_SIGNAL_CHILD"); dir != "" {
+		cleanUpOnSignal()
+		o, err := outfile.Create(filepath.Join(dir, "out.wav"))
+		if err != nil {
+			os.Exit(3)
+		}
+		o.Write([]byte("partial"))
+		fmt.Println("writing")
+		time.Sleep(20 * time.Second) // killed long before
+		os.Exit(4)
 	}
-	bin := buildRephase(t)
 	dir := t.TempDir()
-	in := testWAV(t, dir, "in.wav", false)
-	cmd := exec.Command(bin, "invert", in, "--out", filepath.Join(dir, "out.wav"), "--iters", "1000000", "--tol", "0")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSignalRemovesTemporaryOutput$")
+	cmd.Env = append(os.Environ(), "REPHASE_SIGNAL_CHILD="+dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "writing\n" {
+		cmd.Process.Kill()
+		t.Fatalf("child said %q", line)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 || !strings.Contains(ents[0].Name(), ".tmp") {
+		t.Fatalf("while writing: %v, want one temporary file", ents)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
+	err = cmd.Wait()
 	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if err == nil || !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
 		t.Errorf("after SIGTERM: %v, want death by SIGTERM", err)
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("files left: %v", ents)
 	}
 }
