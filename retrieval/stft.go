@@ -290,6 +290,11 @@ func NewSTFT(cfg Config, length int) (*STFT, error) {
 
 // reflectIndex maps an index t outside [0, L) to the sample numpy's "reflect" padding copies
 // there: reflection about 0 and L−1 without repeating the end samples, periodic with 2(L−1).
+// ReflectIndex returns the sample that index t (any integer) reads under reflect padding of a
+// signal of length samples (numpy's "reflect": the edge sample is not repeated), as librosa's and
+// torch.stft's center=True framing do. It panics if length < 1.
+func ReflectIndex(t, length int) int { return reflectIndex(t, length) }
+
 func reflectIndex(t, length int) int {
 	if length == 1 {
 		return 0

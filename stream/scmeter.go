@@ -121,7 +121,7 @@ func (m *SCMeter) measure(final bool) {
 // fill transforms the windowed frame of s starting at sample start (reflected at both ends).
 func (m *SCMeter) fill(dst []complex128, s *scStream, start int64) {
 	for i, w := range m.win {
-		j := reflect(start+int64(i), m.length)
+		j := reflect64(start+int64(i), m.length)
 		var v float64
 		switch {
 		case j < int64(len(s.head)):
@@ -135,23 +135,6 @@ func (m *SCMeter) fill(dst []complex128, s *scStream, start int64) {
 }
 
 func absC(c complex128) float64 { return math.Sqrt(real(c)*real(c) + imag(c)*imag(c)) }
-
-// reflect maps sample index t of a reflect-padded signal of n samples into [0, n) (numpy's
-// "reflect", retrieval's padding).
-func reflect(t, n int64) int64 {
-	if n == 1 {
-		return 0
-	}
-	p := 2 * (n - 1)
-	t %= p
-	if t < 0 {
-		t += p
-	}
-	if t >= n {
-		t = p - t
-	}
-	return t
-}
 
 // DB returns 20·log10 of the spectral convergence over every frame, once both signals have been
 // written in full (a signal cut short is measured as if its missing samples were zeros). It
@@ -170,3 +153,6 @@ func (m *SCMeter) DB() float64 {
 	}
 	return retrieval.DB(math.Sqrt(m.num / m.den))
 }
+
+// reflect64 is retrieval.ReflectIndex on the meter's int64 positions.
+func reflect64(t, n int64) int64 { return int64(retrieval.ReflectIndex(int(t), int(n))) }

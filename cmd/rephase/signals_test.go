@@ -138,7 +138,7 @@ func TestSignalsFinaliseOutput(t *testing.T) {
 				t.Errorf("paced run interrupted after 1.5 s wrote %.2f s", secs)
 			}
 			// Aligned with the input: a good reconstruction of its first samples.
-			if sc := channelSC(retrieval.Config{NFFT: 512, Hop: 128}, x[:a.Len()], a.Channels[0]); sc > -5 {
+			if sc := retrieval.STFTSpectralConvergenceDB(retrieval.Config{NFFT: 512, Hop: 128}, x[:a.Len()], a.Channels[0]); sc > -5 {
 				t.Errorf("SC against the input's first %d samples %.1f dB", a.Len(), sc)
 			}
 			if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 1 {

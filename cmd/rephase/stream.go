@@ -781,11 +781,6 @@ func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in s
 	return rep, nil
 }
 
-// channelSC is the independent metric (retrieval.STFTSpectralConvergenceDB).
-func channelSC(stft retrieval.Config, x, y []float64) float64 {
-	return retrieval.STFTSpectralConvergenceDB(stft, x, y)
-}
-
 func copy32(dst []float32, src []float64) int {
 	n := min(len(dst), len(src))
 	for i := range n {

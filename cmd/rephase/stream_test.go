@@ -49,7 +49,7 @@ func TestStreamWAVAlignedAndReported(t *testing.T) {
 	if a.Len() != len(x) {
 		t.Fatalf("output %d samples, want %d (latency-compensated, same length)", a.Len(), len(x))
 	}
-	if sc := channelSC(retrieval.Config{NFFT: 512, Hop: 128}, x, a.Channels[0]); sc > -15 {
+	if sc := retrieval.STFTSpectralConvergenceDB(retrieval.Config{NFFT: 512, Hop: 128}, x, a.Channels[0]); sc > -15 {
 		t.Errorf("streaming SC %.1f dB; want ≤ −15 dB", sc)
 	}
 }
@@ -82,7 +82,7 @@ func TestAnalyzeSynthThroughARealPipe(t *testing.T) {
 	if a.Len() != len(x) {
 		t.Fatalf("synth wrote %d samples for a %d-sample input (the header carries the length)", a.Len(), len(x))
 	}
-	if sc := channelSC(retrieval.Config{NFFT: 512, Hop: 128}, x, a.Channels[0]); sc > -15 {
+	if sc := retrieval.STFTSpectralConvergenceDB(retrieval.Config{NFFT: 512, Hop: 128}, x, a.Channels[0]); sc > -15 {
 		t.Errorf("pipe SC %.1f dB; want ≤ −15 dB", sc)
 	}
 
@@ -177,7 +177,7 @@ func TestSynthCenterFramedMagnitudes(t *testing.T) {
 					z[i] = y[j]
 				}
 			}
-			return channelSC(retrieval.Config{NFFT: 512, Hop: 128}, x, z)
+			return retrieval.STFTSpectralConvergenceDB(retrieval.Config{NFFT: 512, Hop: 128}, x, z)
 		}
 		sc0, early, late := lag(0), lag(-128), lag(128)
 		t.Logf("%s: SC %.1f dB at lag 0, %.1f dB at −1 hop, %.1f dB at +1 hop", c.name, sc0, early, late)
