@@ -51,7 +51,8 @@ func runInvert(args []string) error {
 	framesFirst := fs.Bool("frames-first", false, ".npy input is frames × bins (torch layout after .T) instead of bins × frames")
 	seed := fs.Uint64("seed", 1, "random seed")
 	display := fs.Bool("display", false, "print MATLAB's iteration table to stderr")
-	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
+	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float (samples beyond full scale are clipped and counted)")
+	normalize := fs.Bool("normalize", false, "scale the output so that its peak is −1 dBFS (0.891)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (inputs over 10 s, when stderr is a terminal) | on | off")
 	tfr := fs.String("tfr", "stft", "time-frequency representation to invert: stft | cwt (scalogram, like MATLAB's cwtmag2sig) | scattering (Kymatio's Scattering1D)")
@@ -91,7 +92,7 @@ func runInvert(args []string) error {
 		return badInput("invert: unknown --tfr %q (stft | cwt | scattering)", *tfr)
 	}
 	common := invertCommon{method: *method, optimizer: *optimizer, init: *initName,
-		iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16,
+		iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16, normalize: *normalize,
 		json: *asJSON, nfft: *nfft, hop: *hop}
 	if *tfr == "scattering" { // its own checks: --lr is torch's SGD lr there, not in Griffin-Lim steps
 		return runInvertScattering(in, *out, sf, common)
@@ -104,6 +105,13 @@ func runInvert(args []string) error {
 	}
 	if *tfr == "cwt" {
 		return runInvertCWT(in, *out, cf, common)
+	}
+	if *tfr == "stft" && strings.EqualFold(filepath.Ext(in), ".npy") {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if err := npyDefaults(in, set, nfft, sr, *framesFirst); err != nil {
+			return err
+		}
 	}
 	cfgWindow, err := retrieval.ParseWindow(*window)
 	if err != nil {
@@ -258,7 +266,8 @@ func runInvert(args []string) error {
 	if *pcm16 {
 		enc = wav.PCM16
 	}
-	if err := writeOutput(*out, rate, outs, enc, "lower --lr, or --alpha"); err != nil {
+	level, err := writeOutput(*out, rate, outs, enc, *normalize, "lower --lr, or --alpha")
+	if err != nil {
 		return err
 	}
 	iterPerChannel := totalIters / len(jobs)
@@ -275,6 +284,7 @@ func runInvert(args []string) error {
 	if rels != nil {
 		result["rel_l2"] = mean(rels)
 	}
+	level.report(result)
 	if *asJSON {
 		return writeJSON(os.Stdout, result)
 	}
@@ -286,9 +296,10 @@ func runInvert(args []string) error {
 	fmt.Printf(", init %s, %d iterations (%s), %.3f s, %.3f ms/iteration\n", opt.Init, iterPerChannel, stop, secs, result["ms_per_iteration"])
 	fmt.Printf("spectral convergence %.2f dB", mean(scs))
 	if rels != nil {
-		fmt.Printf(", relative L2 %.4f", mean(rels))
+		fmt.Printf("; waveform error (sign-aligned) %.4f", mean(rels))
 	}
 	fmt.Println()
+	level.print()
 	return nil
 }
 
@@ -407,4 +418,42 @@ func transpose(a []float64, rows, cols int) []float64 {
 		}
 	}
 	return t
+}
+
+// npyDefaults fills in what a .npy of magnitudes does not say (issue 17 item 3), saying so on
+// stderr. Without --n-fft, n_fft is inferred from the bin count: bins = n_fft/2 + 1 holds for
+// an even n_fft and the odd one after it, and the even one is taken (librosa's default 2048 and
+// torchaudio's 400 are even; pass --n-fft for an odd one). Without --sr, the output is written
+// at --sr's default, which is announced: a .npy holds no sample rate, and librosa's data is
+// usually at 22 050 Hz.
+func npyDefaults(path string, set map[string]bool, nfft, sr *int, framesFirst bool) error {
+	if !set["n-fft"] {
+		f, err := npy.Open(path)
+		if err != nil {
+			var fe *npy.FormatError
+			if errors.As(err, &fe) {
+				return inputError{err}
+			}
+			return err
+		}
+		rows, cols, err := f.Header.Matrix()
+		f.Close()
+		if err != nil {
+			return badInput("%s: %v", path, err)
+		}
+		bins := rows
+		if framesFirst {
+			bins = cols
+		}
+		if bins < 2 {
+			return badInput("%s: %d bins: no n_fft gives that (bins = n_fft/2 + 1); set --n-fft", path, bins)
+		}
+		*nfft = 2 * (bins - 1)
+		fmt.Fprintf(os.Stderr, "rephase: %s: n_fft %d from its %d bins (bins = n_fft/2 + 1; --n-fft %d for the odd n_fft with as many)\n",
+			path, *nfft, bins, *nfft+1)
+	}
+	if !set["sr"] {
+		fmt.Fprintf(os.Stderr, "rephase: %s: a .npy holds no sample rate: writing at %d Hz (--sr; librosa's default is 22050)\n", path, *sr)
+	}
+	return nil
 }

@@ -41,6 +41,7 @@ type invertCommon struct {
 	tol, lr, alpha          float64
 	seed                    uint64
 	display, pcm16, json    bool
+	normalize               bool
 	nfft, hop               int // for the STFT-domain spectral convergence of the result
 }
 
@@ -187,7 +188,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	if o.pcm16 {
 		enc = wav.PCM16
 	}
-	if err := writeOutput(out, a.SampleRate, outs, enc, "lower --lr"); err != nil {
+	if _, err := writeOutput(out, a.SampleRate, outs, enc, o.normalize, "lower --lr"); err != nil {
 		return err
 	}
 	rc := c.Config()
@@ -217,7 +218,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	}
 	fmt.Printf(", init %s, %d iterations (%s), inconsistency %.3g, %.3f s, %.2f ms/iteration\n", opt.Init,
 		totalIters/len(outs), stop, mean(incs), secs, result["ms_per_iteration"])
-	fmt.Printf("spectral convergence %.2f dB (scalogram), %.2f dB (STFT, n_fft %d, hop %d); relative L2 %.4f\n",
+	fmt.Printf("spectral convergence %.2f dB (scalogram), %.2f dB (STFT, n_fft %d, hop %d); waveform error (sign-aligned) %.4f\n",
 		mean(scs), mean(stftSCs), stftCfg.NFFT, stftCfg.Hop, mean(rels))
 	return nil
 }

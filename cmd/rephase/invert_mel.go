@@ -263,7 +263,7 @@ func runInvertMel(args []string) error {
 	if *pcm16 {
 		enc = wav.PCM16
 	}
-	if err := writeOutput(*out, *sr, [][]float64{x}, enc, "try --init zero or fewer --iters"); err != nil {
+	if _, err := writeOutput(*out, *sr, [][]float64{x}, enc, false, "try --init zero or fewer --iters"); err != nil {
 		return err
 	}
 	result := map[string]any{

@@ -155,7 +155,7 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 	if o.pcm16 {
 		enc = wav.PCM16
 	}
-	if err := writeOutput(out, a.SampleRate, outs, enc, "lower --lr"); err != nil {
+	if _, err := writeOutput(out, a.SampleRate, outs, enc, o.normalize, "lower --lr"); err != nil {
 		return err
 	}
 	result := map[string]any{
@@ -177,7 +177,7 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 		cfg.J, cfg.Q, cfg.MaxOrder, s.Rows(), s.Frames(), s.PaddedLength())
 	fmt.Printf("gd (%s) from noise, warm-up %d at weight %g, renormalisation %g, %d iterations (%s), %.3f s, %.2f ms/iteration\n",
 		opt.Optimizer, opt.Warmup, opt.WarmupWeight, opt.Renormalize, totalIters/len(outs), stop, secs, result["ms_per_iteration"])
-	fmt.Printf("spectral convergence %.2f dB (scattering), %.2f dB (STFT, n_fft %d, hop %d); relative L2 %.4f (the sign and sub-2^J shifts are invisible)\n",
+	fmt.Printf("spectral convergence %.2f dB (scattering), %.2f dB (STFT, n_fft %d, hop %d); waveform error (sign-aligned) %.4f (the sign and sub-2^J shifts are invisible)\n",
 		mean(scs), mean(stftSCs), stftCfg.NFFT, stftCfg.Hop, mean(rels))
 	return nil
 }

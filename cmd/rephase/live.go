@@ -62,7 +62,10 @@ func runLive(args []string) error {
 	if fs.NArg() > 0 {
 		return badInput("live: unexpected argument %q (use --input)", fs.Arg(0))
 	}
-	isWAV := func(s string) bool { return strings.HasSuffix(strings.ToLower(s), ".wav") }
+	isWAV := func(s string) bool { // a file (or "-": standard input or output), not a device
+		s = strings.ToLower(s)
+		return s == "-" || strings.HasSuffix(s, ".wav") || strings.HasSuffix(s, ".flac")
+	}
 	var sineHz float64
 	if f, ok := strings.CutPrefix(*input, "sine:"); ok {
 		v, err := strconv.ParseFloat(f, 64)
@@ -257,7 +260,6 @@ func liveFile(src []float64, probe *device.Sine, rate int, o liveOptions) error 
 	r["mode"], r["input"], r["output"], r["effects"], r["seconds"] = "file", o.input, o.output, chain.String(), secs
 	r["stretch"] = chain.Stretch()
 	r["interrupted"] = interrupted
-	r["algorithmic_latency_ms"] = 1000 * float64(e.Latency().FileDelay) / float64(rate)
 	if probe != nil && chain.Stretch() == 1 {
 		addProbeReport(r, measureProbes(src, out, probe, e.Latency().FileDelay, rate, e.Config().STFT.NFFT), rate)
 	}
@@ -420,9 +422,10 @@ loop:
 	r["seconds"], r["audio_seconds"] = wall, audioSecs
 	r["interrupted"] = interrupted
 	r["load"] = e.Stats().Total.Seconds() / math.Max(audioSecs, 1e-12)
-	r["algorithmic_latency_ms"] = 1000 * float64(lat.FileDelay) / float64(rate)
-	r["buffer_latency_ms"] = 1000 * float64(prefill) / float64(rate)
-	r["latency_ms"] = 1000 * float64(lat.FileDelay+prefill) / float64(rate)
+	// Total latency, devices excluded: the file delay (n_fft + ℓ·hop − hop) plus the output
+	// prefill, which does the work of the hop of block buffering in n_fft + ℓ·hop.
+	r["buffer_latency_ms"], r["buffer_latency_samples"] = 1000*float64(prefill)/float64(rate), prefill
+	r["latency_ms"], r["latency_samples"] = 1000*float64(lat.FileDelay+prefill)/float64(rate), lat.FileDelay+prefill
 	r["device_latency_ms"] = map[string]float64{"input": ms(inLat), "output": ms(outLat)}
 	r["frames_per_buffer"] = dev.FramesPerBuffer()
 	r["callbacks"] = st.Callbacks
@@ -526,8 +529,8 @@ func finishLiveReport(r map[string]any, o liveOptions) error {
 	printReport(os.Stdout, r)
 	if v, ok := r["buffer_latency_ms"]; ok {
 		dl := r["device_latency_ms"].(map[string]float64)
-		fmt.Printf("latency: algorithmic %.2f ms + buffering %.2f ms = %.2f ms; devices add %.2f ms in, %.2f ms out (PortAudio's estimate)\n",
-			r["algorithmic_latency_ms"], v, r["latency_ms"], dl["input"], dl["output"])
+		fmt.Printf("latency: file delay (n_fft + ℓ·hop − hop) %.2f ms + buffering %.2f ms = %.2f ms (%v samples); devices add %.2f ms in, %.2f ms out (PortAudio's estimate)\n",
+			r["file_delay_ms"], v, r["latency_ms"], r["latency_samples"], dl["input"], dl["output"])
 		fmt.Printf("%v callbacks, %v xrun frames, %v input samples dropped, load %.0f%%\n",
 			r["callbacks"], r["xrun_frames"], r["input_dropped"], 100*r["load"].(float64))
 		if f, ok := r["first_xrun_s"]; ok {

@@ -57,13 +57,22 @@ func TestLiveSineThroughJACK(t *testing.T) {
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	t.Logf("latency %.3f ms predicted (algorithmic %.3f + buffering %.3f), %.3f measured over %v probes (spread %.3f); xruns %v; p99 %.3f ms",
-		r["latency_ms"], r["algorithmic_latency_ms"], r["buffer_latency_ms"], r["measured_latency_ms"], r["probes"],
+	t.Logf("latency %.3f ms predicted (file delay %.3f + buffering %.3f), %.3f measured over %v probes (spread %.3f); xruns %v; p99 %.3f ms",
+		r["latency_ms"], r["file_delay_ms"], r["buffer_latency_ms"], r["measured_latency_ms"], r["probes"],
 		r["measured_latency_spread_ms"], r["xruns"], r["block_ms_p99"])
 	if r["sample_rate"].(float64) != 48000 || r["probes"].(float64) < 2 {
 		t.Fatalf("report: %s", out)
 	}
 	predicted := r["latency_ms"].(float64)
+	// Issue 17: latency_ms said 32 where latency_samples said 896 (18.7 ms at 48 kHz).
+	for _, k := range []string{"latency", "file_delay", "buffer_latency", "algorithmic_latency", "frames_latency"} {
+		if ms, n := r[k+"_ms"].(float64), r[k+"_samples"].(float64); math.Abs(ms-1000*n/48000) > 1e-9 {
+			t.Errorf("%s_ms %v but %s_samples %v (%.4f ms at 48 kHz)", k, ms, k, n, 1000*n/48000)
+		}
+	}
+	if r["latency_samples"] != r["file_delay_samples"].(float64)+r["buffer_latency_samples"].(float64) {
+		t.Errorf("latency_samples %v is not file delay %v + buffering %v", r["latency_samples"], r["file_delay_samples"], r["buffer_latency_samples"])
+	}
 	lats := r["probe_latencies_ms"].([]any)
 	first := lats[0].(float64)
 	if d := math.Abs(first - predicted); d > 1.5 {

@@ -48,6 +48,9 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	if audioToStdout(os.Args[1], os.Args[2:]) {
+		outfile.Stdout, os.Stdout = os.Stdout, os.Stderr // reports go to stderr
+	}
 	var err error
 	switch os.Args[1] {
 	case "demo":
@@ -81,6 +84,25 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// audioToStdout reports whether the command writes a WAV to standard output (--out - for invert
+// and stream, --output - for live).
+func audioToStdout(cmd string, args []string) bool {
+	flags := map[string][]string{"invert": {"out"}, "stream": {"out"}, "live": {"output"}}[cmd]
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, f := range flags {
+			for _, d := range []string{"-", "--"} {
+				if a == d+f+"=-" || (a == d+f && i+1 < len(args) && args[i+1] == "-") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // cleanUpOnSignal makes SIGINT and SIGTERM remove the temporary files of outputs being written

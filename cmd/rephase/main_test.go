@@ -73,7 +73,7 @@ func TestBadInputExitsWithInputErrorAndNoOutput(t *testing.T) {
 		{ints, "dtype"},
 	} {
 		out := filepath.Join(dir, "out.wav")
-		err := runInvert([]string{c.in, "--out", out})
+		err := runInvert([]string{c.in, "--n-fft", "512", "--out", out}) // explicit: a .npy's is inferred otherwise
 		var ie inputError
 		if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.in) {
 			t.Errorf("%s: error %v, want an input error naming the file and %q", filepath.Base(c.in), err, c.want)

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/rephase/rephase/internal/outfile"
+	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/wav"
 )
 
@@ -26,16 +28,74 @@ func checkOutput(flagName, out string, inputs ...string) error {
 	return nil
 }
 
-// writeOutput writes a WAV through wav.Write. A non-finite sample (a diverged optimizer: its
-// flags were outside what it can take) is reported as an input error, exit status 2, naming the
-// flags to change; nothing is written then.
-func writeOutput(path string, rate int, channels [][]float64, enc wav.Encoding, hint string) error {
+// writeOutput writes a WAV through wav.Write, first scaling the channels in place to a peak of
+// −1 dBFS with normalize. A non-finite sample (a diverged optimizer: its flags were outside what
+// it can take) is reported as an input error, exit status 2, naming the flags to change; nothing
+// is written then. It returns the output's level: its peak, the gain applied and, for PCM16, the
+// samples clipped (which it also reports on stderr).
+func writeOutput(path string, rate int, channels [][]float64, enc wav.Encoding, normalize bool, hint string) (outputLevel, error) {
+	var lv outputLevel
+	for _, ch := range channels {
+		for _, v := range ch {
+			lv.peak = math.Max(lv.peak, math.Abs(v)) // NaN is refused by wav.Write below
+		}
+	}
+	lv.gain, lv.pcm16 = 1, enc == wav.PCM16
+	if normalize && lv.peak > 0 && !math.IsInf(lv.peak, 0) {
+		lv.gain = normalizePeak / lv.peak
+		for _, ch := range channels {
+			for i := range ch {
+				ch[i] *= lv.gain
+			}
+		}
+	}
+	if lv.pcm16 {
+		lv.clipped = wav.Clipped(channels)
+		if lv.clipped > 0 {
+			fmt.Fprintf(os.Stderr, "rephase: %s: --pcm16 clipped %d samples (peak %.3g, %+.1f dBFS); --normalize scales the peak to −1 dBFS\n",
+				path, lv.clipped, lv.peak*lv.gain, retrieval.DB(lv.peak*lv.gain))
+		}
+	}
 	err := wav.Write(path, rate, channels, enc)
 	var nf *wav.NonFiniteError
 	if errors.As(err, &nf) {
-		return badInput("%v: the reconstruction diverged (%s)", err, hint)
+		return lv, badInput("%v: the reconstruction diverged (%s)", err, hint)
 	}
-	return err
+	return lv, err
+}
+
+// normalizePeak is --normalize's peak: −1 dBFS.
+var normalizePeak = math.Pow(10, -1.0/20)
+
+// outputLevel is what writeOutput reports about the samples it wrote.
+type outputLevel struct {
+	peak    float64 // largest |sample| before normalisation
+	gain    float64 // applied by --normalize (1 without)
+	pcm16   bool
+	clipped int // PCM16 samples beyond full scale, clipped
+}
+
+// report adds the level to a --json result: output_peak (after normalisation), normalize_gain
+// with --normalize, clipped_samples with --pcm16.
+func (lv outputLevel) report(r map[string]any) {
+	r["output_peak"] = lv.peak * lv.gain
+	if lv.gain != 1 {
+		r["normalize_gain"] = lv.gain
+	}
+	if lv.pcm16 {
+		r["clipped_samples"] = lv.clipped
+	}
+}
+
+// print writes the level's line of the human-readable report (nothing when there is nothing
+// to say).
+func (lv outputLevel) print() {
+	if lv.gain != 1 {
+		fmt.Printf("normalised: gain %.4g (%+.2f dB) to a peak of −1 dBFS\n", lv.gain, retrieval.DB(lv.gain))
+	}
+	if lv.pcm16 {
+		fmt.Printf("16-bit PCM: %d samples clipped (peak %.3g)\n", lv.clipped, lv.peak*lv.gain)
+	}
 }
 
 // output is a non-WAV output stream (analyze's frames): standard output for "-", otherwise an

@@ -144,7 +144,7 @@ func engineReport(e *stream.Engine, rate int, audioSeconds, computeSeconds float
 	st := e.Stats()
 	lat := e.Latency()
 	c := e.Config()
-	return map[string]any{
+	r := map[string]any{
 		"n_fft": c.STFT.NFFT, "hop_length": c.STFT.Hop, "win_length": c.STFT.WinLength, "window": c.STFT.Window.String(),
 		"lookahead": c.Lookahead, "optimizer": c.Optimizer.String(), "warm_start": c.WarmStart.String(),
 		"latency_ms":             1000 * float64(lat.AudioToAudio) / float64(rate),
@@ -162,6 +162,13 @@ func engineReport(e *stream.Engine, rate int, audioSeconds, computeSeconds float
 		"frames":                 st.Frames,
 		"sample_rate":            rate,
 	}
+	// The latencies (README, "Latency figures"); latency_* is the total, devices excluded, which
+	// live's real-time mode replaces with file delay + buffering.
+	for name, n := range map[string]int{"algorithmic_latency": lat.AudioToAudio, "frames_latency": lat.FramesToAudio,
+		"file_delay": lat.FileDelay} {
+		r[name+"_ms"], r[name+"_samples"] = 1000*float64(n)/float64(rate), n
+	}
+	return r
 }
 
 func printReport(w io.Writer, r map[string]any) {
@@ -188,22 +195,22 @@ func printReport(w io.Writer, r map[string]any) {
 	}
 }
 
-// readSignal reads a WAV input, rejecting unreadable and empty files as input errors.
+// readSignal reads a WAV or FLAC input ("-": standard input; see openAudio) whole, rejecting
+// unreadable and empty files as input errors.
 func readSignal(in string) (*wav.Audio, error) {
-	a, err := wav.Read(in)
+	r, err := openSignal(in)
 	if err != nil {
-		return nil, inputError{err}
+		return nil, err
 	}
-	if a.Len() == 0 {
-		return nil, badInput("%s: zero-length signal", in)
-	}
-	return a, nil
+	defer r.Close()
+	return readAll(r)
 }
 
-// openSignal opens a WAV input for streaming and checks it whole (header, and float samples for
-// NaN/Inf) before any output is written; unreadable and empty files are input errors.
+// openSignal opens a WAV or FLAC input ("-": standard input; see openAudio) for streaming and
+// checks it whole (header, and float samples for NaN/Inf) before any output is written;
+// unreadable and empty files are input errors.
 func openSignal(in string) (*wav.Reader, error) {
-	r, err := wav.Open(in)
+	r, err := openAudio(in)
 	if err != nil {
 		return nil, inputError{err}
 	}
@@ -560,7 +567,7 @@ func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in s
 	var refBlock [][]float64
 	if cp.meters != nil {
 		var err error
-		if ref, err = wav.Open(in); err != nil {
+		if ref, err = openAudio(in); err != nil {
 			return rep, err
 		}
 		defer ref.Close()

@@ -13,6 +13,8 @@
 //   - a device or FIFO (/dev/null, /dev/stdout, a named pipe) is opened for writing directly,
 //     since it cannot be replaced by renaming and must not be (renaming over /dev/null as root
 //     would replace the device node with a regular file);
+//   - "-" is standard output, written in place and never closed (a WAV header written there
+//     cannot be patched: see Seekable);
 //   - a symlink is followed to its final target (a dangling one names the file to create), and
 //     that target is written as above, so the link stays a link.
 //
@@ -31,6 +33,11 @@ import (
 	"strconv"
 	"sync"
 )
+
+// Stdout is the file Create("-") writes. A command whose output is "-" keeps the process's
+// standard output here and points os.Stdout at os.Stderr, so that its reports cannot corrupt
+// the audio.
+var Stdout = os.Stdout
 
 // temps is the set of temporary files not yet committed or closed, for Cleanup.
 var temps struct {
@@ -69,6 +76,7 @@ type File struct {
 	target string // the symlink-resolved path written or replaced
 	tmp    string // the temporary file; "" when writing in place
 	done   bool   // committed or closed
+	stdout bool   // "-": os.Stdout, not closed
 }
 
 // maxLinks bounds the symlink chain Create follows, as Linux's ELOOP limit does.
@@ -77,6 +85,9 @@ const maxLinks = 40
 // Create starts writing the output file path (see the package comment for what happens to
 // regular files, devices, FIFOs and symlinks). Errors name the path.
 func Create(path string) (*File, error) {
+	if path == "-" {
+		return &File{f: Stdout, name: "-", target: "-", stdout: true}, nil
+	}
 	target, fi, err := resolve(path)
 	if err != nil {
 		return nil, err
@@ -177,6 +188,9 @@ func (o *File) Commit() error {
 	}
 	if o.tmp == "" {
 		o.done = true
+		if o.stdout {
+			return nil
+		}
 		if err := o.f.Close(); err != nil {
 			return fmt.Errorf("%s: %w", o.name, unwrapPath(err))
 		}
@@ -206,6 +220,9 @@ func (o *File) Close() error {
 		return nil
 	}
 	o.done = true
+	if o.stdout {
+		return nil
+	}
 	err := o.f.Close()
 	if o.tmp != "" {
 		if e := os.Remove(o.tmp); err == nil {

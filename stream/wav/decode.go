@@ -45,11 +45,19 @@ type layout struct {
 // chunk, must lie within the file, and must be the only one (a second data chunk is refused, not
 // silently ignored). Chunks after the data chunk whose declared size runs past the end of the
 // file (trailing garbage) end the scan.
-func parse(b []byte) (layout, error) { return parseAt(bytes.NewReader(b), int64(len(b))) }
+func parse(b []byte) (layout, error) { return parseAt(bytes.NewReader(b), int64(len(b)), false) }
+
+// unknownLength is the smallest data chunk size taken as "length unknown, read to the end of the
+// stream" in any file: 0xFFFFFFFF (ffmpeg's, and rephase's since issue 17) and 0xFFFFFFDB
+// (rephase's before) are both above it, and no data chunk that large fits in a RIFF file.
+const unknownLength = maxDataBytes
 
 // parseAt is parse for a file read through r (n bytes long): it reads one chunk header at a time
-// and never the data chunk's payload, so that Open can stream a file of any length.
-func parseAt(r io.ReaderAt, n int64) (layout, error) {
+// and never the data chunk's payload, so that Open can stream a file of any length. A data chunk
+// declaring unknownLength bytes or more runs to the end of the file; so does, when piped is set
+// (the file is what arrived through a pipe), any data chunk declaring more bytes than arrived:
+// sox writes a 2 GiB placeholder to a pipe.
+func parseAt(r io.ReaderAt, n int64, piped bool) (layout, error) {
 	var l layout
 	var hdr [12]byte
 	if n < 12 || readAt(r, hdr[:], 0) != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
@@ -87,6 +95,10 @@ func parseAt(r io.ReaderAt, n int64) (layout, error) {
 			}
 			if dataAt >= 0 {
 				return l, fmt.Errorf("second data chunk at offset %d (the first is at %d): files with several data chunks are not supported", off, dataAt)
+			}
+			if body+size > n && (piped || size >= unknownLength) {
+				l.dataOff, l.dataSize = body, n-body
+				return l, nil // the samples run to the end of the stream
 			}
 			if body+size > n {
 				return l, fmt.Errorf("truncated data chunk: its header at offset %d declares %d bytes, the file ends %d bytes later",

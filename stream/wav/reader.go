@@ -55,7 +55,51 @@ func Open(path string) (*Reader, error) {
 // NewReader validates the header of the size-byte WAV file read through ra and returns a Reader
 // of its samples. Close does nothing for it.
 func NewReader(ra io.ReaderAt, size int64) (*Reader, error) {
-	l, err := parseAt(ra, size)
+	return newReader(ra, size, false)
+}
+
+// OpenPiped returns a Reader of the WAV stream that arrived through a pipe (standard input) and
+// was copied to f, a seekable file (see Spool): as for a file declaring the unknown length
+// 0xFFFFFFFF, a data chunk declaring more bytes than arrived holds the samples up to the end of
+// the stream (sox writes a 2 GiB placeholder to a pipe). Errors are prefixed with name. Close
+// closes f.
+func OpenPiped(f *os.File, name string) (*Reader, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	r, err := newReader(f, st.Size(), true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r.closer, r.name = f, name
+	return r, nil
+}
+
+// Spool copies the stream r (standard input, a pipe) to an unnamed temporary file in
+// os.TempDir (unlinked at once, so that nothing is left behind however the process ends) and
+// returns it rewound, with its length in bytes. It is how a command reads "-": the header and
+// every sample can then be checked before any output is written, with memory flat in the
+// stream's length. Close the file when done.
+func Spool(r io.Reader) (*os.File, int64, error) {
+	f, err := os.CreateTemp("", "rephase-stdin-*")
+	if err != nil {
+		return nil, 0, err
+	}
+	os.Remove(f.Name())
+	n, err := io.Copy(f, r)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("copying standard input to a temporary file: %w", err)
+	}
+	return f, n, nil
+}
+
+func newReader(ra io.ReaderAt, size int64, piped bool) (*Reader, error) {
+	l, err := parseAt(ra, size, piped)
 	if err != nil {
 		return nil, err
 	}

@@ -20,13 +20,14 @@ import (
 // When a write fails (a full disk), the recording stops there: the header is patched with the
 // whole frames that reached the file, a partial trailing frame is truncated away, and every later
 // Write returns the same error, so the file stays a valid WAV of what was written. A device or
-// FIFO target (/dev/null, a named pipe) is written through with the header's sizes left at 0.
+// FIFO target (/dev/null, a named pipe) is written through with the header's sizes 0xFFFFFFFF (length unknown).
 //
 // Write and Close must not be called concurrently with each other.
 type Recorder struct {
 	path     string
 	f        *os.File
 	regular  bool // the header can be patched (WriteAt) and the file truncated
+	rate     int
 	channels int
 	enc      Encoding
 	frames   int64  // whole frames accepted (and, after a failure, on file)
@@ -56,9 +57,13 @@ func Create(path string, sampleRate, channels int, enc Encoding) (*Recorder, err
 		f.Close()
 		return nil, err
 	}
-	r := &Recorder{path: path, f: f, regular: fi.Mode().IsRegular(), channels: channels, enc: enc, lastSync: time.Now(),
+	r := &Recorder{path: path, f: f, regular: fi.Mode().IsRegular(), rate: sampleRate, channels: channels, enc: enc, lastSync: time.Now(),
 		pending: make([]byte, 0, recorderBuffer)}
-	if _, err := f.Write(header(sampleRate, channels, enc, 0)); err != nil {
+	size := int64(0)
+	if !r.regular {
+		size = -1 // a device or FIFO: length unknown
+	}
+	if _, err := f.Write(header(sampleRate, channels, enc, size)); err != nil {
 		f.Close()
 		if r.regular {
 			os.Remove(path) // not even a header: nothing worth keeping
@@ -160,18 +165,12 @@ func (r *Recorder) syncLocked() error {
 	}
 	data := r.frames * int64(r.channels*r.enc.bytesPerSample())
 	if err != nil && r.written > data { // drop a partial trailing frame
-		if e := r.f.Truncate(44 + data); e != nil {
+		if e := r.f.Truncate(int64(headerSize(r.enc)) + data); e != nil {
 			return fmt.Errorf("%w; truncating to %d frames: %v", err, r.frames, e)
 		}
 		r.written = data
 	}
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], uint32(36+data))
-	if _, e := r.f.WriteAt(b[:], 4); e != nil && err == nil {
-		err = fmt.Errorf("%s: %v", r.path, e)
-	}
-	binary.LittleEndian.PutUint32(b[:], uint32(data))
-	if _, e := r.f.WriteAt(b[:], 40); e != nil && err == nil {
+	if _, e := r.f.WriteAt(header(r.rate, r.channels, r.enc, data), 0); e != nil && err == nil {
 		err = fmt.Errorf("%s: %v", r.path, e)
 	}
 	return err

@@ -22,27 +22,58 @@ func (e *NonFiniteError) Error() string {
 	return fmt.Sprintf("%s: channel %d, sample %d: non-finite sample %v (refusing to write it)", e.Path, e.Channel, e.Sample, e.Value)
 }
 
-// header returns the 44-byte RIFF/WAVE header of a file holding dataBytes bytes of samples: a
-// 16-byte fmt chunk (format 3 for Float32, 1 for PCM16) and the data chunk's header.
+// header returns the RIFF/WAVE header of a file holding dataBytes bytes of samples (len(header)
+// = headerSize(enc)). PCM16 gets the classic 44-byte header (a 16-byte WAVE_FORMAT_PCM fmt
+// chunk). Float32 gets the header the WAVE specification asks of a non-PCM format, as sox writes
+// it: an 18-byte WAVE_FORMAT_IEEE_FLOAT fmt chunk with cbSize = 0 and a fact chunk holding the
+// number of sample frames (58 bytes; without cbSize, soxi warns "wave header missing extended
+// part of fmt chunk"). dataBytes < 0 means a length not known in advance (an output written to a
+// pipe, which cannot seek back): every size field is then 0xFFFFFFFF, as ffmpeg writes to a pipe,
+// which readers (rephase's, ffmpeg's, sox's) take as "samples until the end of the stream".
 func header(sampleRate, channels int, enc Encoding, dataBytes int64) []byte {
 	bits, tag := 32, formatFloat
 	if enc == PCM16 {
 		bits, tag = 16, formatPCM
 	}
-	h := make([]byte, 44)
-	copy(h[0:], "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], uint32(36+dataBytes))
-	copy(h[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], uint16(tag))
-	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
-	binary.LittleEndian.PutUint32(h[24:], uint32(sampleRate))
-	binary.LittleEndian.PutUint32(h[28:], uint32(sampleRate*channels*bits/8))
-	binary.LittleEndian.PutUint16(h[32:], uint16(channels*bits/8))
-	binary.LittleEndian.PutUint16(h[34:], uint16(bits))
-	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[40:], uint32(dataBytes))
+	le := binary.LittleEndian
+	n := headerSize(enc)
+	h := make([]byte, 0, n)
+	riff, data, frames := uint32(math.MaxUint32), uint32(math.MaxUint32), uint32(math.MaxUint32)
+	if dataBytes >= 0 {
+		riff, data = uint32(int64(n-8)+dataBytes), uint32(dataBytes)
+		frames = uint32(dataBytes / int64(channels*bits/8))
+	}
+	h = append(h, "RIFF"...)
+	h = le.AppendUint32(h, riff)
+	h = append(h, "WAVEfmt "...)
+	if enc == PCM16 {
+		h = le.AppendUint32(h, 16)
+	} else {
+		h = le.AppendUint32(h, 18)
+	}
+	h = le.AppendUint16(h, uint16(tag))
+	h = le.AppendUint16(h, uint16(channels))
+	h = le.AppendUint32(h, uint32(sampleRate))
+	h = le.AppendUint32(h, uint32(sampleRate*channels*bits/8))
+	h = le.AppendUint16(h, uint16(channels*bits/8))
+	h = le.AppendUint16(h, uint16(bits))
+	if enc != PCM16 {
+		h = le.AppendUint16(h, 0) // cbSize
+		h = append(h, "fact"...)
+		h = le.AppendUint32(h, 4)
+		h = le.AppendUint32(h, frames)
+	}
+	h = append(h, "data"...)
+	h = le.AppendUint32(h, data)
 	return h
+}
+
+// headerSize is the length of header's result: 44 bytes for PCM16, 58 for Float32.
+func headerSize(enc Encoding) int {
+	if enc == PCM16 {
+		return 44
+	}
+	return 58
 }
 
 // bytesPerSample is the size of one sample of one channel.
@@ -53,8 +84,10 @@ func (enc Encoding) bytesPerSample() int {
 	return 4
 }
 
-// maxDataBytes is the largest data chunk a RIFF file can describe (its size field is 32 bits).
-const maxDataBytes = math.MaxUint32 - 36
+// maxDataBytes is the largest data chunk a RIFF file written here can describe: the RIFF size
+// field (32 bits) counts the data and the 50 bytes of the float header after it, and the value
+// 0xFFFFFFFF is kept for "length unknown".
+const maxDataBytes = math.MaxUint32 - 51
 
 // Write writes channels (each the same length, every sample finite) at sampleRate to path,
 // through outfile.Create: a regular file appears only once complete (no partial or temporary
@@ -111,4 +144,18 @@ func Write(path string, sampleRate int, channels [][]float64, enc Encoding) erro
 		return err
 	}
 	return f.Commit()
+}
+
+// Clipped returns how many samples of channels PCM16 cannot hold: those that round beyond
+// −32768…32767 (|v| ≳ 1) and are clipped to full scale when written.
+func Clipped(channels [][]float64) int {
+	n := 0
+	for _, ch := range channels {
+		for _, v := range ch {
+			if r := math.Round(v * 32768); r > 32767 || r < -32768 {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -13,9 +13,9 @@ import (
 // memory: it is how stream, synth and live write their output, whatever the input's length. The
 // file is created through outfile.Create as Write's are: a regular file appears, complete, only
 // at Commit (Close before Commit leaves nothing behind), a device, FIFO or symlink is written
-// through. The header's sizes are patched at Commit; written in place to a device or FIFO, which
-// cannot seek, the header declares the largest data chunk (0xFFFFFFDB bytes), which readers take
-// as "until the end of the stream".
+// through. The header's sizes are patched at Commit; written in place to a device, FIFO or standard
+// output (outfile.Create("-")), which cannot seek, every size field of the header is 0xFFFFFFFF,
+// which readers (Open, sox, ffmpeg) take as "until the end of the stream".
 //
 // The samples are encoded as Write encodes them, so a file written through a Writer has the same
 // bytes as Write of the same samples. Not safe for concurrent use.
@@ -43,7 +43,7 @@ func NewWriter(path string, sampleRate, channels int, enc Encoding) (*Writer, er
 	w := &Writer{f: f, w: bufio.NewWriterSize(f, 1<<16), path: path, rate: sampleRate, channels: channels, enc: enc}
 	size := int64(0)
 	if !f.Seekable() {
-		size = maxDataBytes
+		size = -1 // unknown
 	}
 	if _, err := w.w.Write(header(sampleRate, channels, enc, size)); err != nil {
 		f.Close()
