@@ -201,3 +201,37 @@ func TestNpyInfersNFFT(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeNpy (issue 17 item 3): analyze --format npy to standard output writes a float32
+// bins × frames array (Fortran order) that invert reads back, inferring n_fft from it.
+func TestAnalyzeNpy(t *testing.T) {
+	bin := buildRephase(t)
+	dir := t.TempDir()
+	in, m := filepath.Join(dir, "in.wav"), filepath.Join(dir, "m.npy")
+	x := make([]float64, 4000)
+	for i := range x {
+		x[i] = 0.5 * math.Sin(2*math.Pi*440*float64(i)/8000)
+	}
+	if err := wav.Write(in, 8000, [][]float64{x}, wav.Float32); err != nil {
+		t.Fatal(err)
+	}
+	b, err := exec.Command(bin, "analyze", in, "--format", "npy", "--n-fft", "256", "--hop", "64").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b[:128], []byte("'descr': '<f4', 'fortran_order': True, 'shape': (129, 63), }")) {
+		t.Fatalf("header %q", b[:128])
+	}
+	os.WriteFile(m, b, 0o644)
+	if b2, err := exec.Command(bin, "analyze", in, "--out", m+"2.npy", "--n-fft", "256", "--hop", "64").Output(); err != nil {
+		t.Fatalf("%v %s", err, b2)
+	}
+	if b2, _ := os.ReadFile(m + "2.npy"); !bytes.Equal(b, b2) {
+		t.Error("--out x.npy differs from --format npy to stdout")
+	}
+	out, err := exec.Command(bin, "invert", m, "--sr", "8000", "--length", "4000", "--out", filepath.Join(dir, "o.wav"), "--json").Output()
+	var r map[string]any
+	if err != nil || json.Unmarshal(out, &r) != nil || r["n_fft"].(float64) != 256 || r["sc_db"].(float64) > -20 {
+		t.Errorf("invert of analyze's .npy: %v %s", err, out)
+	}
+}

@@ -801,11 +801,13 @@ func runAnalyze(args []string) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: rephase analyze IN.wav [options] > frames\n\n"+
-			"Writes the STFT magnitudes of IN.wav (channels mixed to mono) as a frame stream (docs/frame-stream.md).\n\n")
+			"Writes the STFT magnitudes of IN.wav (channels mixed to mono) as a frame stream (docs/frame-stream.md),\n"+
+			"or with --format npy as a float32 .npy of bins × frames, as np.abs(librosa.stft(y)) (default for --out *.npy).\n\n")
 		fs.PrintDefaults()
 	}
 	out := fs.String("out", "-", "output file (- for stdout)")
 	headerless := fs.Bool("headerless", false, "omit the header (the reader must be given the parameters)")
+	format := fs.String("format", "", "output format: frames (the frame stream) | npy (bins × frames float32); default npy for --out *.npy, else frames")
 	sf := addSTFTFlags(fs)
 	in, err := parseWithInput(fs, args, "analyze")
 	if err != nil {
@@ -831,6 +833,12 @@ func runAnalyze(args []string) error {
 	}
 	if err := checkNFFT(in, stft.NFFT, int(min(r.Len(), math.MaxInt32))); err != nil {
 		return err
+	}
+	if asNpy, err := npyFormat(*format, *out); err != nil || asNpy {
+		if err != nil {
+			return err
+		}
+		return analyzeNpy(o, r, stft)
 	}
 	fw, err := framestream.NewWriter(o, framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength,
 		Window: stft.Window, Symmetric: stft.Symmetric, Length: r.Len()}, *headerless)

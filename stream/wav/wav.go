@@ -10,10 +10,14 @@
 // the fmt chunk validated first (parse), then the samples are converted from the file's bytes
 // (decode); every error names the file and the byte offset.
 //
-// Writing (write.go) produces 32-bit float (default) or 16-bit integer PCM through
+// Writing (write.go) produces 32-bit float (default; the 58-byte header sox writes, with cbSize
+// 0 and a fact chunk) or 16-bit integer PCM (the 44-byte header) through
 // internal/outfile: a regular file is written to a temporary file renamed into place when
 // complete, so a failed write leaves no partial output; devices, FIFOs and symlinks are written
-// through. Every writer (Write, Recorder) refuses non-finite samples.
+// through, and "-" is standard output. A streaming writer that cannot seek back (a pipe) writes
+// every size as 0xFFFFFFFF; readers take that size, and on piped input any data chunk longer
+// than the stream (OpenPiped), as "to the end". Every writer (Write, Recorder) refuses
+// non-finite samples.
 package wav
 
 import (
