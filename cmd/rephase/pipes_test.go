@@ -133,6 +133,10 @@ func TestPCM16ReportsClipping(t *testing.T) {
 	if r["clipped_samples"].(float64) != 0 || math.Abs(r["output_peak"].(float64)-math.Pow(10, -0.05)) > 1e-12 {
 		t.Errorf("--normalize: %v clipped, peak %v", r["clipped_samples"], r["output_peak"])
 	}
+	b, err := exec.Command(bin, "stream", in, "--out", filepath.Join(dir, "s.wav"), "--pcm16", "--n-fft", "256", "--hop", "64", "--json").Output()
+	if err != nil || json.Unmarshal(b, &r) != nil || r["clipped_samples"].(float64) < 100 {
+		t.Errorf("stream --pcm16: %v %s", err, b)
+	}
 }
 
 // TestFLACInput (issue 17 item 4): a FLAC file, and FLAC on standard input, are read through

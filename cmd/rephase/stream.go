@@ -470,6 +470,12 @@ func runStream(args []string) error {
 	rep := engineReport(e, rate, float64(samples*nch)/float64(rate), secs)
 	rep["input"], rep["output"], rep["channels"], rep["seconds"] = in, *out, nch, secs
 	rep["output_samples"] = w.Frames()
+	if *pcm16 {
+		rep["clipped_samples"] = w.Clipped()
+		if w.Clipped() > 0 {
+			fmt.Fprintf(os.Stderr, "rephase: %s: --pcm16 clipped %d samples\n", *out, w.Clipped())
+		}
+	}
 	if cp.meters != nil && !interrupted {
 		rep["sc_db"] = cp.sc()
 	}

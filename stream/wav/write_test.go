@@ -141,3 +141,19 @@ func TestRecorderOnFullDiskKeepsWhatItWrote(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterCountsClipped: PCM16 samples beyond full scale are counted as Clipped counts them.
+func TestWriterCountsClipped(t *testing.T) {
+	block := [][]float64{{0, 0.99, 1, -1, 1.5, -1.0001, 0.99998}}
+	w, err := NewWriter(filepath.Join(t.TempDir(), "c.wav"), 8000, 1, PCM16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Write(block); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.Clipped(), int64(Clipped(block)); got != want || want != 3 {
+		t.Errorf("Writer.Clipped %d, Clipped %d, want 3 (1, 1.5, −1.0001)", got, want)
+	}
+}

@@ -27,6 +27,7 @@ type Writer struct {
 	channels int
 	enc      Encoding
 	frames   int64
+	clipped  int64
 	buf      []byte
 }
 
@@ -78,6 +79,9 @@ func (w *Writer) Write(block [][]float64) error {
 	for i := 0; i < n; i++ {
 		for _, ch := range block {
 			if w.enc == PCM16 {
+				if r := math.Round(ch[i] * 32768); r > 32767 || r < -32768 {
+					w.clipped++
+				}
 				w.buf = binary.LittleEndian.AppendUint16(w.buf, uint16(S16(ch[i])))
 			} else {
 				w.buf = binary.LittleEndian.AppendUint32(w.buf, math.Float32bits(float32(ch[i])))
@@ -93,6 +97,10 @@ func (w *Writer) Write(block [][]float64) error {
 
 // Frames returns the number of samples per channel written.
 func (w *Writer) Frames() int64 { return w.frames }
+
+// Clipped returns the number of PCM16 samples written so far that were beyond full scale and
+// clipped (as the function Clipped counts them); 0 for Float32.
+func (w *Writer) Clipped() int64 { return w.clipped }
 
 // Commit finishes the file: the buffered samples are written, the header's sizes patched and the
 // file put in place (outfile.File.Commit). On error nothing is left behind.
