@@ -87,9 +87,9 @@ func main() {
 }
 
 // audioToStdout reports whether the command writes a WAV to standard output (--out - for invert
-// and stream, --output - for live).
+// and stream, --output - or --record - for live).
 func audioToStdout(cmd string, args []string) bool {
-	flags := map[string][]string{"invert": {"out"}, "stream": {"out"}, "live": {"output"}}[cmd]
+	flags := map[string][]string{"invert": {"out"}, "stream": {"out"}, "live": {"output", "record"}}[cmd]
 	for i, a := range args {
 		if a == "--" {
 			break

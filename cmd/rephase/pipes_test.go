@@ -80,6 +80,31 @@ func TestStdinStdoutThroughPipes(t *testing.T) {
 	}
 }
 
+// TestLiveToStdout: live's --output - and --record - write WAVs to standard output that read
+// back whole; the report goes to stderr.
+func TestLiveToStdout(t *testing.T) {
+	bin := buildRephase(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.wav")
+	x := make([]float64, 4000)
+	for i := range x {
+		x[i] = 0.3 * math.Sin(float64(i)/5)
+	}
+	if err := wav.Write(in, 8000, [][]float64{x}, wav.Float32); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--output", "-"}, {"--output", filepath.Join(dir, "o.wav"), "--record", "-"}} {
+		b, err := exec.Command(bin, append([]string{"live", "--input", in, "--n-fft", "256", "--hop", "64"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		a, err := wav.Decode(b)
+		if err != nil || a.Len() < len(x) {
+			t.Errorf("%v: %v (%d bytes)", args, err, len(b))
+		}
+	}
+}
+
 // TestSoxReadsOurWAVs (issue 17 item 4): soxi prints no warning for the float WAVs rephase
 // writes (an 18-byte fmt chunk with cbSize 0 and a fact chunk), to a file or to a pipe.
 func TestSoxReadsOurWAVs(t *testing.T) {

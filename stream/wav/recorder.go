@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/rephase/rephase/internal/outfile"
 )
 
 // Recorder writes a WAV file incrementally (32-bit float or 16-bit PCM, interleaved channels),
@@ -43,14 +45,18 @@ type Recorder struct {
 const recorderBuffer = 1 << 16
 
 // Create starts a recording at path (truncating it) with the given sample rate (1…MaxSampleRate
-// Hz), channel count and encoding. A new file's mode is 0666 less the umask.
+// Hz), channel count and encoding. A new file's mode is 0666 less the umask. "-" records to
+// standard output (outfile.Stdout), a pipe's sizes left at 0xFFFFFFFF.
 func Create(path string, sampleRate, channels int, enc Encoding) (*Recorder, error) {
 	if channels < 1 || channels > math.MaxUint16 || CheckSampleRate(sampleRate) != nil {
 		return nil, fmt.Errorf("%s: %d channels at %d Hz (want 1…%d channels at 1…%d Hz)", path, channels, sampleRate, math.MaxUint16, MaxSampleRate)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
+	f := outfile.Stdout // "-": standard output, as outfile.Create
+	if path != "-" {
+		var err error
+		if f, err = os.Create(path); err != nil {
+			return nil, err
+		}
 	}
 	fi, err := f.Stat()
 	if err != nil {
