@@ -22,13 +22,7 @@ func TestStdinStdoutThroughPipes(t *testing.T) {
 	bin := buildRephase(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.wav")
-	x := make([]float64, 8000)
-	for i := range x {
-		x[i] = 0.5 * math.Sin(2*math.Pi*(300+0.03*float64(i))*float64(i)/8000)
-	}
-	if err := wav.Write(in, 8000, [][]float64{x}, wav.Float32); err != nil {
-		t.Fatal(err)
-	}
+	x := writeTestWAV(t, in, 8000, func(i float64) float64 { return 0.5 * math.Sin(2*math.Pi*(300+0.03*i)*i/8000) })
 	src, _ := os.ReadFile(in)
 	flags := []string{"--n-fft", "256", "--hop", "64"}
 
@@ -86,13 +80,7 @@ func TestLiveToStdout(t *testing.T) {
 	bin := buildRephase(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.wav")
-	x := make([]float64, 4000)
-	for i := range x {
-		x[i] = 0.3 * math.Sin(float64(i)/5)
-	}
-	if err := wav.Write(in, 8000, [][]float64{x}, wav.Float32); err != nil {
-		t.Fatal(err)
-	}
+	x := writeTestWAV(t, in, 4000, func(i float64) float64 { return 0.3 * math.Sin(i/5) })
 	for _, args := range [][]string{{"--output", "-"}, {"--output", filepath.Join(dir, "o.wav"), "--record", "-"}} {
 		b, err := exec.Command(bin, append([]string{"live", "--input", in, "--n-fft", "256", "--hop", "64"}, args...)...).Output()
 		if err != nil {
@@ -128,13 +116,7 @@ func TestPCM16ReportsClipping(t *testing.T) {
 	bin := buildRephase(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.wav")
-	x := make([]float64, 4000)
-	for i := range x {
-		x[i] = 1.5 * math.Sin(2*math.Pi*440*float64(i)/8000) // beyond full scale: float WAVs hold it
-	}
-	if err := wav.Write(in, 8000, [][]float64{x}, wav.Float32); err != nil {
-		t.Fatal(err)
-	}
+	writeTestWAV(t, in, 4000, func(i float64) float64 { return 1.5 * math.Sin(2*math.Pi*440*i/8000) }) // beyond full scale: float WAVs hold it
 	run := func(extra ...string) map[string]any {
 		args := append([]string{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--pcm16", "--iters", "0",
 			"--init", "pghi", "--n-fft", "256", "--hop", "64", "--json"}, extra...)
@@ -237,13 +219,7 @@ func TestAnalyzeNpy(t *testing.T) {
 	bin := buildRephase(t)
 	dir := t.TempDir()
 	in, m := filepath.Join(dir, "in.wav"), filepath.Join(dir, "m.npy")
-	x := make([]float64, 4000)
-	for i := range x {
-		x[i] = 0.5 * math.Sin(2*math.Pi*440*float64(i)/8000)
-	}
-	if err := wav.Write(in, 8000, [][]float64{x}, wav.Float32); err != nil {
-		t.Fatal(err)
-	}
+	writeTestWAV(t, in, 4000, func(i float64) float64 { return 0.5 * math.Sin(2*math.Pi*440*i/8000) })
 	b, err := exec.Command(bin, "analyze", in, "--format", "npy", "--n-fft", "256", "--hop", "64").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -263,4 +239,17 @@ func TestAnalyzeNpy(t *testing.T) {
 	if err != nil || json.Unmarshal(out, &r) != nil || r["n_fft"].(float64) != 256 || r["sc_db"].(float64) > -20 {
 		t.Errorf("invert of analyze's .npy: %v %s", err, out)
 	}
+}
+
+// writeTestWAV writes n samples f(0), f(1), … as a mono 8 kHz float WAV at path and returns them.
+func writeTestWAV(t *testing.T, path string, n int, f func(i float64) float64) []float64 {
+	t.Helper()
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = f(float64(i))
+	}
+	if err := wav.Write(path, 8000, [][]float64{x}, wav.Float32); err != nil {
+		t.Fatal(err)
+	}
+	return x
 }
