@@ -95,6 +95,8 @@ func runInvertMel(args []string) error {
 	method := fs.String("method", "", "gla | fgla | gd (default: gd for mel input, fgla for linear)")
 	optimizer := fs.String("optimizer", "lbfgs", "for --method gd: adam | sgdm | lbfgs")
 	iters := fs.Int("iters", 100, "maximum iterations (0: the initial signal)")
+	alpha := fs.Float64("alpha", 0.99, "FGLA extrapolation α, 0 < α ≤ 1")
+	lr := fs.Float64("lr", 0, "learning rate of adam (units of the signal's RMS) and sgdm (units of a preconditioned step); 0: the optimizer's default")
 	tol := fs.Float64("tol", 0, "stop when the relative residual falls below this (≤ 0: never)")
 	initName := fs.String("init", "pghi", "phase of the clipped least-squares start: pghi | zero | random")
 	seed := fs.Uint64("seed", 1, "random seed")
@@ -196,7 +198,11 @@ func runInvertMel(args []string) error {
 	}
 	defer s.Close()
 
-	opt := retrieval.Options{MaxIter: *iters, Tol: *tol, Seed: *seed}
+	common := invertCommon{method: *method, optimizer: *optimizer, iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, nfft: *nfft}
+	if err := common.validate(); err != nil {
+		return err
+	}
+	opt := retrieval.Options{MaxIter: *iters, Tol: *tol, Seed: *seed, Alpha: *alpha, LearningRate: *lr}
 	if *tol <= 0 {
 		opt.Tol = -1
 	}

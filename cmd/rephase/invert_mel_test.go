@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -123,6 +124,13 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "mel.npy"), filepath.Join(dir, "out.wav")
 	writeNpyFloat32(t, in, []int{1, 80, frames}, logMel)
+	// The mel path validates the shared numeric flags like the STFT path (exit status 2).
+	for _, bad := range [][]string{{"--tol", "NaN"}, {"--alpha", "2"}, {"--iters", "-1"}, {"--lr", "Inf"}} {
+		err := runInvert(append([]string{in, "--preset", "hifigan", "--out", out}, bad...))
+		if !errors.As(err, new(inputError)) {
+			t.Errorf("mel %v: %v, want an input error", bad, err)
+		}
+	}
 	if err := runInvert([]string{in, "--preset", "hifigan", "--iters", "60", "--out", out}); err != nil {
 		t.Fatal(err)
 	}
