@@ -3,10 +3,9 @@ package retrieval
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
-	"github.com/sbinet/npyio"
+	"github.com/rephase/rephase/stream/npy"
 )
 
 func randSignal(rng *rand.Rand, n int) []float64 {
@@ -35,21 +34,15 @@ func maxAbs(x []float64) float64 {
 	return m
 }
 
-// readNpy reads a float64 .npy file and its shape.
+// readNpy reads a C-order .npy file (stream/npy) and its shape.
 func readNpy(t *testing.T, path string) ([]float64, []int) {
 	t.Helper()
-	f, err := os.Open(path)
+	h, data, err := npy.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+	if h.Fortran {
+		t.Fatalf("%s: Fortran order", path)
 	}
-	var data []float64
-	if err := r.Read(&data); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return data, r.Header.Descr.Shape
+	return data, h.Shape
 }

@@ -106,6 +106,11 @@ func runLive(args []string) error {
 		return nil
 	}
 
+	if *sr != 0 {
+		if err := wav.CheckSampleRate(*sr); err != nil {
+			return badInput("live: --sr: %v", err)
+		}
+	}
 	// The input signal for file and sine inputs.
 	var src []float64
 	rate := *sr

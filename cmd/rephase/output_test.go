@@ -384,3 +384,13 @@ func TestRawWriterRefusesNonFinite(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveSampleRateBounded: live --sr is bounded like every other rate (1…768000 Hz), exit 2.
+func TestLiveSampleRateBounded(t *testing.T) {
+	for _, sr := range []string{"1000000", "-5"} {
+		err := runLive([]string{"--input", "sine:440", "--output", filepath.Join(t.TempDir(), "o.wav"), "--sr", sr, "--duration", "1s"})
+		if !errors.As(err, new(inputError)) {
+			t.Errorf("--sr %s: %v, want an input error", sr, err)
+		}
+	}
+}
