@@ -3,9 +3,15 @@ package retrieval
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
 )
 
 // scatteringCase is one of the reference cases (testdata/scattering1d).
@@ -46,7 +52,8 @@ func cpuSeconds() float64 {
 // TestScatteringReport prints benchmarks/report_static.md's "Scattering inversion" tables:
 // scattering and STFT spectral convergence against iterations for each optimizer on the issue's
 // two cases, with wall and CPU seconds. Slow (about a minute); run with
-// REPHASE_SCATTERING_REPORT=1 go test ./retrieval -run ScatteringReport -v.
+// REPHASE_SCATTERING_REPORT=1 go test ./retrieval -run ScatteringReport -v; with
+// REPHASE_SCATTERING_PLOTS=DIR it also draws SC against iterations, one PNG per case, into DIR.
 func TestScatteringReport(t *testing.T) {
 	if os.Getenv("REPHASE_SCATTERING_REPORT") == "" {
 		t.Skip("set REPHASE_SCATTERING_REPORT=1")
@@ -80,7 +87,9 @@ func TestScatteringReport(t *testing.T) {
 		{"sgdm lr 500 μ 0.9 from randn (the seeds' run)", plain(SGDM), true},
 	}
 	checkpoints := []int{1, 20, 50, 100, 200, 300, 1000} // multiples of CheckEvery, and 1
+	plotDir := os.Getenv("REPHASE_SCATTERING_PLOTS")     // where to write one PNG per case, if set
 	for _, c := range scatteringCases {
+		var curves []any // label, plotter.XYs, … for plotutil.AddLines
 		x := readScatteringNpy(t, c.name+"_x.npy")
 		s, err := NewScattering(c.cfg, len(x))
 		if err != nil {
@@ -117,6 +126,13 @@ func TestScatteringReport(t *testing.T) {
 			if res, err = InvertScattering(p, o); err != nil {
 				t.Fatal(err)
 			}
+			var pts plotter.XYs
+			for it := 1; it <= 1000; it++ {
+				if v, ok := at[it]; ok {
+					pts = append(pts, plotter.XY{X: float64(it), Y: DB(v)})
+				}
+			}
+			curves = append(curves, r.label, pts)
 			row := "| " + r.label
 			for _, k := range checkpoints {
 				row += fmt.Sprintf(" | %.1f", DB(at[k]))
@@ -124,5 +140,22 @@ func TestScatteringReport(t *testing.T) {
 			fmt.Printf("%s | %.1f / %.1f | %.2f / %.2f |\n", row, DB(stft100), DB(stftSC256(t, x, res.Signal)), wall, cpu)
 		}
 		s.Close()
+		if plotDir != "" {
+			pl := plot.New()
+			pl.Title.Text = "Scattering inversion: " + c.name
+			pl.X.Label.Text = "iterations"
+			pl.Y.Label.Text = "scattering spectral convergence (dB)"
+			pl.X.Scale = plot.LogScale{}
+			pl.X.Tick.Marker = plot.LogTicks{Prec: -1}
+			pl.Add(plotter.NewGrid())
+			if err := plotutil.AddLines(pl, curves...); err != nil {
+				t.Fatal(err)
+			}
+			pl.Legend.Top = false
+			pl.Legend.Left = true
+			if err := pl.Save(8*vg.Inch, 5*vg.Inch, filepath.Join(plotDir, "scattering_"+c.name+".png")); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
