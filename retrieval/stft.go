@@ -501,24 +501,9 @@ func (s *STFT) Inverse(dst []float64, spec []complex128) []float64 {
 		panic(fmt.Sprintf("retrieval: Inverse dst has %d samples, want %d", len(dst), s.length))
 	}
 	s.checkSpec(len(spec), "spectrogram")
-	hop, n := s.cfg.Hop, s.cfg.NFFT
-	clear(dst)
-	for gi := range s.groups {
-		g := &s.groups[gi]
-		buf := g.gradBuffer(dst)
-		for m := g.m0; m < g.m1; m++ {
-			copy(s.spec, spec[m*s.bins:(m+1)*s.bins]) // c2r destroys its input
-			s.plan.Inverse(s.frame, s.spec)
-			o := (m - g.m0) * hop
-			mulAddTo(buf[o:o+n], s.win, s.frame)
-		}
-		g.fold(dst)
-	}
-	// The c2r is unnormalised: divide by N along with the window energy.
-	scale := 1 / float64(n)
-	for t := range dst {
-		dst[t] *= s.invWss[t] * scale
-	}
+	s.overlapAdd(dst, func(m int, frame []complex128) {
+		copy(frame, spec[m*s.bins:(m+1)*s.bins]) // the c2r destroys its input: spec stays intact
+	})
 	return dst
 }
 
