@@ -208,11 +208,11 @@ func streamCases(quick bool) []streamCase {
 	return cs
 }
 
-// anytimeCases is the sweep of the anytime property: every optimizer at ℓ = 0, 1, 3 with
+// anytimeCases is the sweep of the anytime property: every optimizer at ℓ = 0, 1, 2, 3 with
 // K = 16, 64, 256, 512 iterations per hop and with deadlines of 10, 25 and 50 % of the hop.
 func anytimeCases(quick bool) []streamCase {
 	opts := []stream.Optimizer{stream.FGLA, stream.LBFGS, stream.GLA, stream.Adam}
-	looks, ks, budgets := []int{0, 1, 3}, []int{16, 64, 256, 512}, []float64{0.1, 0.25, 0.5}
+	looks, ks, budgets := []int{0, 1, 2, 3}, []int{16, 64, 256, 512}, []float64{0.1, 0.25, 0.5}
 	if quick {
 		opts, looks, ks, budgets = opts[:1], []int{1}, []int{16}, []float64{0.5}
 	}
