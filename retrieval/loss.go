@@ -61,6 +61,27 @@ type FrameLoss struct {
 	frame           []float64
 	spec            []complex128
 	gamma, eps2     float64
+	pen             FramePenalty // nil: the magnitude loss of gamma
+	width           int          // target values per frame: bins, or pen.Width()
+}
+
+// FramePenalty is a loss on one frame's one-sided spectrum X (n_fft/2+1 bins) against a target
+// row of Width() values, for FrameLoss.SetPenalty: the mel loss (MelPenalty) is one. Penalty
+// returns the frame's loss and, when grad is true, overwrites spec with the spectrum G whose
+// unnormalised inverse real FFT is the gradient of the loss with respect to the windowed frame
+// (before the window is applied again). Implementations must not allocate.
+type FramePenalty interface {
+	Width() int
+	Penalty(spec []complex128, target []float64, grad bool) float64
+}
+
+// SetPenalty makes the loss p's (nil: back to the magnitude loss of SetLoss); target rows are
+// then p.Width() values wide (see Eval).
+func (f *FrameLoss) SetPenalty(p FramePenalty) {
+	f.pen, f.width = p, f.bins
+	if p != nil {
+		f.width = p.Width()
+	}
 }
 
 // NewFrameLoss plans the loss for frames of n_fft samples (even) hop samples apart, with the
@@ -88,6 +109,7 @@ func newFrameLossOn(plan *fft.Plan, hop int, window []float64) *FrameLoss {
 		frame: make([]float64, nfft),
 		spec:  make([]complex128, nfft/2+1),
 		gamma: 1,
+		width: nfft/2 + 1,
 	}
 }
 
@@ -130,10 +152,11 @@ func (f *FrameLoss) Close() {
 // F.
 //
 // target holds the compressed target (see CompressTarget) row by row in the same frame numbering
-// as x: frame m's n_fft/2+1 bins are target[m·bins : (m+1)·bins].
+// as x: frame m's n_fft/2+1 bins are target[m·bins : (m+1)·bins] (with a FramePenalty, its Width()
+// values per frame instead of bins).
 //
 // x and grad (if not nil) must hold at least (m1−1)·hop + n_fft samples and target at least
-// m1·bins values; otherwise Eval panics. It does not allocate.
+// m1·width values; otherwise Eval panics. It does not allocate.
 func (f *FrameLoss) Eval(grad, x, target []float64, m0, m1, fixed int) float64 {
 	if m0 < 0 || m1 < m0 {
 		panic(fmt.Sprintf("retrieval: Eval frame range [%d, %d)", m0, m1))
@@ -142,12 +165,12 @@ func (f *FrameLoss) Eval(grad, x, target []float64, m0, m1, fixed int) float64 {
 		return 0
 	}
 	need := (m1-1)*f.hop + f.nfft
-	if len(x) < need || (grad != nil && len(grad) < need) || len(target) < m1*f.bins {
+	if len(x) < need || (grad != nil && len(grad) < need) || len(target) < m1*f.width {
 		panic(fmt.Sprintf("retrieval: Eval frames [%d, %d) need %d samples and %d target values; have x=%d grad=%d target=%d",
-			m0, m1, need, m1*f.bins, len(x), len(grad), len(target)))
+			m0, m1, need, m1*f.width, len(x), len(grad), len(target)))
 	}
 	total := 0.0
-	if f.gamma == 1 {
+	if f.gamma == 1 && f.pen == nil {
 		// The magnitude MSE: ψ'·X/r = 2(1 − t/r)·X, fused around the FFTs.
 		for m := m0; m < m1; m++ {
 			o := m * f.hop
@@ -166,7 +189,11 @@ func (f *FrameLoss) Eval(grad, x, target []float64, m0, m1, fixed int) float64 {
 		mulTo(frame, f.win, x[o:o+f.nfft])
 		f.plan.Forward(f.spec, frame)
 		wantGrad := grad != nil && o+f.nfft > fixed
-		total += f.compressedPenalty(f.spec, target[m*f.bins:(m+1)*f.bins], wantGrad)
+		if f.pen != nil {
+			total += f.pen.Penalty(f.spec, target[m*f.width:(m+1)*f.width], wantGrad)
+		} else {
+			total += f.compressedPenalty(f.spec, target[m*f.bins:(m+1)*f.bins], wantGrad)
+		}
 		if !wantGrad {
 			continue
 		}

@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -145,7 +146,8 @@ func TestPreconditionedStepIsGriffinLim(t *testing.T) {
 	}
 }
 
-// TestFrameLossRestricted checks the streaming form: a frame range and a fixed prefix.
+// TestFrameLossRestricted checks the streaming form: a frame range and a fixed prefix, for the
+// magnitude losses and for the mel penalty of every power and compression.
 func TestFrameLossRestricted(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const nfft, hop, frames = 64, 16, 9
@@ -156,41 +158,68 @@ func TestFrameLossRestricted(t *testing.T) {
 		if err := f.SetLoss(loss); err != nil {
 			t.Fatal(err)
 		}
-		n := (frames-1)*hop + nfft
-		x := randSignal(rng, n)
 		mag := make([]float64, frames*(nfft/2+1))
 		for i := range mag {
 			mag[i] = math.Abs(rng.NormFloat64()) * 4
 		}
 		f.CompressTarget(mag, mag)
-		const m0, m1, fixed = 2, 8, 70
-		g := make([]float64, n)
-		for i := range g {
-			g[i] = 0.25 // Eval accumulates
+		checkRestricted(t, fmt.Sprintf("loss %+v", loss), rng, f, mag, frames)
+	}
+	mel, err := NewMel(MelConfig{SampleRate: 8000, NFFT: nfft, NMels: 12, FMin: 50, Scale: MelHTK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lc := range melLossCases() {
+		lc.loss.TopDB = 0 // a frame penalty cannot clip relative to the whole spectrogram
+		pen, err := NewMelPenalty(mel, lc.loss)
+		if err != nil {
+			t.Fatal(err)
 		}
-		F := f.Eval(g, x, mag, m0, m1, fixed)
-		sum := 0.0
-		for m := m0; m < m1; m++ {
-			sum += f.Eval(nil, x, mag, m, m+1, 0)
+		f := NewFrameLoss(nfft, hop, win)
+		defer f.Close()
+		f.SetPenalty(pen)
+		lin := make([]float64, frames*mel.NMels())
+		for i := range lin {
+			lin[i] = math.Abs(rng.NormFloat64()) * 40
 		}
-		if math.Abs(F-sum) > 1e-12*F {
-			t.Errorf("F over [%d,%d) = %g, sum of single frames %g", m0, m1, F, sum)
-		}
-		const h = 1e-5
-		for i := 0; i < n; i++ {
-			want := 0.0
-			if i >= fixed {
-				xi := x[i]
-				x[i] = xi + h
-				fp := f.Eval(nil, x, mag, m0, m1, 0)
-				x[i] = xi - h
-				fm := f.Eval(nil, x, mag, m0, m1, 0)
-				x[i] = xi
-				want = (fp - fm) / (2 * h)
+		checkRestricted(t, "mel "+lc.name, rng, f, compress(t, lc.loss, lin), frames)
+	}
+}
+
+// checkRestricted checks FrameLoss.Eval over frames [2, 8) with samples below 70 fixed: F is the
+// sum of single frames, the gradient is accumulated into grad and matches fourth-order central
+// differences on the free samples, and is zero on the fixed ones.
+func checkRestricted(t *testing.T, name string, rng *rand.Rand, f *FrameLoss, tgt []float64, frames int) {
+	t.Helper()
+	n := (frames-1)*f.hop + f.nfft
+	x := randSignal(rng, n)
+	const m0, m1, fixed = 2, 8, 70
+	g := make([]float64, n)
+	for i := range g {
+		g[i] = 0.25 // Eval accumulates
+	}
+	F := f.Eval(g, x, tgt, m0, m1, fixed)
+	sum := 0.0
+	for m := m0; m < m1; m++ {
+		sum += f.Eval(nil, x, tgt, m, m+1, 0)
+	}
+	if math.Abs(F-sum) > 1e-12*F {
+		t.Errorf("%s: F over [%d,%d) = %g, sum of single frames %g", name, m0, m1, F, sum)
+	}
+	const h = 1e-3 // fourth order: truncation ~h⁴, round-off ~1e-16·F/h
+	for i := 0; i < n; i++ {
+		want := 0.0
+		if i >= fixed {
+			xi := x[i]
+			at := func(s float64) float64 {
+				x[i] = xi + s*h
+				return f.Eval(nil, x, tgt, m0, m1, 0)
 			}
-			if got := g[i] - 0.25; math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
-				t.Fatalf("loss %+v sample %d (fixed < %d): gradient %g, finite difference %g", loss, i, fixed, got, want)
-			}
+			want = (-at(2) + 8*at(1) - 8*at(-1) + at(-2)) / (12 * h) // fourth order
+			x[i] = xi
+		}
+		if got := g[i] - 0.25; math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Fatalf("%s: sample %d (fixed < %d): gradient %g, finite difference %g", name, i, fixed, got, want)
 		}
 	}
 }

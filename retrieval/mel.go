@@ -249,6 +249,28 @@ func (m *Mel) PseudoInverse(dst, mel []float64) ([]float64, error) {
 	if len(dst) != frames*m.bins {
 		panic(fmt.Sprintf("retrieval: Mel.PseudoInverse dst has %d values, want %d", len(dst), frames*m.bins))
 	}
+	inv, err := NewMelInverse(m)
+	if err != nil {
+		return nil, err
+	}
+	for t := 0; t < frames; t++ {
+		inv.Frame(dst[t*m.bins:(t+1)*m.bins], mel[t*m.nMels:(t+1)*m.nMels])
+	}
+	return dst, nil
+}
+
+// MelInverse is a planned clipped least-squares inverse of a mel filterbank: Frame maps one mel
+// frame M (NMels() values, linear, i.e. Φ·S) to max(0, Φ⁺·M) (Bins() values). It is the
+// per-frame form of Mel.PseudoInverse, for streams. Immutable after NewMelInverse and safe for
+// concurrent use; Frame does not allocate.
+type MelInverse struct {
+	nMels, bins int
+	p           []float64 // Φ⁺, bins × nMels
+}
+
+// NewMelInverse computes Φ⁺ for m by SVD (O(NMels()²·Bins()) time, O(NMels()·Bins()) memory).
+// It returns an error if the SVD fails.
+func NewMelInverse(m *Mel) (*MelInverse, error) {
 	var svd mat.SVD
 	if !svd.Factorize(mat.NewDense(m.nMels, m.bins, m.w), mat.SVDThin) {
 		return nil, fmt.Errorf("retrieval: mel filterbank SVD did not converge")
@@ -270,20 +292,23 @@ func (m *Mel) PseudoInverse(dst, mel []float64) ([]float64, error) {
 			vs.Set(k, j, v.At(k, j)*s)
 		}
 	}
-	var pinv mat.Dense
+	pinv := mat.NewDense(m.bins, m.nMels, nil)
 	pinv.Mul(vs, u.T())
-	p := pinv.RawMatrix()
-	for t := 0; t < frames; t++ {
-		y := mel[t*m.nMels : (t+1)*m.nMels]
-		out := dst[t*m.bins : (t+1)*m.bins]
-		for k := range out {
-			row := p.Data[k*p.Stride : k*p.Stride+m.nMels]
-			var acc float64
-			for i, yi := range y {
-				acc += row[i] * yi
-			}
-			out[k] = math.Max(0, acc)
-		}
+	return &MelInverse{nMels: m.nMels, bins: m.bins, p: pinv.RawMatrix().Data}, nil
+}
+
+// Frame writes max(0, Φ⁺·mel) into dst (Bins() values) for one mel frame (NMels() values). It
+// panics on other lengths.
+func (inv *MelInverse) Frame(dst, mel []float64) {
+	if len(dst) != inv.bins || len(mel) != inv.nMels {
+		panic(fmt.Sprintf("retrieval: MelInverse.Frame into %d bins from %d mels, want %d and %d", len(dst), len(mel), inv.bins, inv.nMels))
 	}
-	return dst, nil
+	for k := range dst {
+		row := inv.p[k*inv.nMels : (k+1)*inv.nMels]
+		var acc float64
+		for i, yi := range mel {
+			acc += row[i] * yi
+		}
+		dst[k] = math.Max(0, acc)
+	}
 }

@@ -52,6 +52,153 @@ type MelLoss struct {
 	TopDB float64
 }
 
+// MelPenalty is the mel loss of one frame, ‖g(Φ·|X|^p) − M‖² (see MelLoss), as a FramePenalty:
+// with FrameLoss.SetPenalty it makes the magnitude gradient kernel a mel one, e.g. in the
+// streaming engine. With U = X/|X|, e = g(Φ·|X|^p) − M and ψ'_k = p·|X_k|^{p−1}·(Φᵀ(2·g'(·) ⊙ e))_k,
+// the gradient spectrum is ψ'·U / c_k (c_0 = c_{N/2} = 1, c_k = 2 otherwise: the mel loss sums the
+// one-sided bins once, so the Hermitian weights of the inverse real FFT are divided out).
+//
+// Not safe for concurrent use (per-frame scratch). No method allocates.
+type MelPenalty struct {
+	mel        *Mel
+	l          melLoss
+	inv        *MelInverse
+	r, v, y, u []float64 // scratch: bins, bins, nMels, nMels
+}
+
+// NewMelPenalty plans the per-frame mel loss of filterbank mel with the compression of loss. It
+// returns an error for an invalid MelLoss, for LogDB with TopDB > 0 (the clip is relative to the
+// whole spectrogram's maximum, which a stream does not know: clip the frames before they arrive),
+// and if the filterbank's pseudo-inverse (for LinearMagnitude) cannot be computed.
+func NewMelPenalty(mel *Mel, loss MelLoss) (*MelPenalty, error) {
+	if loss.Log == LogDB && loss.TopDB > 0 {
+		return nil, fmt.Errorf("retrieval: top_db %g clips relative to the whole spectrogram's maximum; a per-frame mel loss cannot apply it", loss.TopDB)
+	}
+	l, err := loss.resolve()
+	if err != nil {
+		return nil, err
+	}
+	p := newMelPenalty(mel, l)
+	if p.inv, err = NewMelInverse(mel); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func newMelPenalty(mel *Mel, l melLoss) *MelPenalty {
+	return &MelPenalty{mel: mel, l: l,
+		r: make([]float64, mel.bins), v: make([]float64, mel.bins),
+		y: make([]float64, mel.nMels), u: make([]float64, mel.nMels)}
+}
+
+// Width returns n_mels, the target values per frame.
+func (p *MelPenalty) Width() int { return p.mel.nMels }
+
+// Penalty returns one frame's ‖g(Φ·|X|^p) − M‖² for its spectrum spec (n_fft/2+1 bins) and
+// target row tgt (n_mels values as stored: compressed) and, if grad, overwrites spec with the
+// spectrum whose unnormalised inverse real FFT is the frame's gradient before windowing.
+func (p *MelPenalty) Penalty(spec []complex128, tgt []float64, grad bool) float64 {
+	r := p.r[:len(spec)]
+	for k, v := range spec {
+		re, im := real(v), imag(v)
+		if p.l.p == 2 {
+			r[k] = re*re + im*im
+		} else {
+			r[k] = math.Sqrt(re*re + im*im)
+		}
+	}
+	p.mel.apply(p.y, r)
+	var sum float64
+	for i, y := range p.y {
+		z, dz := p.l.g(y)
+		d := z - tgt[i]
+		sum += d * d
+		p.u[i] = 2 * d * dz
+	}
+	if !grad {
+		return sum
+	}
+	p.mel.applyT(p.v, p.u)
+	last := len(spec) - 1
+	for k, v := range spec {
+		var s float64
+		if p.l.p == 2 {
+			s = 2 * p.v[k] // ∂(r²)/∂r · U = 2X
+		} else if r[k] > 0 {
+			s = p.v[k] / r[k]
+		}
+		if k != 0 && k != last {
+			s /= 2
+		}
+		spec[k] = complex(s*real(v), s*imag(v))
+	}
+	return sum
+}
+
+// Valid reports whether v can be a stored target value: finite, and ≥ 0 without compression.
+func (p *MelPenalty) Valid(v float64) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0) && (p.l.log != LogNone || v >= 0)
+}
+
+// LinearMagnitude writes into dst (n_fft/2+1 bins) the clipped least-squares magnitude estimate
+// |X| = max(0, Φ⁺·g⁻¹(M))^{1/p} of one stored mel frame tgt (n_mels values), using scratch for
+// g⁻¹(M) (n_mels values). It is the per-frame MelProblem.LinearEstimate, for warm starts.
+func (p *MelPenalty) LinearMagnitude(dst, tgt, scratch []float64) {
+	for i, v := range tgt {
+		scratch[i] = p.l.inverse(v)
+	}
+	p.inv.Frame(dst, scratch[:len(tgt)])
+	if p.l.p == 2 {
+		for k, v := range dst {
+			dst[k] = math.Sqrt(v)
+		}
+	}
+}
+
+// FrameCurvature returns, for one stored mel frame tgt (n_mels values), the sum over its bands of
+// the Gauss-Newton curvature of the mel loss with respect to |X| relative to the magnitude MSE's,
+// and the number of bands that sum counts: λ = Σ sum / Σ count over frames scales the
+// Griffin-Lim preconditioner for the mel loss (see MelProblem.Precondition). scratch holds n_mels
+// values.
+func (p *MelPenalty) FrameCurvature(tgt, scratch []float64) (float64, int) {
+	for i, v := range tgt {
+		scratch[i] = p.l.inverse(v)
+	}
+	return p.frameCurvature(scratch[:len(tgt)])
+}
+
+// frameCurvature is FrameCurvature for one uncompressed frame lin = g⁻¹(M): per band i with row
+// sum ρ_i of Φ, (g'(y)·ρ_i)² (× 4·y/ρ_i for power 2, |X|² spread evenly over the band), divided
+// by the band's width in bins (the Jacobi bound of ΦᵀΦ per bin).
+func (p *MelPenalty) frameCurvature(lin []float64) (float64, int) {
+	m := p.mel
+	var acc float64
+	var n int
+	for i, y := range lin {
+		rowSum := 0.0
+		for k := m.lo[i]; k < m.hi[i]; k++ {
+			rowSum += m.w[i*m.bins+k]
+		}
+		_, dg := p.l.g(y)
+		if p.l.log == LogNone {
+			dg = 1
+		}
+		w := dg * dg * rowSum * rowSum
+		if p.l.p == 2 {
+			r2 := 0.0
+			if rowSum > 0 {
+				r2 = y / rowSum
+			}
+			w *= 4 * r2
+		}
+		if rowSum > 0 && !math.IsNaN(w) && !math.IsInf(w, 0) {
+			acc += w / float64(max(1, m.hi[i]-m.lo[i]))
+			n++
+		}
+	}
+	return acc, n
+}
+
 type melLoss struct {
 	p            float64
 	log          MelLog
@@ -148,12 +295,12 @@ func (l *melLoss) inverse(v float64) float64 {
 type MelProblem struct {
 	S   *STFT
 	Mel *Mel
-	l   melLoss
+	pen *MelPenalty
+	l   *melLoss  // pen.l
 	tgt []float64 // M as given, frames × nMels
 	lin []float64 // g⁻¹(M): Φ·|X|^p, frames × nMels
 
 	invD          []float64 // preconditioner, per sample
-	r, v, y, u    []float64 // per-frame scratch: bins, bins, nMels, nMels
 	tgtNorm       float64
 	linNorm       float64
 	melScratch    []float64
@@ -188,10 +335,8 @@ func NewMelProblem(s *STFT, mel *Mel, target []float64, loss MelLoss) (*MelProbl
 	if l.log == LogDB && loss.TopDB > 0 {
 		l.dbMin = maxV - loss.TopDB
 	}
-	p := &MelProblem{S: s, Mel: mel, l: l, tgt: target,
-		lin: make([]float64, len(target)),
-		r:   make([]float64, s.bins), v: make([]float64, s.bins),
-		y: make([]float64, nm), u: make([]float64, nm)}
+	pen := newMelPenalty(mel, l)
+	p := &MelProblem{S: s, Mel: mel, pen: pen, l: &pen.l, tgt: target, lin: make([]float64, len(target))}
 	for i, v := range target {
 		p.lin[i] = l.inverse(v)
 		p.tgtNorm += v * v
@@ -206,45 +351,17 @@ func NewMelProblem(s *STFT, mel *Mel, target []float64, loss MelLoss) (*MelProbl
 	return p, nil
 }
 
-// curvature returns the scalar λ of the preconditioner D = λ·2·n_fft·Σ_m w²: the Gauss-Newton
-// curvature of F with respect to |X| relative to the magnitude MSE's (for which λ = 1),
-// averaged over the target: λ = mean_{m,k} (Φᵀ(g'(y)²·Φ·1))_k·(p·r^{p−1})² / c_k-weighted, with
-// y and r taken from the target (r from the clipped pseudo-inverse would cost an SVD; the row
-// sums of Φ stand in for it). See NewMelProblem's caller-facing doc on Precondition.
+// curvature returns the scalar λ of the preconditioner D = λ·2·n_fft·Σ_m w²: the mel loss's
+// average Gauss-Newton curvature with respect to |X| relative to the magnitude MSE's (for which
+// λ = 1), over the whole target (see MelPenalty.FrameCurvature).
 func (p *MelProblem) curvature() float64 {
-	m := p.Mel
-	nm, bins := m.nMels, m.bins
-	// Column sums of Φ weighted by each band's row sum: (ΦᵀΦ·1)_k, the Jacobi bound of ΦᵀΦ.
-	rowSum := make([]float64, nm)
-	for i := 0; i < nm; i++ {
-		for k := m.lo[i]; k < m.hi[i]; k++ {
-			rowSum[i] += m.w[i*bins+k]
-		}
-	}
+	nm := p.Mel.nMels
 	var acc float64
 	var n int
-	frames := len(p.lin) / nm
-	for t := 0; t < frames; t++ {
-		for i := 0; i < nm; i++ {
-			y := p.lin[t*nm+i]
-			_, dg := p.l.g(y)
-			if p.l.log == LogNone {
-				dg = 1
-			}
-			// |X| in band i, if the band's power were spread evenly: y = rowSum·r^p.
-			w := dg * dg * rowSum[i] * rowSum[i]
-			if p.l.p == 2 {
-				r2 := 0.0
-				if rowSum[i] > 0 {
-					r2 = y / rowSum[i]
-				}
-				w *= 4 * r2
-			}
-			if rowSum[i] > 0 && !math.IsNaN(w) && !math.IsInf(w, 0) {
-				acc += w / float64(max(1, m.hi[i]-m.lo[i]))
-				n++
-			}
-		}
+	for t := 0; t < len(p.lin)/nm; t++ {
+		a, c := p.pen.frameCurvature(p.lin[t*nm : (t+1)*nm])
+		acc += a
+		n += c
 	}
 	if n == 0 || !(acc > 0) {
 		return 1
@@ -285,7 +402,7 @@ func (p *MelProblem) Eval(grad, x []float64) float64 {
 			m, o := g.m0+j, j*hop
 			mulTo(s.frame, s.win, xb[o:o+n])
 			s.plan.Forward(s.spec, s.frame)
-			total += p.frameLoss(s.spec, p.tgt[m*nm:(m+1)*nm], grad != nil)
+			total += p.pen.Penalty(s.spec, p.tgt[m*nm:(m+1)*nm], grad != nil)
 			if grad != nil {
 				s.plan.Inverse(s.frame, s.spec)
 				mulAddTo(gb[o:o+n], s.win, s.frame)
@@ -296,46 +413,6 @@ func (p *MelProblem) Eval(grad, x []float64) float64 {
 		}
 	}
 	return total
-}
-
-// frameLoss returns one frame's ‖g(Φ·|X|^p) − M‖² and, if grad, overwrites spec with the
-// spectrum whose c2r is the frame's gradient before windowing.
-func (p *MelProblem) frameLoss(spec []complex128, tgt []float64, grad bool) float64 {
-	r := p.r[:len(spec)]
-	for k, v := range spec {
-		re, im := real(v), imag(v)
-		if p.l.p == 2 {
-			r[k] = re*re + im*im
-		} else {
-			r[k] = math.Sqrt(re*re + im*im)
-		}
-	}
-	p.Mel.apply(p.y, r)
-	var sum float64
-	for i, y := range p.y {
-		z, dz := p.l.g(y)
-		d := z - tgt[i]
-		sum += d * d
-		p.u[i] = 2 * d * dz
-	}
-	if !grad {
-		return sum
-	}
-	p.Mel.applyT(p.v, p.u)
-	last := len(spec) - 1
-	for k, v := range spec {
-		var s float64
-		if p.l.p == 2 {
-			s = 2 * p.v[k] // ∂(r²)/∂r · U = 2X
-		} else if r[k] > 0 {
-			s = p.v[k] / r[k]
-		}
-		if k != 0 && k != last {
-			s /= 2
-		}
-		spec[k] = complex(s*real(v), s*imag(v))
-	}
-	return sum
 }
 
 // Precondition divides g (S.Length() samples) in place by D[t] = λ·2·n_fft·Σ_m w²[t − s_m], the
