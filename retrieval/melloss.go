@@ -140,13 +140,19 @@ func (p *MelPenalty) Valid(v float64) bool {
 	return !math.IsNaN(v) && !math.IsInf(v, 0) && (p.l.log != LogNone || v >= 0)
 }
 
+// Decompress writes g⁻¹(v) = Φ·|X|^p for each stored value v of tgt into dst (same length; may
+// alias tgt): a frame in the linear domain, where the loss of MelLoss{Power: p} compares it.
+func (p *MelPenalty) Decompress(dst, tgt []float64) {
+	for i, v := range tgt {
+		dst[i] = p.l.inverse(v)
+	}
+}
+
 // LinearMagnitude writes into dst (n_fft/2+1 bins) the clipped least-squares magnitude estimate
 // |X| = max(0, Φ⁺·g⁻¹(M))^{1/p} of one stored mel frame tgt (n_mels values), using scratch for
 // g⁻¹(M) (n_mels values). It is the per-frame MelProblem.LinearEstimate, for warm starts.
 func (p *MelPenalty) LinearMagnitude(dst, tgt, scratch []float64) {
-	for i, v := range tgt {
-		scratch[i] = p.l.inverse(v)
-	}
+	p.Decompress(scratch[:len(tgt)], tgt)
 	p.inv.Frame(dst, scratch[:len(tgt)])
 	if p.l.p == 2 {
 		for k, v := range dst {
@@ -161,9 +167,7 @@ func (p *MelPenalty) LinearMagnitude(dst, tgt, scratch []float64) {
 // Griffin-Lim preconditioner for the mel loss (see MelProblem.Precondition). scratch holds n_mels
 // values.
 func (p *MelPenalty) FrameCurvature(tgt, scratch []float64) (float64, int) {
-	for i, v := range tgt {
-		scratch[i] = p.l.inverse(v)
-	}
+	p.Decompress(scratch[:len(tgt)], tgt)
 	return p.frameCurvature(scratch[:len(tgt)])
 }
 

@@ -234,6 +234,34 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 		}
 		e.Close()
 	}
+	// A mel engine (HiFi-GAN's ln compression), every optimizer.
+	mc := retrieval.MelConfig{NMels: 40, FMax: 7000}
+	fb, err := retrieval.NewMel(retrieval.MelConfig{SampleRate: testRate, NFFT: 512, NMels: 40, FMax: 7000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mels := make([][]float64, len(frames))
+	for i, f := range frames {
+		mels[i] = fb.Apply(nil, f)
+		for b, v := range mels[i] {
+			mels[i][b] = math.Log(math.Max(v, 1e-5))
+		}
+	}
+	for _, o := range []Optimizer{LBFGS, GLA, Adam} {
+		e, err := NewEngine(Config{Optimizer: o, ItersPerHop: 4, SampleRate: testRate, Mel: &mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hop := make([]float64, 128)
+		for _, f := range mels[:20] {
+			e.Push(hop, f)
+		}
+		j := 20
+		if allocs := testing.AllocsPerRun(10, func() { e.Push(hop, mels[j]); j++ }); allocs != 0 {
+			t.Errorf("mel %v: Push allocates %.1f times per frame", o, allocs)
+		}
+		e.Close()
+	}
 	n := 0
 	if allocs := testing.AllocsPerRun(10, func() { a.Write(x[:1000], func([]float64) error { n++; return nil }) }); allocs != 0 {
 		t.Errorf("Analyzer.Write allocates %.1f times", allocs)

@@ -22,6 +22,18 @@ func (w *windowProblem) Eval(grad, x []float64) float64 {
 
 func (w *windowProblem) Precondition(g []float64) {
 	floats.Mul(g[w.fixed:], w.e.invD[w.fixed:len(g)])
+	if w.e.mel != nil {
+		floats.Scale(1/w.e.melCurvature(), g[w.fixed:])
+	}
+}
+
+// melCurvature returns λ, the running mean of the mel loss's Gauss-Newton curvature relative to
+// the magnitude MSE's over the frames pushed (1 before any band counted).
+func (e *Engine) melCurvature() float64 {
+	if e.curvN == 0 || !(e.curvSum > 0) {
+		return 1
+	}
+	return e.curvSum / float64(e.curvN)
 }
 
 // gradient sets grad[fixed:] to ∇F at x over frame rows [m0, m1) plus the future-frame term
@@ -31,6 +43,9 @@ func (e *Engine) gradient(x, grad []float64, m0, m1, fixed int) float64 {
 	f := e.loss.Eval(grad, x, e.tgt, m0, m1, fixed)
 	if e.futureW > 0 {
 		c := e.futureW * float64(e.nfft)
+		if e.mel != nil {
+			c *= e.melCurvature() // in the mel loss's units, as the preconditioner
+		}
 		for i := fixed; i < e.size; i++ {
 			if m := e.miss[i]; m > 0 {
 				v := x[i]
@@ -80,7 +95,7 @@ func (e *Engine) coverage(m0, m1 int) []float64 {
 func (e *Engine) adamStep(a *optim.Adam, m0, m1 int) {
 	var en float64
 	b := e.bins
-	for i, t := range e.tgt[m0*b : m1*b] {
+	for i, t := range e.lin[m0*b : m1*b] {
 		k := i % b
 		c := 2.0
 		if k == 0 || k == b-1 {
