@@ -23,10 +23,7 @@ func (s *STFT) overlapAdd(dst []float64, spectrum func(m int, spec []complex128)
 		}
 		g.fold(dst)
 	}
-	scale := 1 / float64(n)
-	for t := range dst {
-		dst[t] *= s.invWss[t] * scale
-	}
+	s.synthNorm.mulInto(dst)
 }
 
 // projectedSynthesis writes into dst (Length() samples) the least-squares ISTFT of T·X/|X| (T where
@@ -50,10 +47,7 @@ func (s *STFT) projectedSynthesis(dst, x, mag []float64) {
 		}
 		g.fold(dst)
 	}
-	scale := 1 / float64(n)
-	for t := range dst {
-		dst[t] *= s.invWss[t] * scale
-	}
+	s.synthNorm.mulInto(dst)
 }
 
 // projectionResidual returns Σ_m ‖STFT(y)_m − T_m·X_m/|X_m|‖², X = STFT(x), frame by frame: the

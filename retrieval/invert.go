@@ -391,8 +391,8 @@ func (p *Problem) rmsEstimate() float64 {
 		e += c * t * t
 	}
 	var w float64
-	for _, v := range p.S.wss {
-		w += v
+	for t := range p.S.length {
+		w += p.S.wss.at(t)
 	}
 	if w == 0 {
 		return 1

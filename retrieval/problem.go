@@ -37,10 +37,10 @@ func CheckMagnitudes(mag []float64, bins int) error {
 type Problem struct {
 	S    *STFT
 	loss Loss
-	fl   *FrameLoss // this Problem's penalty and frame scratch; borrows S's FFT plan
-	mag  []float64  // T, frames × bins
-	tgt  []float64  // compressed T (aliases mag for γ = 1)
-	invD []float64  // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
+	fl   *FrameLoss  // this Problem's penalty and frame scratch; borrows S's FFT plan
+	mag  []float64   // T, frames × bins
+	tgt  []float64   // compressed T (aliases mag for γ = 1)
+	invD sampleTable // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
 
 	specA         []complex128 // one frame
 	signalScratch []float64
@@ -67,11 +67,8 @@ func NewProblem(s *STFT, mag []float64, loss Loss) (*Problem, error) {
 		p.tgt = make([]float64, len(mag))
 		fl.CompressTarget(p.tgt, mag)
 	}
-	p.invD = make([]float64, s.length)
 	scale := 1 / (2 * float64(s.cfg.NFFT))
-	for t, v := range s.invWss {
-		p.invD[t] = v * scale
-	}
+	p.invD = s.invWss.mapped(func(v float64) float64 { return v * scale })
 	for _, v := range mag {
 		p.magNorm += v * v
 	}
@@ -113,19 +110,18 @@ func (p *Problem) Eval(grad, x []float64) float64 {
 // Precondition divides g (Length() samples) in place by D[t] = 2·n_fft·Σ_m w²[t − s_m], the
 // window overlap energy folded through the padding. For the magnitude MSE, x − Precondition(∇F(x))
 // is exactly one Griffin-Lim iteration (Griffin & Lim 1984) with the least-squares ISTFT, so a
-// step size of 1 is the natural unit for every optimizer. Samples no frame covers get 0.
+// step size of 1 is the natural unit for every optimizer. Samples no frame covers get 0. It does
+// not allocate (D⁻¹ is stored as its ends and one hop-periodic stretch, O(n_fft) values).
 func (p *Problem) Precondition(g []float64) {
-	if len(g) != len(p.invD) {
-		panic(fmt.Sprintf("retrieval: Precondition on %d samples, want %d", len(g), len(p.invD)))
+	if len(g) != p.invD.length {
+		panic(fmt.Sprintf("retrieval: Precondition on %d samples, want %d", len(g), p.invD.length))
 	}
-	for t := range g {
-		g[t] *= p.invD[t]
-	}
+	p.invD.mulInto(g)
 }
 
 // InversePreconditioner returns 1/D for every sample (0 where no frame covers it), e.g. as the
-// diagonal initial inverse Hessian of L-BFGS. Shared; do not modify.
-func (p *Problem) InversePreconditioner() []float64 { return p.invD }
+// diagonal initial inverse Hessian of L-BFGS, in a new slice of Length() samples.
+func (p *Problem) InversePreconditioner() []float64 { return p.invD.expand(1) }
 
 // Project writes the target magnitudes with the phase of x's STFT, T·X/|X| (T where X = 0), into
 // dst (Frames() × Bins(), frame-start convention) and returns it; nil dst allocates. This is the
