@@ -2,6 +2,8 @@ package retrieval
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -78,6 +80,52 @@ func TestSampleTableMatchesDefinition(t *testing.T) {
 				}
 			}
 			s.Close()
+		}
+	}
+}
+
+// TestInconsistencyMatchesWholeSignal checks that the windowed inconsistency (the re-synthesis
+// held one window of frames at a time) equals, to the last bit, ‖STFT(ISTFT(S)) − S‖/‖T‖ computed
+// on whole spectrograms with S = Project(x), for every framing, on signals spanning one and
+// several windows, and that its scratch does not grow with the signal.
+func TestInconsistencyMatchesWholeSignal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	cfgs := []Config{
+		{NFFT: 32, Hop: 8},
+		{NFFT: 32, Hop: 8, Pad: Zero},
+		{NFFT: 32, Hop: 8, Framing: Full},
+		{NFFT: 32, Hop: 12, WinLength: 24, Framing: Inner},
+		{NFFT: 32, Hop: 5, Window: Hamming},
+	}
+	for _, cfg := range cfgs {
+		var windows []int
+		for _, length := range []int{40, 700, 9001, 20011} {
+			name := fmt.Sprintf("%v/%v/hop%d/L%d", cfg.Framing, cfg.Pad, cfg.Hop, length)
+			s := mustSTFT(t, cfg, length)
+			mag := s.Magnitude(nil, randSignal(rng, length))
+			p, err := NewProblem(s, mag, Loss{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randSignal(rng, length)
+			S := p.Project(nil, x)
+			re := s.Forward(nil, s.Inverse(nil, S))
+			var num, den float64
+			for i, v := range S {
+				d := re[i] - v
+				num += real(d)*real(d) + imag(d)*imag(d)
+			}
+			for _, v := range mag {
+				den += v * v
+			}
+			want := math.Sqrt(num) / math.Sqrt(den)
+			if got := p.Inconsistency(x); got != want {
+				t.Errorf("%s: inconsistency %v, whole-signal %v (differ by %g)", name, got, want, got-want)
+			}
+			windows = append(windows, len(p.yWindow))
+		}
+		if windows[3] != windows[2] || windows[3] >= 9001/2 {
+			t.Errorf("%v hop %d: inconsistency scratch %v samples for signals of 40…20011", cfg.Framing, cfg.Hop, windows)
 		}
 	}
 }

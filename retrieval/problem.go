@@ -42,9 +42,9 @@ type Problem struct {
 	tgt  []float64   // compressed T (aliases mag for γ = 1)
 	invD sampleTable // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
 
-	specA         []complex128 // one frame
-	signalScratch []float64
-	magNorm       float64
+	specA   []complex128 // one frame
+	yWindow []float64    // Inconsistency's window of the re-synthesised signal
+	magNorm float64
 }
 
 // NewProblem binds the target magnitudes mag (s.Frames() × s.Bins(), linear, not copied: do not
@@ -168,16 +168,15 @@ func (p *Problem) SpectralConvergence(x []float64) float64 {
 // Inconsistency returns the normalised inconsistency that MATLAB's stftmag2sig reports,
 // ‖Ŝ − S‖_F / ‖T‖_F, where S = T·X/|X| is the target magnitude with x's phase and
 // Ŝ = STFT(ISTFT(S)) its re-analysis. It is 0 exactly when S is a consistent spectrogram.
-// Cost: three forward and one inverse FFT per frame, frame by frame; its scratch is one signal
-// (Length() samples, allocated on the first call) and one frame.
+// Cost: about three forward and one inverse FFT per frame, a window of frames at a time; its
+// scratch, allocated on the first call, is one window of the re-synthesised signal (about
+// 64·n_fft samples, independent of Length()) and one frame.
 func (p *Problem) Inconsistency(x []float64) float64 {
-	if p.signalScratch == nil {
-		p.signalScratch = make([]float64, p.S.length)
+	if p.yWindow == nil {
+		p.yWindow = make([]float64, p.S.residualWindow())
 		p.specA = make([]complex128, p.S.bins)
 	}
-	y := p.signalScratch
-	p.S.projectedSynthesis(y, x, p.mag)
-	num := p.S.projectionResidual(x, y, p.mag, p.specA)
+	num := p.S.inconsistencyResidual(x, p.mag, p.yWindow, p.specA)
 	if p.magNorm == 0 {
 		return math.Sqrt(num)
 	}

@@ -332,6 +332,7 @@ type frameGroup struct {
 	start  int       // s_{m0}
 	src    []int32   // nil for an interior run
 	xb, gb []float64 // padded buffers (len(src)), nil for an interior run
+	lo, hi int       // the signal samples the run reads: [lo, hi) (empty if only zeros)
 }
 
 // buildGroups splits the frames into a head run (frames starting before sample 0), an interior
@@ -366,6 +367,15 @@ func (s *STFT) buildGroups() {
 					g.src[i] = int32(reflectIndex(t, s.length))
 				default:
 					g.src[i] = -1
+				}
+			}
+		}
+		g.lo, g.hi = g.start, g.start+(m1-m0-1)*hop+n
+		if !interior {
+			g.lo, g.hi = s.length, 0
+			for _, t := range g.src {
+				if t >= 0 {
+					g.lo, g.hi = min(g.lo, int(t)), max(g.hi, int(t)+1)
 				}
 			}
 		}
