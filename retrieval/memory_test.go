@@ -1,11 +1,28 @@
 package retrieval
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
+
+// framingConfigs returns STFT configurations of n_fft n for every framing and padding, with
+// hops that divide n_fft and hops that do not, and windows shorter than n_fft.
+func framingConfigs(n int) []Config {
+	return []Config{
+		{NFFT: n, Hop: n / 4},
+		{NFFT: n, Hop: n / 4, Pad: Zero},
+		{NFFT: n, Hop: n / 4, Framing: Full},
+		{NFFT: n, Hop: n / 4, Framing: Inner},
+		{NFFT: n, Hop: 3 * n / 8, WinLength: 3 * n / 4, Window: Hamming, Framing: Full},
+		{NFFT: n, Hop: 3 * n / 16, WinLength: 3 * n / 4, Framing: Inner},
+		{NFFT: n, Hop: n / 9, Window: Blackman, Pad: Zero},
+	}
+}
 
 // bruteOverlapEnergy is the definition of the folded overlap energy: every frame's w² added at
 // the sample each of its positions reads (reflected, or nothing for a zero of the padding).
@@ -32,17 +49,7 @@ func bruteOverlapEnergy(s *STFT) []float64 {
 // framing and padding, hops that do and do not divide n_fft, short signals kept whole and long
 // ones split; and that Precondition, WindowSumSquare and InversePreconditioner agree with it.
 func TestSampleTableMatchesDefinition(t *testing.T) {
-	cfgs := []Config{
-		{NFFT: 64, Hop: 16},
-		{NFFT: 64, Hop: 16, Pad: Zero},
-		{NFFT: 64, Hop: 16, Framing: Full},
-		{NFFT: 64, Hop: 16, Framing: Inner},
-		{NFFT: 64, Hop: 24, WinLength: 48, Window: Hamming},
-		{NFFT: 64, Hop: 24, WinLength: 48, Framing: Full},
-		{NFFT: 64, Hop: 24, WinLength: 48, Framing: Inner},
-		{NFFT: 64, Hop: 7, Window: Blackman, Pad: Zero},
-	}
-	for _, cfg := range cfgs {
+	for _, cfg := range framingConfigs(64) {
 		for _, length := range []int{64, 100, 331, 500, 1000, 4099} {
 			name := fmt.Sprintf("%v/%v/hop%d/L%d", cfg.Framing, cfg.Pad, cfg.Hop, length)
 			s, err := NewSTFT(cfg, length)
@@ -56,7 +63,7 @@ func TestSampleTableMatchesDefinition(t *testing.T) {
 					t.Fatalf("%s: overlap energy at %d is %v, the definition gives %v", name, i, got[i], want[i])
 				}
 			}
-			if length > 2*(2*64+2*cfg.Hop)+cfg.Hop && s.wss.tailAt <= len(s.wss.head) {
+			if length > 2*(2*cfg.NFFT+2*cfg.Hop)+cfg.Hop && s.wss.tailAt <= len(s.wss.head) {
 				t.Errorf("%s: a long signal's table is not split (head %d, tail at %d)", name, len(s.wss.head), s.wss.tailAt)
 			}
 			p, err := NewProblem(s, make([]float64, s.Frames()*s.Bins()), Loss{})
@@ -90,14 +97,7 @@ func TestSampleTableMatchesDefinition(t *testing.T) {
 // several windows, and that its scratch does not grow with the signal.
 func TestInconsistencyMatchesWholeSignal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	cfgs := []Config{
-		{NFFT: 32, Hop: 8},
-		{NFFT: 32, Hop: 8, Pad: Zero},
-		{NFFT: 32, Hop: 8, Framing: Full},
-		{NFFT: 32, Hop: 12, WinLength: 24, Framing: Inner},
-		{NFFT: 32, Hop: 5, Window: Hamming},
-	}
-	for _, cfg := range cfgs {
+	for _, cfg := range framingConfigs(32) {
 		var windows []int
 		for _, length := range []int{40, 700, 9001, 20011} {
 			name := fmt.Sprintf("%v/%v/hop%d/L%d", cfg.Framing, cfg.Pad, cfg.Hop, length)
@@ -126,6 +126,57 @@ func TestInconsistencyMatchesWholeSignal(t *testing.T) {
 		}
 		if windows[3] != windows[2] || windows[3] >= 9001/2 {
 			t.Errorf("%v hop %d: inconsistency scratch %v samples for signals of 40…20011", cfg.Framing, cfg.Hop, windows)
+		}
+	}
+}
+
+// TestMagnitudeFromMatchesMagnitude checks that the magnitudes computed from a signal read in
+// pieces of random sizes are Magnitude's to the last bit, for every framing and padding, on
+// signals shorter than a frame and longer than the read window, and that a signal that ends
+// early or a failing read is an error.
+func TestMagnitudeFromMatchesMagnitude(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, cfg := range framingConfigs(512) {
+		for _, length := range []int{100, 512, 3000, 200_001} {
+			if cfg.Framing == Inner && length < cfg.NFFT {
+				continue
+			}
+			name := fmt.Sprintf("%v/%v/hop%d/L%d", cfg.Framing, cfg.Pad, cfg.Hop, length)
+			s := mustSTFT(t, cfg, length)
+			x := randSignal(rng, length)
+			want := s.Magnitude(nil, x)
+			pos := 0
+			got, err := s.MagnitudeFrom(nil, func(p []float64) (int, error) {
+				if pos == len(x) {
+					return 0, io.EOF
+				}
+				k := copy(p[:min(len(p), 1+rng.IntN(5000))], x[pos:])
+				pos += k
+				return k, nil
+			})
+			if err != nil {
+				t.Fatal(name, err)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s: magnitude %d is %v, Magnitude gives %v", name, i, got[i], want[i])
+				}
+			}
+			pos = 0
+			if _, err := s.MagnitudeFrom(nil, func(p []float64) (int, error) {
+				if pos >= length-1 { // one sample short
+					return 0, io.EOF
+				}
+				k := copy(p[:min(len(p), length-1-pos)], x[pos:])
+				pos += k
+				return k, nil
+			}); err == nil || !strings.Contains(err.Error(), "ended after") {
+				t.Errorf("%s: a signal one sample short gives %v", name, err)
+			}
+			failed := errors.New("disk on fire")
+			if _, err := s.MagnitudeFrom(nil, func([]float64) (int, error) { return 0, failed }); !errors.Is(err, failed) {
+				t.Errorf("%s: a failing read gives %v", name, err)
+			}
 		}
 	}
 }

@@ -14,6 +14,7 @@ package retrieval
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/cmplx"
 
@@ -481,6 +482,110 @@ func (s *STFT) Magnitude(dst []float64, x []float64) []float64 {
 	s.checkSpec(len(dst), "magnitude")
 	s.analyze(x, nil, dst)
 	return dst
+}
+
+// MagnitudeFrom computes |STFT(x)| into dst (Frames() × Bins()) and returns it (nil dst
+// allocates), reading the Length() samples of x in order through read instead of from a slice:
+// read fills a prefix of its argument with the next samples and returns how many (> 0), or 0 and
+// an error (io.EOF at the end). It holds a window of max(4·n_fft, 65 536) samples (more only for
+// a signal whose padded end frames read further apart), so the signal need never be in memory
+// whole; the magnitudes are those of Magnitude to the last bit. It returns read's error, or an
+// error if x ends before Length() samples (all of which it reads); samples after those are not
+// read.
+func (s *STFT) MagnitudeFrom(dst []float64, read func(p []float64) (int, error)) ([]float64, error) {
+	if dst == nil {
+		dst = make([]float64, s.frames*s.bins)
+	}
+	s.checkSpec(len(dst), "magnitude")
+	hop, n, b := s.cfg.Hop, s.cfg.NFFT, s.bins
+	w := sampleWindow{read: read, length: s.length, buf: make([]float64, max(4*n, 1<<16))}
+	frame := func(m int, src []float64) {
+		mulTo(s.frame, s.win, src)
+		s.plan.Forward(s.spec, s.frame)
+		row := dst[m*b : (m+1)*b]
+		for k, v := range s.spec {
+			row[k] = math.Hypot(real(v), imag(v))
+		}
+	}
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		if g.src == nil {
+			for m := g.m0; m < g.m1; m++ {
+				st := s.FrameStart(m)
+				src, err := w.span(st, st+n)
+				if err != nil {
+					return nil, err
+				}
+				frame(m, src)
+			}
+			continue
+		}
+		src, err := w.span(g.lo, g.hi)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range g.src {
+			if t >= 0 {
+				g.xb[i] = src[int(t)-g.lo]
+			} else {
+				g.xb[i] = 0
+			}
+		}
+		for m := g.m0; m < g.m1; m++ {
+			o := (m - g.m0) * hop
+			frame(m, g.xb[o:o+n])
+		}
+	}
+	if _, err := w.span(s.length-1, s.length); err != nil { // Inner framing's unanalysed end
+		return nil, err
+	}
+	return dst, nil
+}
+
+// sampleWindow holds the samples [base, base+have) of a signal of length samples read in order
+// through read.
+type sampleWindow struct {
+	read       func(p []float64) (int, error)
+	length     int
+	buf        []float64
+	base, have int
+}
+
+// span returns the samples [lo, hi) (empty for lo ≥ hi), reading as far as hi; when the buffer
+// is full it drops the samples before lo (growing only if [lo, hi) itself does not fit). lo must
+// not fall below an earlier call's lo.
+func (w *sampleWindow) span(lo, hi int) ([]float64, error) {
+	if lo >= hi {
+		return nil, nil
+	}
+	if lo < w.base {
+		panic(fmt.Sprintf("retrieval: sample %d already dropped (window from %d)", lo, w.base))
+	}
+	for w.base+w.have < hi {
+		if w.have == len(w.buf) {
+			if d := min(lo, w.base+w.have) - w.base; d > 0 {
+				w.have = copy(w.buf, w.buf[d:w.have])
+				w.base += d
+			} else {
+				w.buf = append(w.buf, make([]float64, hi-lo-len(w.buf))...)
+			}
+		}
+		want := min(len(w.buf)-w.have, w.length-w.base-w.have)
+		k := 0
+		var err error
+		if want > 0 {
+			k, err = w.read(w.buf[w.have : w.have+want])
+		}
+		if k > 0 {
+			w.have += k
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		return nil, fmt.Errorf("retrieval: the signal ended after %d of %d samples", w.base+w.have, w.length)
+	}
+	return w.buf[lo-w.base : hi-w.base], nil
 }
 
 // Inverse computes the least-squares ISTFT (Griffin & Lim 1984, eq. 6) of spec (Frames() ×
