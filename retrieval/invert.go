@@ -177,7 +177,9 @@ type Result struct {
 // Invert recovers a signal whose STFT magnitude approximates p's target, by the algorithm of opt.
 // Every algorithm costs one Problem.Eval (one forward and one inverse FFT per frame) per
 // iteration, plus the inconsistency checks; L-BFGS may spend extra evaluations in its line search.
-// It allocates O(Length()·History) working memory and returns an error for invalid options.
+// It allocates the estimate and the optimizer's state, once (the padding relaxation's two phases
+// share them): 3·Length() float64 for FGLA, 2 for GLA, 3 for SGDM, 4.5 for Adam, 2·History + 9
+// for L-BFGS, plus O(n_fft); nothing per iteration. It returns an error for invalid options.
 func Invert(p *Problem, opt Options) (*Result, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {

@@ -213,9 +213,11 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 //
 // Shapes: signals have Length() samples; spectrograms are Frames() × Bins(), row-major.
 //
-// NewSTFT allocates every buffer; afterwards no method allocates except the metric methods on
-// their first call (they allocate their scratch once). An STFT is not safe for concurrent use: it
-// owns its scratch buffers; use one per goroutine.
+// NewSTFT allocates every buffer, O(n_fft) values whatever the length (the per-sample
+// normalisations are stored as their ends and one hop-periodic stretch); afterwards no method
+// allocates except those that say so (a nil destination, ConvertPhase's table on its first call,
+// MagnitudeFrom's read window, WindowSumSquare). An STFT is not safe for concurrent use: it owns
+// its scratch buffers; use one per goroutine.
 type STFT struct {
 	cfg    Config
 	length int
