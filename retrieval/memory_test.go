@@ -180,3 +180,34 @@ func TestMagnitudeFromMatchesMagnitude(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeL2MeterMatchesRelativeL2 checks that RelativeL2 accumulated block by block equals
+// RelativeL2 of the whole signals to the last bit, sign-invariant, with the zero-reference cases.
+func TestRelativeL2MeterMatchesRelativeL2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	ref, est := randSignal(rng, 10_000), randSignal(rng, 10_000)
+	var m, neg RelativeL2Meter
+	for pos := 0; pos < len(ref); {
+		k := min(len(ref)-pos, 1+rng.IntN(3000))
+		m.Add(ref[pos:pos+k], est[pos:pos+k])
+		flipped := make([]float64, k)
+		for i, v := range est[pos : pos+k] {
+			flipped[i] = -v
+		}
+		neg.Add(ref[pos:pos+k], flipped)
+		pos += k
+	}
+	want := RelativeL2(ref, est)
+	if m.Value() != want || neg.Value() != want || !(want > 1) {
+		t.Errorf("block by block %v (negated estimate %v), whole %v", m.Value(), neg.Value(), want)
+	}
+	var zero RelativeL2Meter
+	zero.Add(make([]float64, 5), make([]float64, 5))
+	if zero.Value() != 0 {
+		t.Errorf("zero against zero: %v", zero.Value())
+	}
+	zero.Add([]float64{0}, []float64{1})
+	if !math.IsInf(zero.Value(), 1) {
+		t.Errorf("an estimate against a zero reference: %v", zero.Value())
+	}
+}
