@@ -79,3 +79,33 @@ func TestInvertAllocationPerSample(t *testing.T) {
 		t.Errorf("80 iterations allocate %.2f MB, 40 iterations %.2f MB: something allocates per iteration", c/1e6, b/1e6)
 	}
 }
+
+// TestMetricsDoNotAllocateAfterFirstUse: the windowed inconsistency, the spectral convergence
+// and a preconditioned gradient allocate nothing once the inconsistency's window exists (Invert
+// computes the first every CheckEvery iterations).
+func TestMetricsDoNotAllocateAfterFirstUse(t *testing.T) {
+	const n = 48000
+	s := mustSTFT(t, Config{}, n)
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = math.Sin(float64(i) * 0.05 * (1 + float64(i)/n))
+	}
+	p, err := NewProblem(s, s.Magnitude(nil, x), Loss{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range x {
+		x[i] += 0.1 * math.Cos(float64(i)*0.3)
+	}
+	p.Inconsistency(x)
+	g := make([]float64, n)
+	for name, f := range map[string]func(){
+		"Inconsistency":       func() { p.Inconsistency(x) },
+		"SpectralConvergence": func() { p.SpectralConvergence(x) },
+		"Eval+Precondition":   func() { p.Eval(g, x); p.Precondition(g) },
+	} {
+		if a := testing.AllocsPerRun(3, f); a != 0 {
+			t.Errorf("%s allocates %v times per call", name, a)
+		}
+	}
+}
