@@ -177,7 +177,9 @@ type Result struct {
 // Invert recovers a signal whose STFT magnitude approximates p's target, by the algorithm of opt.
 // Every algorithm costs one Problem.Eval (one forward and one inverse FFT per frame) per
 // iteration, plus the inconsistency checks; L-BFGS may spend extra evaluations in its line search.
-// It allocates O(Length()·History) working memory and returns an error for invalid options.
+// It allocates the estimate and the optimizer's state, once (the padding relaxation's two phases
+// share them): 3·Length() float64 for FGLA, 2 for GLA, 3 for SGDM, 4.5 for Adam, 2·History + 9
+// for L-BFGS, plus O(n_fft); nothing per iteration. It returns an error for invalid options.
 func Invert(p *Problem, opt Options) (*Result, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
@@ -260,11 +262,7 @@ func newStepper(opt Options, n int, rms float64) (optim.Stepper, error) {
 	case GD:
 		switch opt.Optimizer {
 		case Adam:
-			lr := opt.LearningRate
-			if lr == 0 {
-				lr = 0.01
-			}
-			return optim.NewAdam(n, lr*rms), nil
+			return optim.NewAdam(n, adamRate(opt, rms)), nil
 		case SGDM:
 			lr := opt.LearningRate
 			if lr == 0 {
@@ -277,6 +275,16 @@ func newStepper(opt Options, n int, rms float64) (optim.Stepper, error) {
 		return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
 	}
 	return nil, fmt.Errorf("retrieval: unknown method %d", int(opt.Method))
+}
+
+// adamRate is Adam's step for opt on a signal of RMS estimate rms: opt.LearningRate (0: 0.01)
+// in units of rms.
+func adamRate(opt Options, rms float64) float64 {
+	lr := opt.LearningRate
+	if lr == 0 {
+		lr = 0.01
+	}
+	return lr * rms
 }
 
 // iterate runs st on obj from x (taken over) for opt's iterations, checks and callbacks.
@@ -339,28 +347,31 @@ func invertRelaxed(p *Problem, opt Options) (*Result, error) {
 	o1 := opt
 	o1.Exact = true
 	o1.MaxIter = opt.MaxIter - polish
+	// One signal buffer and one optimizer serve both phases: the exact phase starts from the
+	// relaxed solution's unpadded samples, in place, with the optimizer's state reset.
+	x := make([]float64, plen)
 	if opt.InitialSignal != nil {
 		if len(opt.InitialSignal) != s.length {
 			return nil, fmt.Errorf("retrieval: initial signal has %d samples, want %d", len(opt.InitialSignal), s.length)
 		}
-		ext := make([]float64, plen)
-		for i := range ext {
+		for i := range x {
 			t := i - s.pad
 			if t < 0 || t >= s.length {
 				t = reflectIndex(t, s.length)
 			}
-			ext[i] = opt.InitialSignal[t]
+			x[i] = opt.InitialSignal[t]
 		}
-		o1.InitialSignal = ext
+	} else if err := rp.InitialSignal(x, opt.Init, opt.Seed); err != nil {
+		return nil, err
 	}
-	r1, err := Invert(rp, o1)
+	st, err := newStepper(o1, plen, rp.rmsEstimate())
 	if err != nil {
 		return nil, err
 	}
+	r1 := iterate(rp, st, x, o1)
 	o2 := opt
 	o2.Exact = true
 	o2.MaxIter = polish
-	o2.InitialSignal = r1.Signal[s.pad : s.pad+s.length]
 	if opt.Progress != nil {
 		o2.Progress = func(it int, inc float64) { opt.Progress(r1.Iterations+it, inc) }
 	}
@@ -370,12 +381,22 @@ func invertRelaxed(p *Problem, opt Options) (*Result, error) {
 	if r1.Stop == Converged {
 		o2.MaxIter = min(polish, 20)
 	}
-	r2, err := Invert(p, o2)
-	if err != nil {
-		return nil, err
-	}
+	restart(st, o2, p.rmsEstimate())
+	r2 := iterate(p, st, r1.Signal[s.pad:s.pad+s.length], o2)
 	r2.Iterations += r1.Iterations
 	return r2, nil
+}
+
+// restart makes st, made by newStepper, what newStepper would make for opt and the RMS
+// estimate rms (for a signal no longer than it was made for), without allocating: it forgets
+// the optimizer's state (L-BFGS forgets its pairs at Start) and sets Adam's step.
+func restart(st optim.Stepper, opt Options, rms float64) {
+	if sl, ok := st.(optim.Sliding); ok {
+		sl.Reset()
+	}
+	if a, ok := st.(*optim.Adam); ok {
+		a.LR = adamRate(opt, rms)
+	}
 }
 
 // rmsEstimate returns the RMS of a signal with the target magnitudes, by Parseval:
@@ -391,8 +412,8 @@ func (p *Problem) rmsEstimate() float64 {
 		e += c * t * t
 	}
 	var w float64
-	for _, v := range p.S.wss {
-		w += v
+	for t := range p.S.length {
+		w += p.S.wss.at(t)
 	}
 	if w == 0 {
 		return 1

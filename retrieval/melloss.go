@@ -347,11 +347,7 @@ func NewMelProblem(s *STFT, mel *Mel, target []float64, loss MelLoss) (*MelProbl
 		p.linNorm += p.lin[i] * p.lin[i]
 	}
 	p.tgtNorm, p.linNorm = math.Sqrt(p.tgtNorm), math.Sqrt(p.linNorm)
-	p.invD = make([]float64, s.length)
-	scale := 1 / (2 * float64(s.cfg.NFFT) * p.curvature())
-	for t, v := range s.invWss {
-		p.invD[t] = v * scale
-	}
+	p.invD = s.invWss.expand(1 / (2 * float64(s.cfg.NFFT) * p.curvature()))
 	return p, nil
 }
 

@@ -38,23 +38,39 @@ func DB(v float64) float64 { return 20 * math.Log10(v) }
 //
 // It panics if the lengths differ and returns +Inf for an all-zero ref (0 if est is zero too).
 func RelativeL2(ref, est []float64) float64 {
+	var m RelativeL2Meter
+	m.Add(ref, est)
+	return m.Value()
+}
+
+// RelativeL2Meter is RelativeL2 of signals given block by block (a reference streamed from a
+// file): Add each pair of blocks in order, then Value. Its result is RelativeL2's of the
+// concatenated blocks to the last bit. The zero value is ready; it does not allocate.
+type RelativeL2Meter struct{ dm, dp, n float64 }
+
+// Add adds the next block of the reference and the estimate. It panics if their lengths differ.
+func (r *RelativeL2Meter) Add(ref, est []float64) {
 	if len(ref) != len(est) {
 		panic(fmt.Sprintf("retrieval: RelativeL2 of %d and %d samples", len(ref), len(est)))
 	}
-	var dm, dp, n float64
-	for i, r := range ref {
+	for i, v := range ref {
 		e := est[i]
-		dm += (r - e) * (r - e)
-		dp += (r + e) * (r + e)
-		n += r * r
+		r.dm += (v - e) * (v - e)
+		r.dp += (v + e) * (v + e)
+		r.n += v * v
 	}
-	if n == 0 {
-		if dm == 0 {
+}
+
+// Value returns min(‖ref − est‖, ‖ref + est‖) / ‖ref‖ over the blocks added: +Inf for an
+// all-zero reference (0 if the estimate is zero too).
+func (r *RelativeL2Meter) Value() float64 {
+	if r.n == 0 {
+		if r.dm == 0 {
 			return 0
 		}
 		return math.Inf(1)
 	}
-	return math.Sqrt(math.Min(dm, dp) / n)
+	return math.Sqrt(math.Min(r.dm, r.dp) / r.n)
 }
 
 // STFTSpectralConvergenceDB returns 20·log10 of the spectral convergence of est against ref in

@@ -37,14 +37,14 @@ func CheckMagnitudes(mag []float64, bins int) error {
 type Problem struct {
 	S    *STFT
 	loss Loss
-	fl   *FrameLoss // this Problem's penalty and frame scratch; borrows S's FFT plan
-	mag  []float64  // T, frames × bins
-	tgt  []float64  // compressed T (aliases mag for γ = 1)
-	invD []float64  // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
+	fl   *FrameLoss  // this Problem's penalty and frame scratch; borrows S's FFT plan
+	mag  []float64   // T, frames × bins
+	tgt  []float64   // compressed T (aliases mag for γ = 1)
+	invD sampleTable // 1/D, D = 2N·Σ_m w² folded; 0 where no frame covers a sample
 
-	specA         []complex128 // one frame
-	signalScratch []float64
-	magNorm       float64
+	specA   []complex128 // one frame
+	yWindow []float64    // Inconsistency's window of the re-synthesised signal
+	magNorm float64
 }
 
 // NewProblem binds the target magnitudes mag (s.Frames() × s.Bins(), linear, not copied: do not
@@ -67,11 +67,8 @@ func NewProblem(s *STFT, mag []float64, loss Loss) (*Problem, error) {
 		p.tgt = make([]float64, len(mag))
 		fl.CompressTarget(p.tgt, mag)
 	}
-	p.invD = make([]float64, s.length)
 	scale := 1 / (2 * float64(s.cfg.NFFT))
-	for t, v := range s.invWss {
-		p.invD[t] = v * scale
-	}
+	p.invD = s.invWss.mapped(func(v float64) float64 { return v * scale })
 	for _, v := range mag {
 		p.magNorm += v * v
 	}
@@ -113,19 +110,18 @@ func (p *Problem) Eval(grad, x []float64) float64 {
 // Precondition divides g (Length() samples) in place by D[t] = 2·n_fft·Σ_m w²[t − s_m], the
 // window overlap energy folded through the padding. For the magnitude MSE, x − Precondition(∇F(x))
 // is exactly one Griffin-Lim iteration (Griffin & Lim 1984) with the least-squares ISTFT, so a
-// step size of 1 is the natural unit for every optimizer. Samples no frame covers get 0.
+// step size of 1 is the natural unit for every optimizer. Samples no frame covers get 0. It does
+// not allocate (D⁻¹ is stored as its ends and one hop-periodic stretch, O(n_fft) values).
 func (p *Problem) Precondition(g []float64) {
-	if len(g) != len(p.invD) {
-		panic(fmt.Sprintf("retrieval: Precondition on %d samples, want %d", len(g), len(p.invD)))
+	if len(g) != p.invD.length {
+		panic(fmt.Sprintf("retrieval: Precondition on %d samples, want %d", len(g), p.invD.length))
 	}
-	for t := range g {
-		g[t] *= p.invD[t]
-	}
+	p.invD.mulInto(g)
 }
 
 // InversePreconditioner returns 1/D for every sample (0 where no frame covers it), e.g. as the
-// diagonal initial inverse Hessian of L-BFGS. Shared; do not modify.
-func (p *Problem) InversePreconditioner() []float64 { return p.invD }
+// diagonal initial inverse Hessian of L-BFGS, in a new slice of Length() samples.
+func (p *Problem) InversePreconditioner() []float64 { return p.invD.expand(1) }
 
 // Project writes the target magnitudes with the phase of x's STFT, T·X/|X| (T where X = 0), into
 // dst (Frames() × Bins(), frame-start convention) and returns it; nil dst allocates. This is the
@@ -172,16 +168,15 @@ func (p *Problem) SpectralConvergence(x []float64) float64 {
 // Inconsistency returns the normalised inconsistency that MATLAB's stftmag2sig reports,
 // ‖Ŝ − S‖_F / ‖T‖_F, where S = T·X/|X| is the target magnitude with x's phase and
 // Ŝ = STFT(ISTFT(S)) its re-analysis. It is 0 exactly when S is a consistent spectrogram.
-// Cost: three forward and one inverse FFT per frame, frame by frame; its scratch is one signal
-// (Length() samples, allocated on the first call) and one frame.
+// Cost: about three forward and one inverse FFT per frame, a window of frames at a time; its
+// scratch, allocated on the first call, is one window of the re-synthesised signal (about
+// 64·n_fft samples, independent of Length()) and one frame.
 func (p *Problem) Inconsistency(x []float64) float64 {
-	if p.signalScratch == nil {
-		p.signalScratch = make([]float64, p.S.length)
+	if p.yWindow == nil {
+		p.yWindow = make([]float64, p.S.residualWindow())
 		p.specA = make([]complex128, p.S.bins)
 	}
-	y := p.signalScratch
-	p.S.projectedSynthesis(y, x, p.mag)
-	num := p.S.projectionResidual(x, y, p.mag, p.specA)
+	num := p.S.inconsistencyResidual(x, p.mag, p.yWindow, p.specA)
 	if p.magNorm == 0 {
 		return math.Sqrt(num)
 	}

@@ -14,6 +14,7 @@ package retrieval
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/cmplx"
 
@@ -212,9 +213,11 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 //
 // Shapes: signals have Length() samples; spectrograms are Frames() × Bins(), row-major.
 //
-// NewSTFT allocates every buffer; afterwards no method allocates except the metric methods on
-// their first call (they allocate their scratch once). An STFT is not safe for concurrent use: it
-// owns its scratch buffers; use one per goroutine.
+// NewSTFT allocates every buffer, O(n_fft) values whatever the length (the per-sample
+// normalisations are stored as their ends and one hop-periodic stretch); afterwards no method
+// allocates except those that say so (a nil destination, ConvertPhase's table on its first call,
+// MagnitudeFrom's read window, WindowSumSquare). An STFT is not safe for concurrent use: it owns
+// its scratch buffers; use one per goroutine.
 type STFT struct {
 	cfg    Config
 	length int
@@ -230,18 +233,15 @@ type STFT struct {
 	// buffers that are gathered from, and folded back onto, the signal.
 	groups []frameGroup
 
-	wss    []float64 // folded Σ_m w²[t − s_m], length L
-	invWss []float64 // 1/wss where wss > tiny, else 0
+	// Per-sample tables, stored as their ends and one hop-periodic stretch (see sampleTable).
+	wss       sampleTable // folded Σ_m w²[t − s_m]
+	invWss    sampleTable // 1/wss where wss > tiny, else 0
+	synthNorm sampleTable // invWss/n_fft: the least-squares ISTFT's normalisation
 
 	frame []float64    // n_fft
 	spec  []complex128 // bins
 
 	twiddle []complex128 // exp(2πi·j/N), allocated on first ConvertPhase
-
-	// metric scratch, allocated on first use
-	mScratch []float64
-	cScratch []complex128
-	sScratch []float64
 }
 
 // NewSTFT plans an STFT of signals of length samples. It returns an error if cfg does not resolve
@@ -265,26 +265,16 @@ func NewSTFT(cfg Config, length int) (*STFT, error) {
 	s.frame = make([]float64, c.NFFT)
 	s.spec = make([]complex128, s.bins)
 
-	// Window overlap energy, folded through the padding like a gradient.
-	s.wss = make([]float64, length)
-	for gi := range s.groups {
-		g := &s.groups[gi]
-		buf := g.gradBuffer(s.wss)
-		for m := 0; m < g.m1-g.m0; m++ {
-			mulAddTo(buf[m*c.Hop:m*c.Hop+c.NFFT], s.win, s.win)
-		}
-		g.fold(s.wss)
-	}
-	s.invWss = make([]float64, length)
-	maxW := 0.0
-	for _, v := range s.wss {
-		maxW = math.Max(maxW, v)
-	}
-	for t, v := range s.wss {
+	s.wss = s.overlapEnergy()
+	maxW := s.wss.max()
+	s.invWss = s.wss.mapped(func(v float64) float64 {
 		if v > 1e-10*maxW {
-			s.invWss[t] = 1 / v
+			return 1 / v
 		}
-	}
+		return 0
+	})
+	scale := 1 / float64(c.NFFT)
+	s.synthNorm = s.invWss.mapped(func(v float64) float64 { return v * scale })
 	return s, nil
 }
 
@@ -333,8 +323,9 @@ func (s *STFT) Window() []float64 { return s.win }
 func (s *STFT) FrameStart(m int) int { return m*s.cfg.Hop - s.pad }
 
 // WindowSumSquare returns Σ_m w²[t − s_m] for every signal sample t (folded through the padding),
-// the overlap energy that normalises the least-squares ISTFT. Shared; do not modify.
-func (s *STFT) WindowSumSquare() []float64 { return s.wss }
+// the overlap energy that normalises the least-squares ISTFT, in a new slice of Length() samples
+// (the STFT itself stores only its ends and one hop-periodic stretch).
+func (s *STFT) WindowSumSquare() []float64 { return s.wss.expand(1) }
 
 // frameGroup is a run of frames [m0, m1) and the buffer they read: for an interior run the
 // signal itself from sample start = s_{m0}; otherwise a padded buffer whose sample i is signal
@@ -344,6 +335,7 @@ type frameGroup struct {
 	start  int       // s_{m0}
 	src    []int32   // nil for an interior run
 	xb, gb []float64 // padded buffers (len(src)), nil for an interior run
+	lo, hi int       // the signal samples the run reads: [lo, hi) (empty if only zeros)
 }
 
 // buildGroups splits the frames into a head run (frames starting before sample 0), an interior
@@ -378,6 +370,15 @@ func (s *STFT) buildGroups() {
 					g.src[i] = int32(reflectIndex(t, s.length))
 				default:
 					g.src[i] = -1
+				}
+			}
+		}
+		g.lo, g.hi = g.start, g.start+(m1-m0-1)*hop+n
+		if !interior {
+			g.lo, g.hi = s.length, 0
+			for _, t := range g.src {
+				if t >= 0 {
+					g.lo, g.hi = min(g.lo, int(t)), max(g.hi, int(t)+1)
 				}
 			}
 		}
@@ -485,6 +486,110 @@ func (s *STFT) Magnitude(dst []float64, x []float64) []float64 {
 	return dst
 }
 
+// MagnitudeFrom computes |STFT(x)| into dst (Frames() × Bins()) and returns it (nil dst
+// allocates), reading the Length() samples of x in order through read instead of from a slice:
+// read fills a prefix of its argument with the next samples and returns how many (> 0), or 0 and
+// an error (io.EOF at the end). It holds a window of max(4·n_fft, 65 536) samples (more only for
+// a signal whose padded end frames read further apart), so the signal need never be in memory
+// whole; the magnitudes are those of Magnitude to the last bit. It returns read's error, or an
+// error if x ends before Length() samples (all of which it reads); samples after those are not
+// read.
+func (s *STFT) MagnitudeFrom(dst []float64, read func(p []float64) (int, error)) ([]float64, error) {
+	if dst == nil {
+		dst = make([]float64, s.frames*s.bins)
+	}
+	s.checkSpec(len(dst), "magnitude")
+	hop, n, b := s.cfg.Hop, s.cfg.NFFT, s.bins
+	w := sampleWindow{read: read, length: s.length, buf: make([]float64, max(4*n, 1<<16))}
+	frame := func(m int, src []float64) {
+		mulTo(s.frame, s.win, src)
+		s.plan.Forward(s.spec, s.frame)
+		row := dst[m*b : (m+1)*b]
+		for k, v := range s.spec {
+			row[k] = math.Hypot(real(v), imag(v))
+		}
+	}
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		if g.src == nil {
+			for m := g.m0; m < g.m1; m++ {
+				st := s.FrameStart(m)
+				src, err := w.span(st, st+n)
+				if err != nil {
+					return nil, err
+				}
+				frame(m, src)
+			}
+			continue
+		}
+		src, err := w.span(g.lo, g.hi)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range g.src {
+			if t >= 0 {
+				g.xb[i] = src[int(t)-g.lo]
+			} else {
+				g.xb[i] = 0
+			}
+		}
+		for m := g.m0; m < g.m1; m++ {
+			o := (m - g.m0) * hop
+			frame(m, g.xb[o:o+n])
+		}
+	}
+	if _, err := w.span(s.length-1, s.length); err != nil { // Inner framing's unanalysed end
+		return nil, err
+	}
+	return dst, nil
+}
+
+// sampleWindow holds the samples [base, base+have) of a signal of length samples read in order
+// through read.
+type sampleWindow struct {
+	read       func(p []float64) (int, error)
+	length     int
+	buf        []float64
+	base, have int
+}
+
+// span returns the samples [lo, hi) (empty for lo ≥ hi), reading as far as hi; when the buffer
+// is full it drops the samples before lo (growing only if [lo, hi) itself does not fit). lo must
+// not fall below an earlier call's lo.
+func (w *sampleWindow) span(lo, hi int) ([]float64, error) {
+	if lo >= hi {
+		return nil, nil
+	}
+	if lo < w.base {
+		panic(fmt.Sprintf("retrieval: sample %d already dropped (window from %d)", lo, w.base))
+	}
+	for w.base+w.have < hi {
+		if w.have == len(w.buf) {
+			if d := min(lo, w.base+w.have) - w.base; d > 0 {
+				w.have = copy(w.buf, w.buf[d:w.have])
+				w.base += d
+			} else {
+				w.buf = append(w.buf, make([]float64, hi-lo-len(w.buf))...)
+			}
+		}
+		want := min(len(w.buf)-w.have, w.length-w.base-w.have)
+		k := 0
+		var err error
+		if want > 0 {
+			k, err = w.read(w.buf[w.have : w.have+want])
+		}
+		if k > 0 {
+			w.have += k
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		return nil, fmt.Errorf("retrieval: the signal ended after %d of %d samples", w.base+w.have, w.length)
+	}
+	return w.buf[lo-w.base : hi-w.base], nil
+}
+
 // Inverse computes the least-squares ISTFT (Griffin & Lim 1984, eq. 6) of spec (Frames() ×
 // Bins(), frame-start convention) into dst (Length() samples) and returns it; nil dst allocates:
 //
@@ -561,4 +666,145 @@ func (s *STFT) ConvertPhase(spec []complex128, from, to PhaseConvention) {
 			}
 		}
 	}
+}
+
+// sampleTable is a per-sample table of a signal of length L that is hop-periodic away from the
+// ends, stored in O(n_fft) values instead of L: head holds t < len(head), tail holds t ≥ tailAt,
+// and in between value(t) = per[(t − len(head)) mod hop]. Sums of the window over the frames
+// that cover a sample, such as the overlap energy Σ_m w²[t − s_m], are steady wherever every
+// such frame exists and none of them reaches into the padding; that is everywhere but within
+// about n_fft of the ends (overlapEnergy). A short signal keeps its whole table in head.
+type sampleTable struct {
+	head, per, tail []float64
+	tailAt, length  int
+}
+
+// at returns the value for sample t (0 ≤ t < length).
+func (tb *sampleTable) at(t int) float64 {
+	switch {
+	case t < len(tb.head):
+		return tb.head[t]
+	case t >= tb.tailAt:
+		return tb.tail[t-tb.tailAt]
+	}
+	return tb.per[(t-len(tb.head))%len(tb.per)]
+}
+
+// mulInto multiplies dst[t] by the value for sample t, for every t < length (len(dst)). It does
+// not allocate.
+func (tb *sampleTable) mulInto(dst []float64) {
+	dst = dst[:tb.length]
+	k := len(tb.head)
+	for t, v := range tb.head {
+		dst[t] *= v
+	}
+	if tb.tailAt > k {
+		mid := dst[k:tb.tailAt]
+		for len(mid) > 0 {
+			seg := mid[:min(len(tb.per), len(mid))]
+			for i := range seg {
+				seg[i] *= tb.per[i]
+			}
+			mid = mid[len(seg):]
+		}
+	}
+	for i, v := range tb.tail {
+		dst[tb.tailAt+i] *= v
+	}
+}
+
+// mapped returns the table of f(value) (the same layout).
+func (tb sampleTable) mapped(f func(float64) float64) sampleTable {
+	apply := func(v []float64) []float64 {
+		if v == nil {
+			return nil
+		}
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = f(x)
+		}
+		return out
+	}
+	return sampleTable{head: apply(tb.head), per: apply(tb.per), tail: apply(tb.tail), tailAt: tb.tailAt, length: tb.length}
+}
+
+// expand returns the table's values times scale for every sample, in a new slice of length
+// values.
+func (tb *sampleTable) expand(scale float64) []float64 {
+	out := make([]float64, tb.length)
+	for t := range out {
+		out[t] = tb.at(t) * scale
+	}
+	return out
+}
+
+// max returns the largest value over the samples.
+func (tb *sampleTable) max() float64 {
+	m := 0.0
+	for _, v := range tb.head {
+		m = math.Max(m, v)
+	}
+	if tb.tailAt > len(tb.head) {
+		for _, v := range tb.per {
+			m = math.Max(m, v)
+		}
+	}
+	for _, v := range tb.tail {
+		m = math.Max(m, v)
+	}
+	return m
+}
+
+// overlapEnergy returns the window overlap energy Σ_m w²[t − s_m], folded through the padding like
+// a gradient (the reflected samples' share added onto the samples they mirror), as a
+// sampleTable. Each stored value is summed in the order a whole-signal accumulation would sum it
+// (frame by frame, the padded runs folded in after their own sums), so that the values are the
+// same to the last bit. Interior samples are steady once every frame that covers them is an
+// interior frame: from 2·n_fft + 2·hop on at the start and before as many samples from the end
+// (frames reach at most n_fft − 1 samples into the signal from the padding, and the last frame
+// starts less than hop + n_fft before the end).
+func (s *STFT) overlapEnergy() sampleTable {
+	k := 2*s.cfg.NFFT + 2*s.cfg.Hop
+	tb := sampleTable{length: s.length}
+	if s.length < 2*k+s.cfg.Hop {
+		tb.head = s.foldedEnergy(0, s.length)
+		tb.tailAt = s.length
+		return tb
+	}
+	tb.head = s.foldedEnergy(0, k)
+	tb.per = s.foldedEnergy(k, k+s.cfg.Hop)
+	tb.tailAt = s.length - k
+	tb.tail = s.foldedEnergy(tb.tailAt, s.length)
+	return tb
+}
+
+// foldedEnergy returns the folded Σ_m w²[t − s_m] for the samples lo ≤ t < hi, accumulated in
+// the same order as over the whole signal: run by run, frame by frame, a padded run summed in its
+// own buffer and then folded onto the samples it reads.
+func (s *STFT) foldedEnergy(lo, hi int) []float64 {
+	out := make([]float64, hi-lo)
+	hop, n := s.cfg.Hop, s.cfg.NFFT
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		if g.src == nil {
+			for m := g.m0; m < g.m1; m++ {
+				st := s.FrameStart(m)
+				a, b := max(st, lo), min(st+n, hi)
+				if a < b {
+					mulAddTo(out[a-lo:b-lo], s.win[a-st:], s.win[a-st:])
+				}
+			}
+			continue
+		}
+		buf := g.gradBuffer(nil)
+		for m := 0; m < g.m1-g.m0; m++ {
+			mulAddTo(buf[m*hop:m*hop+n], s.win, s.win)
+		}
+		for i, t := range g.src {
+			if int(t) >= lo && int(t) < hi {
+				out[int(t)-lo] += buf[i]
+			}
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -146,10 +147,12 @@ func runInvert(args []string) error {
 	}
 	loss := retrieval.Loss{Compress: *compress}
 
-	// Inputs: per channel, target magnitudes and (for WAV) the reference signal.
+	// Inputs: per channel, target magnitudes (.npy), or the WAV channel whose magnitudes are
+	// computed as the file is read (the signal is never held whole; it is read again at the end
+	// for rel_l2).
 	type job struct {
-		mag []float64
-		ref []float64
+		mag     []float64
+		channel int // of the WAV input, when mag is nil
 	}
 	var jobs []job
 	var rate, sigLen int
@@ -178,14 +181,15 @@ func runInvert(args []string) error {
 		}
 		jobs = append(jobs, job{mag: mag})
 	default:
-		a, err := readSignal(in)
+		r, err := openSignal(in)
 		if err != nil {
 			return err
 		}
-		rate, sigLen = a.SampleRate, a.Len()
-		for _, ch := range a.Channels {
-			jobs = append(jobs, job{ref: ch})
+		rate, sigLen = r.SampleRate(), int(r.Len())
+		for c := range r.Channels() {
+			jobs = append(jobs, job{channel: c})
 		}
+		r.Close()
 	}
 	if err := checkNFFT(in, cfg.NFFT, sigLen); err != nil {
 		return err
@@ -220,8 +224,11 @@ func runInvert(args []string) error {
 	var stop retrieval.StopReason
 	start := time.Now()
 	for c, j := range jobs {
-		if j.mag == nil {
-			j.mag = s.Magnitude(nil, j.ref)
+		wavInput := j.mag == nil
+		if wavInput {
+			if j.mag, err = channelMagnitudes(s, in, j.channel); err != nil {
+				return err
+			}
 		}
 		p, err := retrieval.NewProblem(s, j.mag, loss)
 		if err != nil {
@@ -255,8 +262,12 @@ func runInvert(args []string) error {
 		}
 		outs = append(outs, res.Signal)
 		scs = append(scs, retrieval.DB(p.SpectralConvergence(res.Signal)))
-		if j.ref != nil {
-			rels = append(rels, retrieval.RelativeL2(j.ref, res.Signal))
+		if wavInput {
+			rel, err := channelRelativeL2(in, j.channel, res.Signal)
+			if err != nil {
+				return err
+			}
+			rels = append(rels, rel)
 		}
 		totalIters += res.Iterations
 		stop = res.Stop
@@ -301,6 +312,68 @@ func runInvert(args []string) error {
 	fmt.Println()
 	level.print()
 	return nil
+}
+
+// channelMagnitudes returns the STFT magnitudes (s.Frames() × s.Bins()) of channel c of the
+// WAV or FLAC input in, computed as the file is read (retrieval.STFT.MagnitudeFrom): one block of
+// samples is held at a time, never the whole signal.
+func channelMagnitudes(s *retrieval.STFT, in string, c int) ([]float64, error) {
+	r, err := openSignal(in)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	mag, err := s.MagnitudeFrom(nil, channelReader(r, c))
+	if err != nil {
+		return nil, inputError{err}
+	}
+	return mag, nil
+}
+
+// channelRelativeL2 returns retrieval.RelativeL2 of est against channel c of the input in,
+// reading the input again block by block.
+func channelRelativeL2(in string, c int, est []float64) (float64, error) {
+	r, err := openSignal(in)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	read := channelReader(r, c)
+	ref := make([]float64, streamBlock)
+	var m retrieval.RelativeL2Meter
+	for pos := 0; pos < len(est); {
+		k, err := read(ref[:min(len(ref), len(est)-pos)])
+		if err == io.EOF {
+			err = fmt.Errorf("%s: ended after %d samples when read again for rel_l2 (want %d)", in, pos, len(est))
+		}
+		if err != nil {
+			return 0, inputError{err}
+		}
+		m.Add(ref[:k], est[pos:pos+k])
+		pos += k
+	}
+	return m.Value(), nil
+}
+
+// channelReader returns a function that reads the next samples of channel c of r into its
+// argument (at most streamBlock at a time) and returns how many, or 0 and io.EOF at the end:
+// the source retrieval.STFT.MagnitudeFrom takes.
+func channelReader(r *wav.Reader, c int) func(p []float64) (int, error) {
+	block := make([][]float64, r.Channels())
+	for i := range block {
+		block[i] = make([]float64, streamBlock)
+	}
+	return func(p []float64) (int, error) {
+		n := min(len(p), streamBlock)
+		for i := range block {
+			block[i] = block[i][:n]
+		}
+		k, err := r.Read(block)
+		if err != nil {
+			return 0, err
+		}
+		return copy(p, block[c][:k]), nil
+	}
 }
 
 // maxSGDMRate bounds SGDM's learning rate: heavy-ball momentum β converges on a quadratic of
