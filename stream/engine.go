@@ -297,13 +297,13 @@ type Engine struct {
 	futureW         float64
 	olaNorm         []float64 // 1/Σw²
 	buf, grad       []float64
-	width           int       // values per pushed frame: bins, or n_mels
-	tgt             []float64 // rows × width: the frames as pushed (the loss's targets)
-	lin             []float64 // rows × bins: linear magnitudes for the warm start (tgt without Mel)
+	width           int                   // values per pushed frame: bins, or n_mels
+	tgt             []float64             // rows × width: the loss's targets (mel: decompressed, Φ·|X|^p)
+	lin             []float64             // rows × bins: linear magnitudes for the warm start (tgt without Mel)
 	mel             *retrieval.MelPenalty // the loss: MelLoss{Power: p}, in the linear domain
 	melIn           *retrieval.MelPenalty // the frames' storage (MelLoss): validation, g⁻¹
-	melScratch      []float64 // n_mels
-	curvSum         float64   // mel: Σ of the pushed frames' curvature estimates
+	melScratch      []float64             // n_mels
+	curvSum         float64               // mel: Σ of the pushed frames' curvature estimates
 	curvN           int
 	loss            *retrieval.FrameLoss
 	plan            *fft.Plan
