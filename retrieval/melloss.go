@@ -203,6 +203,13 @@ func (p *MelPenalty) frameCurvature(lin []float64) (float64, int) {
 	return acc, n
 }
 
+// Validate returns the error NewMelProblem or NewMelPenalty would give for l: a power other than
+// 1 or 2, an unknown compression, a non-positive floor or reference, a negative top_db.
+func (l MelLoss) Validate() error {
+	_, err := l.resolve()
+	return err
+}
+
 type melLoss struct {
 	p            float64
 	log          MelLog

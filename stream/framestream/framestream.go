@@ -3,8 +3,10 @@
 // docs/frame-stream.md: a 48-byte little-endian header (magic "RPFS", version 2, sample type,
 // sample rate, n_fft, hop, win_length, window, bins, framing, window symmetry, signal length)
 // followed by frames of bins little-endian float32 magnitudes, or, headerless, the frames alone
-// with the parameters given out of band. Readers also accept version 1's 32-byte header (Full
-// framing, periodic window, length unknown).
+// with the parameters given out of band. A mel stream (frames of n_mels values of a mel
+// spectrogram, e.g. a TTS model's output) has a 96-byte version 3 header that also describes the
+// filterbank and the compression. Readers also accept version 1's 32-byte header (Full framing,
+// periodic window, length unknown).
 package framestream
 
 import (
@@ -22,11 +24,19 @@ import (
 // Magic opens every frame stream with a header.
 const Magic = "RPFS"
 
-// Version is the header version this package writes. It reads versions 1 and 2.
+// Version is the header version this package writes for linear magnitude streams; mel streams
+// are VersionMel. It reads versions 1, 2 and 3.
 const Version = 2
 
-// HeaderSize is the length in bytes of the version 2 header, the one this package writes.
+// VersionMel is the header version of a mel stream.
+const VersionMel = 3
+
+// HeaderSize is the length in bytes of the version 2 header, the one this package writes for
+// linear magnitude streams.
 const HeaderSize = 48
+
+// HeaderSizeMel is the length in bytes of the version 3 (mel) header.
+const HeaderSizeMel = 96
 
 // HeaderSizeV1 is the length in bytes of a version 1 header.
 const HeaderSizeV1 = 32
@@ -70,7 +80,26 @@ type Header struct {
 	// Length is the analysed signal's length in samples, 0 if unknown (e.g. a pipe). A reader
 	// may trim its output to it.
 	Length int64
+	// Mel, if not nil, makes the stream a mel stream (version 3): each frame is Mel.NMels values
+	// g(Φ·|X|^p) with Φ this filterbank (its SampleRate and NFFT are the header's; they are filled
+	// in on reading and must match on writing, or be 0) and p, g as MelLoss describes.
+	Mel *retrieval.MelConfig
+	// MelLoss is a mel stream's power and compression (Power 1 or 2; Log, Floor, Ref; TopDB must
+	// be 0, since a stream cannot be clipped relative to its own future maximum).
+	MelLoss retrieval.MelLoss
 }
+
+// Mel wire codes (version 3 header offsets 52, 54 and 74).
+const (
+	MelScaleCodeSlaney = 0
+	MelScaleCodeHTK    = 1
+	MelNormCodeSlaney  = 0
+	MelNormCodeNone    = 1
+	MelLogCodeNone     = 0
+	MelLogCodeLn       = 1
+	MelLogCodeLog10    = 2
+	MelLogCodeDB       = 3
+)
 
 // Window wire codes (header offset 24). They are fixed by docs/frame-stream.md, independent of
 // retrieval.Window's declaration order.
@@ -122,8 +151,22 @@ const (
 // flagSymmetric is bit 0 of the version 2 flags (offset 34); the other bits must be 0.
 const flagSymmetric = 1
 
-// Bins returns n_fft/2 + 1, the number of float32 values in a frame.
-func (h Header) Bins() int { return h.NFFT/2 + 1 }
+// Bins returns the number of float32 values in a frame: n_fft/2 + 1, or n_mels for a mel stream.
+func (h Header) Bins() int {
+	if h.Mel != nil {
+		return h.Mel.NMels
+	}
+	return h.NFFT/2 + 1
+}
+
+// ValidValue reports whether v may appear in a frame: finite, and ≥ 0 unless the stream is a
+// log-compressed mel stream.
+func (h Header) ValidValue(v float64) bool {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return false
+	}
+	return v >= 0 || (h.Mel != nil && h.MelLoss.Log != retrieval.LogNone)
+}
 
 // Config returns the STFT configuration the streaming engine runs for this stream (resolved):
 // n_fft, hop, win_length, window and its symmetry, always with Full framing. For a Center stream
@@ -167,19 +210,43 @@ func (h Header) Validate() error {
 	if h.Length < 0 {
 		return fmt.Errorf("signal length %d is negative (0 means unknown)", h.Length)
 	}
-	_, err := h.Config()
-	return err
+	if _, err := h.Config(); err != nil {
+		return err
+	}
+	if h.Mel == nil {
+		return nil
+	}
+	m := *h.Mel
+	if (m.SampleRate != 0 && m.SampleRate != float64(h.SampleRate)) || (m.NFFT != 0 && m.NFFT != h.NFFT) {
+		return fmt.Errorf("mel filterbank for %g Hz, n_fft %d in a stream of %d Hz, n_fft %d", m.SampleRate, m.NFFT, h.SampleRate, h.NFFT)
+	}
+	if m.NMels < 1 || m.NMels > h.NFFT/2+1 {
+		return fmt.Errorf("n_mels %d must lie in 1…%d (the bins of n_fft %d)", m.NMels, h.NFFT/2+1, h.NFFT)
+	}
+	if h.MelLoss.TopDB != 0 {
+		return fmt.Errorf("a mel stream cannot carry top_db %g (clip before writing)", h.MelLoss.TopDB)
+	}
+	m.SampleRate, m.NFFT = float64(h.SampleRate), h.NFFT
+	if _, err := retrieval.NewMel(m); err != nil {
+		return err
+	}
+	return h.MelLoss.Validate()
 }
 
-// MarshalBinary encodes the header as version 2 (HeaderSize bytes).
+// MarshalBinary encodes the header as version 2 (HeaderSize bytes), or version 3
+// (HeaderSizeMel bytes) for a mel stream.
 func (h Header) MarshalBinary() ([]byte, error) {
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
 	wc, _ := WindowCode(h.Window)
-	b := make([]byte, 0, HeaderSize)
+	b := make([]byte, 0, HeaderSizeMel)
 	b = append(b, Magic...)
-	b = binary.LittleEndian.AppendUint16(b, Version)
+	version := uint16(Version)
+	if h.Mel != nil {
+		version = VersionMel
+	}
+	b = binary.LittleEndian.AppendUint16(b, version)
 	b = binary.LittleEndian.AppendUint16(b, SampleFloat32)
 	for _, v := range []uint32{uint32(h.SampleRate), uint32(h.NFFT), uint32(h.Hop), uint32(h.WinLength), wc, uint32(h.Bins())} {
 		b = binary.LittleEndian.AppendUint32(b, v)
@@ -195,7 +262,84 @@ func (h Header) MarshalBinary() ([]byte, error) {
 	b = binary.LittleEndian.AppendUint16(b, flags)
 	b = binary.LittleEndian.AppendUint32(b, 0) // reserved
 	b = binary.LittleEndian.AppendUint64(b, uint64(h.Length))
+	if h.Mel != nil {
+		b = h.appendMel(b)
+	}
 	return b, nil
+}
+
+var (
+	melScaleCodes = [...]retrieval.MelScale{MelScaleCodeSlaney: retrieval.MelSlaney, MelScaleCodeHTK: retrieval.MelHTK}
+	melNormCodes  = [...]retrieval.MelNorm{MelNormCodeSlaney: retrieval.MelNormSlaney, MelNormCodeNone: retrieval.MelNormNone}
+	melLogCodes   = [...]retrieval.MelLog{MelLogCodeNone: retrieval.LogNone, MelLogCodeLn: retrieval.LogLn, MelLogCodeLog10: retrieval.LogLog10, MelLogCodeDB: retrieval.LogDB}
+)
+
+// code returns the index of v in codes (the wire code), which Validate has made sure exists.
+func code[T comparable](codes []T, v T) uint16 {
+	for i, c := range codes {
+		if c == v {
+			return uint16(i)
+		}
+	}
+	panic(fmt.Sprintf("framestream: no wire code for %v", v))
+}
+
+// appendMel appends version 3's 48 bytes of filterbank and compression (offsets 48–95).
+func (h Header) appendMel(b []byte) []byte {
+	m, l := *h.Mel, h.MelLoss
+	if m.FMax == 0 {
+		m.FMax = float64(h.SampleRate) / 2
+	}
+	power := uint16(1)
+	if l.Power == 2 {
+		power = 2
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(m.NMels))
+	b = binary.LittleEndian.AppendUint16(b, code(melScaleCodes[:], m.Scale))
+	b = binary.LittleEndian.AppendUint16(b, code(melNormCodes[:], m.Norm))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(m.FMin))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(m.FMax))
+	b = binary.LittleEndian.AppendUint16(b, power)
+	b = binary.LittleEndian.AppendUint16(b, code(melLogCodes[:], l.Log))
+	b = binary.LittleEndian.AppendUint32(b, 0) // reserved
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(l.Floor))
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(l.Ref))
+}
+
+// unmarshalMel decodes version 3's mel fields from b (HeaderSizeMel bytes) into h.
+func (h *Header) unmarshalMel(b []byte) error {
+	u16 := func(off int) uint16 { return binary.LittleEndian.Uint16(b[off:]) }
+	f64 := func(off int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[off:])) }
+	m := retrieval.MelConfig{SampleRate: float64(h.SampleRate), NFFT: h.NFFT,
+		NMels: int(min(binary.LittleEndian.Uint32(b[48:]), 1<<30)), FMin: f64(56), FMax: f64(64)}
+	if c := u16(52); int(c) < len(melScaleCodes) {
+		m.Scale = melScaleCodes[c]
+	} else {
+		return &FormatError{52, fmt.Sprintf("unknown mel scale code %d (0 slaney, 1 htk)", c)}
+	}
+	if c := u16(54); int(c) < len(melNormCodes) {
+		m.Norm = melNormCodes[c]
+	} else {
+		return &FormatError{54, fmt.Sprintf("unknown mel norm code %d (0 slaney, 1 none)", c)}
+	}
+	var l retrieval.MelLoss
+	switch p := u16(72); p {
+	case 1, 2:
+		l.Power = float64(p)
+	default:
+		return &FormatError{72, fmt.Sprintf("mel power %d, want 1 or 2", p)}
+	}
+	if c := u16(74); int(c) < len(melLogCodes) {
+		l.Log = melLogCodes[c]
+	} else {
+		return &FormatError{74, fmt.Sprintf("unknown log compression code %d (0 none, 1 ln, 2 log10, 3 dB)", c)}
+	}
+	if r := binary.LittleEndian.Uint32(b[76:]); r != 0 {
+		return &FormatError{76, fmt.Sprintf("reserved field is %d, want 0", r)}
+	}
+	l.Floor, l.Ref = f64(80), f64(88)
+	h.Mel, h.MelLoss = &m, l
+	return nil
 }
 
 // FormatError reports a malformed frame stream, with the byte offset where it was found.
@@ -208,8 +352,8 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("frame stream: byte %d: %s", e.Offset, e.Msg)
 }
 
-// UnmarshalBinary decodes and validates a header of version 1 (HeaderSizeV1 bytes) or 2
-// (HeaderSize bytes).
+// UnmarshalBinary decodes and validates a header of version 1 (HeaderSizeV1 bytes), 2
+// (HeaderSize bytes) or 3 (HeaderSizeMel bytes, a mel stream).
 func (h *Header) UnmarshalBinary(b []byte) error {
 	if len(b) >= 4 && string(b[:4]) != Magic {
 		return &FormatError{0, fmt.Sprintf("magic %q, want %q (headerless streams need --headerless and the STFT parameters)", b[:4], Magic)}
@@ -220,7 +364,7 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 	v := binary.LittleEndian.Uint16(b[4:])
 	size := headerSize(v)
 	if size == 0 {
-		return &FormatError{4, fmt.Sprintf("version %d, this program reads versions 1 and %d", v, Version)}
+		return &FormatError{4, fmt.Sprintf("version %d, this program reads versions 1 to %d", v, VersionMel)}
 	}
 	if len(b) < size {
 		return &FormatError{int64(len(b)), fmt.Sprintf("header cut short (%d of %d bytes)", len(b), size)}
@@ -259,10 +403,21 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 	if err := wav.CheckSampleRate(h.SampleRate); err != nil {
 		return &FormatError{8, err.Error()}
 	}
+	if v >= 3 {
+		if err := h.unmarshalMel(b); err != nil {
+			return err
+		}
+		if err := h.Validate(); err != nil {
+			return &FormatError{48, err.Error()}
+		}
+	}
 	if err := h.Validate(); err != nil {
 		return &FormatError{12, err.Error()}
 	}
 	if bins := u(28); bins != h.Bins() {
+		if h.Mel != nil {
+			return &FormatError{28, fmt.Sprintf("%d values per frame, but n_mels is %d", bins, h.Mel.NMels)}
+		}
 		return &FormatError{28, fmt.Sprintf("%d bins, but n_fft %d has %d", bins, h.NFFT, h.Bins())}
 	}
 	return nil
@@ -276,6 +431,8 @@ func headerSize(v uint16) int {
 		return HeaderSizeV1
 	case 2:
 		return HeaderSize
+	case 3:
+		return HeaderSizeMel
 	}
 	return 0
 }
@@ -338,7 +495,7 @@ func NewReader(r io.Reader, headerless bool, h Header) (*Reader, error) {
 		}
 		fr.h = h
 	} else {
-		b := make([]byte, HeaderSize)
+		b := make([]byte, HeaderSizeMel)
 		n, err := io.ReadFull(br, b[:prefixSize])
 		if err == nil && string(b[:4]) == Magic {
 			if size := headerSize(binary.LittleEndian.Uint16(b[4:])); size > 0 {
@@ -367,8 +524,8 @@ func (r *Reader) Frames() int { return r.frame }
 
 // ReadFrame reads the next frame into dst (Bins() values). It returns io.EOF at a clean end of
 // stream, a *FormatError naming the frame and byte offset for a stream cut inside a frame or a
-// NaN, infinite or negative magnitude, and the reader's own errors otherwise. It does not
-// allocate.
+// value the header does not allow (NaN, infinite, or negative except in a log-mel stream), and
+// the reader's own errors otherwise. It does not allocate.
 func (r *Reader) ReadFrame(dst []float64) error {
 	n, err := io.ReadFull(r.r, r.buf)
 	if errors.Is(err, io.EOF) {
@@ -382,7 +539,10 @@ func (r *Reader) ReadFrame(dst []float64) error {
 	}
 	for k := range dst[:len(r.buf)/4] {
 		v := math.Float32frombits(binary.LittleEndian.Uint32(r.buf[4*k:]))
-		if !(v >= 0) || math.IsInf(float64(v), 1) {
+		if !r.h.ValidValue(float64(v)) {
+			if r.h.Mel != nil {
+				return &FormatError{r.offset + int64(4*k), fmt.Sprintf("frame %d, mel band %d: value %v (want a finite value%s)", r.frame, k, v, map[bool]string{true: " ≥ 0", false: ""}[r.h.MelLoss.Log == retrieval.LogNone])}
+			}
 			return &FormatError{r.offset + int64(4*k), fmt.Sprintf("frame %d, bin %d: magnitude %v (want a finite value ≥ 0)", r.frame, k, v)}
 		}
 		dst[k] = float64(v)

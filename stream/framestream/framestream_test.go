@@ -79,7 +79,7 @@ func TestErrorsNameTheOffset(t *testing.T) {
 		{full, "byte 76: frame 1, bin 2: magnitude NaN"},
 		{[]byte("RIFF0000WAVEfmt "), "magic"},
 		{full[:10], "header cut short"},
-		{append([]byte("RPFS\x03\x00"), full[6:]...), "version 3"},
+		{append([]byte("RPFS\x04\x00"), full[6:]...), "version 4"},
 	}
 	for _, c := range cases {
 		r, err := NewReader(bytes.NewReader(c.data), false, Header{})
@@ -185,6 +185,12 @@ func FuzzReader(f *testing.F) {
 	binary.LittleEndian.PutUint32(nan[HeaderSize+8:], math.Float32bits(float32(math.NaN())))
 	f.Add(nan)
 	f.Add(b.Bytes()[:HeaderSize+10])
+	var mb bytes.Buffer
+	mw, _ := NewWriter(&mb, melHeader(), false)
+	mw.WriteFrame([]float64{-11.5, -3, 0, 2.5, 1})
+	mw.Flush()
+	f.Add(mb.Bytes())
+	f.Add(mb.Bytes()[:HeaderSizeMel-4])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewReader(bytes.NewReader(data), false, Header{})
 		if err != nil {
@@ -272,5 +278,96 @@ func TestVersion2Fields(t *testing.T) {
 		if err := got.UnmarshalBinary(bad); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("byte %d = %d: %v, want %q", c.off, c.v, err, c.want)
 		}
+	}
+}
+
+// melHeader is a HiFi-GAN-style log-mel stream header with 5 bands (small, for tests).
+func melHeader() Header {
+	return Header{SampleRate: 22050, NFFT: 64, Hop: 16, WinLength: 64, Length: 999,
+		Mel:     &retrieval.MelConfig{NMels: 5, FMin: 20, FMax: 8000, Scale: retrieval.MelHTK, Norm: retrieval.MelNormNone},
+		MelLoss: retrieval.MelLoss{Power: 2, Log: retrieval.LogDB, Floor: 1e-9, Ref: 2}}
+}
+
+// TestMelStream round-trips a version 3 (mel) stream: the header's filterbank and compression
+// come back, log-mel frames may hold negative values, a NaN names the mel band and its offset,
+// and unknown codes, a bins field other than n_mels, a top_db and a filterbank of another n_fft
+// are refused naming the byte offset or the field.
+func TestMelStream(t *testing.T) {
+	h := melHeader()
+	var b bytes.Buffer
+	w, err := NewWriter(&b, h, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := [][]float64{{-11.5, -3, 0, 2.5, 1}, {1, 2, math.NaN(), 4, 5}}
+	for _, f := range frames {
+		if err := w.WriteFrame(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	data := b.Bytes()
+	if binary.LittleEndian.Uint16(data[4:]) != VersionMel || binary.LittleEndian.Uint32(data[28:]) != 5 || len(data) != HeaderSizeMel+2*20 {
+		t.Fatalf("header: version %d, bins field %d, %d bytes", binary.LittleEndian.Uint16(data[4:]), binary.LittleEndian.Uint32(data[28:]), len(data))
+	}
+	r, err := NewReader(bytes.NewReader(data), false, Header{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Header()
+	want := *h.Mel
+	want.SampleRate, want.NFFT = 22050, 64
+	if got.Mel == nil || *got.Mel != want || got.MelLoss != h.MelLoss || got.Length != 999 || got.Bins() != 5 {
+		t.Fatalf("read header %+v (mel %+v), want mel %+v loss %+v", got, got.Mel, want, h.MelLoss)
+	}
+	f := make([]float64, 5)
+	if err := r.ReadFrame(f); err != nil || f[0] != -11.5 {
+		t.Fatalf("first frame %v: %v", f, err)
+	}
+	var fe *FormatError
+	if err := r.ReadFrame(f); !errors.As(err, &fe) || fe.Offset != HeaderSizeMel+20+8 || !strings.Contains(err.Error(), "frame 1, mel band 2") {
+		t.Fatalf("NaN in band 2 of frame 1: %v", err)
+	}
+	for _, c := range []struct {
+		off  int
+		v    byte
+		want string
+	}{
+		{52, 7, "byte 52: unknown mel scale"},
+		{54, 7, "byte 54: unknown mel norm"},
+		{72, 3, "byte 72: mel power 3"},
+		{74, 9, "byte 74: unknown log compression"},
+		{76, 1, "byte 76: reserved"},
+		{28, 6, "byte 28: 6 values per frame, but n_mels is 5"},
+		{48, 200, "byte 48: n_mels 200"},
+	} {
+		bad := append([]byte(nil), data[:HeaderSizeMel]...)
+		bad[c.off] = c.v
+		var hh Header
+		if err := hh.UnmarshalBinary(bad); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("byte %d = %d: %v, want %q", c.off, c.v, err, c.want)
+		}
+	}
+	bad := append([]byte(nil), data[:HeaderSizeMel]...)
+	binary.LittleEndian.PutUint64(bad[64:], math.Float64bits(-1)) // f_max below f_min
+	var hh Header
+	if err := hh.UnmarshalBinary(bad); err == nil || !strings.Contains(err.Error(), "byte 48") {
+		t.Errorf("f_max −1 Hz: %v", err)
+	}
+	if _, err := NewReader(bytes.NewReader(data[:HeaderSizeMel-1]), false, Header{}); err == nil || !strings.Contains(err.Error(), "95 of 96 bytes") {
+		t.Errorf("cut mel header: %v", err)
+	}
+	for _, bh := range []Header{
+		func() Header { h := melHeader(); h.MelLoss.TopDB = 80; return h }(),
+		func() Header { h := melHeader(); m := *h.Mel; m.NFFT = 128; h.Mel = &m; return h }(),
+		func() Header { h := melHeader(); m := *h.Mel; m.NMels = 0; h.Mel = &m; return h }(),
+	} {
+		if _, err := bh.MarshalBinary(); err == nil {
+			t.Errorf("header with mel %+v, loss %+v was written", *bh.Mel, bh.MelLoss)
+		}
+	}
+	// A linear magnitude stream still refuses negative values.
+	if (Header{SampleRate: 8000, NFFT: 8, Hop: 2, WinLength: 8}).ValidValue(-1) || !h.ValidValue(-1) {
+		t.Error("ValidValue: a linear stream must refuse −1, a log-mel stream accept it")
 	}
 }
