@@ -34,10 +34,13 @@ const (
 // one-sided at the first and last frames), integrated by the trapezoidal rule outwards from the
 // largest coefficient in order of decreasing magnitude, in the two passes described at
 // PGHIStrongTolerance. Each region the integration cannot reach from a stronger one starts at
-// phase 0; negligible bins get uniformly random phase from seed. The result is exact up to one
-// constant per region for a Gaussian window and a signal whose log-magnitude is locally quadratic
-// (tones, linear chirps, impulses); on MATLAB's exponential chirp (fs 2048, n_fft 128, hop 32,
-// Hann) it reaches −28.6 dB spectral convergence with no iteration (libphaseret: −22.5 dB).
+// phase 0 and, if broadband, is then turned by the constant that makes its DC and Nyquist
+// coefficients real, as a real signal's are (heapGrid.alignRegions: without it a click comes
+// back as a mix of itself and its Hilbert transform, from which FGLA does not recover);
+// negligible bins get uniformly random phase from seed. The result is exact up to one constant
+// per region for a Gaussian window and a signal whose log-magnitude is locally quadratic (tones,
+// linear chirps, impulses); on MATLAB's exponential chirp (fs 2048, n_fft 128, hop 32, Hann) it
+// reaches −27.9 dB spectral convergence with no iteration (libphaseret: −22.5 dB).
 //
 // cfg must be resolved; mag must hold at least frames·Bins() values and phase as many. It allocates
 // O(frames·bins) and is safe for concurrent use.
@@ -84,7 +87,7 @@ func PGHI(phase, mag []float64, frames int, cfg Config, seed uint64) {
 		g.freqDirection(fgrad[m*bins:(m+1)*bins], &rows, lf)
 	}
 	h := newHeapGrid(frames, bins)
-	h.run(mag, phase, tgrad, fgrad, PGHIStrongTolerance*maxT, PGHIWeakTolerance*maxT, 0)
+	h.run(mag, phase, tgrad, fgrad, PGHIStrongTolerance*maxT, PGHIWeakTolerance*maxT, 0, true)
 	for i, s := range h.state {
 		if s == cellNegligible {
 			phase[i] = 2 * math.Pi * rng.Float64()
@@ -99,7 +102,10 @@ func PGHI(phase, mag []float64, frames int, cfg Config, seed uint64) {
 // estimates of PGHI (one pass: the previous frame's bins above the tolerance are the seeds). The
 // time derivative of the log-magnitude is a centred difference when the next frame is known (the
 // look-ahead variant, one frame of delay) and a second-order backward difference otherwise (the
-// causal variant, no delay); a neighbour at or below the tolerance is not used as data.
+// causal variant, no delay); a neighbour at or below the tolerance is not used as data. A region
+// that starts in the current frame (an onset) keeps phase 0 at its start: one frame's DC bins are
+// too little evidence for offline PGHI's DC alignment (turning by them cost 1.5 dB on speech at
+// n_fft 1024, hop 128).
 //
 // Quality with no iteration (spectral convergence, Hann): MATLAB's exponential chirp (fs 2048,
 // n_fft 128, hop 32) −24 dB look-ahead, −19 dB causal; espeak-ng speech at 16 kHz −19.5 / −18 dB
@@ -212,7 +218,7 @@ func (r *RTPGHI) Frame(phase, prev, cur, next []float64) {
 		copy(r.phase, r.phase[b:]) // the previous frame's phase seeds the integration
 		known = 1
 	}
-	h.run(r.key, r.phase, r.tgrad, r.fgrad, thr, thr, known)
+	h.run(r.key, r.phase, r.tgrad, r.fgrad, thr, thr, known, false)
 	for k := b; k < 2*b; k++ {
 		if h.state[k] == cellNegligible {
 			r.phase[k] = 2 * math.Pi * r.rng.Float64()

@@ -3,6 +3,7 @@ package retrieval
 import (
 	"fmt"
 	"math"
+	"math/cmplx"
 	"slices"
 )
 
@@ -153,8 +154,9 @@ const (
 // is known is taken off a max-heap, and each of its four neighbours that is still unknown gets
 // its phase by the trapezoidal rule along the edge joining them and goes onto the heap. Bins
 // below the tolerance are never entered or crossed. When the heap runs dry with unknown bins
-// left, the largest of them starts a new region with phase 0. It does not allocate after
-// newHeapGrid.
+// left, the largest of them starts a new region with phase 0; run can then turn each broadband
+// region by the constant its DC and Nyquist bins ask for (alignRegions). It does not allocate
+// after newHeapGrid.
 type heapGrid struct {
 	frames, bins int
 	key          []float64 // magnitudes, frames × bins; the heap's order
@@ -162,6 +164,11 @@ type heapGrid struct {
 	heap         []int32   // max-heap of flat indices by key
 	order        []int32   // start candidates, by decreasing key
 	next         int       // cursor into order
+	region       []int32   // per cell: the region (start) its phase was integrated from; −1 for given phases
+	regions      int       // regions started by the last run
+	// per region, for alignRegions: Σ T²·e^{2iφ} and Σ T² over its DC and Nyquist bins, Σ T² over all
+	edge          []complex128
+	edgeE, energy []float64
 }
 
 func newHeapGrid(frames, bins int) *heapGrid {
@@ -169,6 +176,7 @@ func newHeapGrid(frames, bins int) *heapGrid {
 	return &heapGrid{
 		frames: frames, bins: bins,
 		state: make([]uint8, n), heap: make([]int32, 0, n), order: make([]int32, 0, n),
+		region: make([]int32, n), edge: make([]complex128, n), edgeE: make([]float64, n), energy: make([]float64, n),
 	}
 }
 
@@ -177,27 +185,31 @@ func newHeapGrid(frames, bins int) *heapGrid {
 // bins) and never through the weak bins between regions, then, from the border of what is known,
 // over the bins down to weak (weak ≥ strong skips the second pass). The first knownRows frames
 // hold given phases: their bins are seeds, never integrated. Bins at or below weak are left
-// cellNegligible in h.state. tgrad and fgrad are the per-hop and per-bin phase steps.
-func (h *heapGrid) run(key, phase, tgrad, fgrad []float64, strong, weak float64, knownRows int) {
+// cellNegligible in h.state. tgrad and fgrad are the per-hop and per-bin phase steps. With align,
+// every region started at phase 0 then gets the constant of alignRegions.
+func (h *heapGrid) run(key, phase, tgrad, fgrad []float64, strong, weak float64, knownRows int, align bool) {
 	known := knownRows * h.bins
 	h.reset(key, strong)
 	for i := 0; i < known; i++ {
+		h.region[i] = -1
 		if h.state[i] == cellUnknown {
 			h.seed(i)
 		}
 	}
 	h.integrate(phase, tgrad, fgrad)
-	if weak >= strong {
-		return
-	}
-	h.relax(weak)
-	for i := 0; i < known; i++ {
-		if h.state[i] == cellUnknown {
-			h.state[i] = cellKnown
+	if weak < strong {
+		h.relax(weak)
+		for i := 0; i < known; i++ {
+			if h.state[i] == cellUnknown {
+				h.state[i] = cellKnown
+			}
 		}
+		h.seedBorders()
+		h.integrate(phase, tgrad, fgrad)
 	}
-	h.seedBorders()
-	h.integrate(phase, tgrad, fgrad)
+	if align {
+		h.alignRegions(phase)
+	}
 }
 
 // reset prepares an integration over key (frames × bins): bins at or below thr are negligible,
@@ -208,6 +220,7 @@ func (h *heapGrid) reset(key []float64, thr float64) {
 	}
 	h.key = key
 	h.heap = h.heap[:0]
+	h.regions = 0
 	for i, v := range key {
 		if v > thr {
 			h.state[i] = cellUnknown
@@ -273,20 +286,25 @@ func (h *heapGrid) integrate(phase, tgrad, fgrad []float64) {
 		for len(h.heap) > 0 {
 			i := int(h.pop())
 			m, k := i/b, i%b
+			r := h.region[i]
 			if k+1 < b && h.state[i+1] == cellUnknown {
 				phase[i+1] = phase[i] + (fgrad[i]+fgrad[i+1])/2
+				h.region[i+1] = r
 				h.seed(i + 1)
 			}
 			if k > 0 && h.state[i-1] == cellUnknown {
 				phase[i-1] = phase[i] - (fgrad[i]+fgrad[i-1])/2
+				h.region[i-1] = r
 				h.seed(i - 1)
 			}
 			if m+1 < h.frames && h.state[i+b] == cellUnknown {
 				phase[i+b] = phase[i] + (tgrad[i]+tgrad[i+b])/2
+				h.region[i+b] = r
 				h.seed(i + b)
 			}
 			if m > 0 && h.state[i-b] == cellUnknown {
 				phase[i-b] = phase[i] - (tgrad[i]+tgrad[i-b])/2
+				h.region[i-b] = r
 				h.seed(i - b)
 			}
 		}
@@ -298,9 +316,71 @@ func (h *heapGrid) integrate(phase, tgrad, fgrad []float64) {
 		}
 		start := int(h.order[h.next])
 		phase[start] = 0
+		h.region[start] = int32(h.regions)
+		h.regions++
 		h.seed(start)
 	}
 }
+
+// alignRegions gives every region started at phase 0 the constant phase that makes it the STFT
+// of a real signal at DC and Nyquist. The phase derivatives fix a region's phase only up to a
+// constant c, and a constant turns a real component x into cos(c)·x + sin(c)·H(x) (H the Hilbert
+// transform): for a narrowband component a harmless shift of its carrier, but for a broadband one
+// (a click, a burst of noise) a different waveform with nearly the same magnitudes, a local
+// minimum that the iterations started from it do not leave (issue 21: PGHI then 600 FGLA
+// iterations ended 1–13 dB behind zero phase on clicks; with the same heap fed the exact phase
+// derivatives, too). A real frame's DC and Nyquist coefficients are real, so c is the
+// least-squares choice over the region's DC and Nyquist bins: it minimises Σ T²·sin²(φ + c), so
+// c = −½·arg Σ T²·e^{2iφ} (c and c + π give x and −x, which have the same magnitudes).
+//
+// Only broadband regions are turned: those whose DC and Nyquist bins hold at least
+// alignMinEdgeShare of the energy they would in a flat spectrum (2/bins of the region's energy).
+// In a narrowband region near DC those bins hold the leakage of a component whose negative-
+// frequency image the phase-gradient model ignores, so their phases say nothing about c (turning
+// by them cost 2.7 dB on the linear chirp of TestPGHIKnownSignals). The given phases (region −1)
+// are never changed.
+func (h *heapGrid) alignRegions(phase []float64) {
+	n := h.regions
+	if n == 0 {
+		return
+	}
+	edge, edgeE, energy := h.edge[:n], h.edgeE[:n], h.energy[:n]
+	clear(edge)
+	clear(edgeE)
+	clear(energy)
+	b := h.bins
+	for i, s := range h.state {
+		r := h.region[i]
+		if s != cellKnown || r < 0 {
+			continue
+		}
+		e := h.key[i] * h.key[i]
+		energy[r] += e
+		if k := i % b; k == 0 || k == b-1 {
+			edge[r] += complex(e, 0) * cisPhase(2*phase[i])
+			edgeE[r] += e
+		}
+	}
+	turn := edgeE // reused: the constant added to region r, NaN for none
+	for r, z := range edge {
+		if edgeE[r]*float64(b) < alignMinEdgeShare*2*energy[r] || z == 0 {
+			turn[r] = math.NaN() // narrowband, or no DC or Nyquist bin: left as integrated
+		} else {
+			turn[r] = -cmplx.Phase(z) / 2
+		}
+	}
+	for i, s := range h.state {
+		if r := h.region[i]; s == cellKnown && r >= 0 && !math.IsNaN(turn[r]) {
+			phase[i] += turn[r]
+		}
+	}
+}
+
+// alignMinEdgeShare is the share, relative to a flat spectrum's, of a region's energy in its DC
+// and Nyquist bins from which alignRegions turns it (measured on issue 21's signals: clicks and
+// impulses 0.1–2, the exponential chirp with its DC offset 20–100, a tone at bin 14 and a linear
+// chirp from 100 Hz at n_fft 512 0.013 and 0.0002).
+const alignMinEdgeShare = 0.05
 
 // push and pop keep h.heap a binary max-heap by key (typed, no boxing; each bin enters at most
 // once per integration, so the capacity frames·bins suffices).
