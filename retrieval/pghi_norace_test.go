@@ -35,8 +35,8 @@ func TestRTPGHIFrameDoesNotAllocate(t *testing.T) {
 
 // TestPGHIInitTransientSeeds: over the noise seeds 1–6 of the shutter-click transient, 600 FGLA
 // iterations from PGHI end on average no worse than from zero phase (measured −37.0 against
-// −35.4 dB; ahead on four seeds, 6.4 and 1.0 dB behind on seeds 2 and 5; before the regions' DC
-// alignment, heapGrid.alignRegions, 1–13 dB behind on every seed). About 10 s, hence not under
+// −35.4 dB; ahead on four seeds, 6.0 and 0.9 dB behind on seeds 2 and 5; before the regions'
+// alignment to the real axis, heapGrid.settle, 1–13 dB behind on every seed). About 10 s, hence not under
 // the race detector.
 func TestPGHIInitTransientSeeds(t *testing.T) {
 	var sumPGHI, sumZero float64

@@ -77,9 +77,9 @@ func pghiCases() []pghiCase {
 		train[i] = 1
 	}
 	return []pghiCase{
-		// Measured: −27.9, −24.2, −18.8 dB (libphaseret: PGHI −22.5, RTPGHI −21.4 dB). Before the
-		// DC/Nyquist fix of the frequency differences: PGHI −5.1 dB; before the regions' DC
-		// alignment (heapGrid.alignRegions) −28.6 dB.
+		// Measured: −28.0, −24.2, −18.8 dB (libphaseret: PGHI −22.5, RTPGHI −21.4 dB). Before the
+		// DC/Nyquist fix of the frequency differences: PGHI −5.1 dB; before the regions'
+		// alignment to the real axis (heapGrid.settle) −28.6 dB.
 		{"exponential chirp", Config{NFFT: 128, Hop: 32}, logChirp, -26, -22, -17},
 		// Measured: −33.6, −33.9, −31.4 dB (−30.9 dB for PGHI if its region, narrowband, were
 		// turned by its DC bins: alignMinEdgeShare).
@@ -87,13 +87,13 @@ func pghiCases() []pghiCase {
 		// Measured: −21.8, −22.6, −21.3 dB: the interior frames are at −45 dB; the first and last
 		// frames, where reflect padding mirrors the tone onto itself, set the figure.
 		{"tone", Config{NFFT: 512, Hop: 128}, tone, -20, -20, -19},
-		// Measured: −26.0, −20.7, −6.2 dB (PGHI −23.2 before the regions' DC alignment). A Hann
-		// window's log-magnitude is far from the
-		// Gaussian's parabola near its ends, so the first frame that sees an impulse estimates
-		// its position poorly; offline PGHI integrates from the strongest frame instead, and the
-		// causal variant cannot see where in the frame the onset lies.
+		// Measured: −26.0, −20.7, −6.2 dB (PGHI −23.2 before the regions' alignment to the real
+		// axis). A Hann window's log-magnitude is far from the Gaussian's parabola near its ends,
+		// so the first frame that sees an impulse estimates its position poorly; offline PGHI
+		// integrates from the strongest frame instead, and the causal variant cannot see where in
+		// the frame the onset lies.
 		{"impulse", Config{NFFT: 512, Hop: 128}, impulse, -24, -19, -5},
-		// Measured: −26.5, −11.1, −5.0 dB (PGHI −24.0 before the DC alignment): every impulse is
+		// Measured: −26.5, −11.1, −5.0 dB (PGHI −24.0 before that alignment): every impulse is
 		// an onset of the kind above.
 		{"impulse train", Config{NFFT: 512, Hop: 128}, train, -24, -10, -4},
 	}
@@ -185,10 +185,10 @@ func shutterClicksSeed(seed uint64) []float64 {
 	return x
 }
 
-// TestPGHIInitTransient: on a transient, PGHI alone reaches −19 dB (measured −20.7 dB), and 600
-// FGLA iterations from it end no worse than from zero phase (frame-centre): −37.4 against
-// −36.8 dB. Before the regions' DC alignment (heapGrid.alignRegions) PGHI then FGLA ended at
-// −36.2 dB, behind zero phase; TestPGHIInitTransientSeeds checks six noise seeds.
+// TestPGHIInitTransient: on a transient, PGHI alone reaches −19 dB (measured −20.9 dB), and 600
+// FGLA iterations from it end no worse than from zero phase (frame-centre): −39.9 against
+// −36.8 dB. Before the regions' alignment to the real axis (heapGrid.settle) PGHI then FGLA
+// ended at −36.2 dB, behind zero phase; TestPGHIInitTransientSeeds checks six noise seeds.
 func TestPGHIInitTransient(t *testing.T) {
 	pghi, fromPGHI, fromZero := pghiTransient(t, shutterClicks())
 	t.Logf("shutter clicks: PGHI alone %.2f dB; 600 FGLA iterations from PGHI %.2f dB, from zero phase %.2f dB", pghi, fromPGHI, fromZero)
@@ -223,7 +223,7 @@ func pghiTransient(t *testing.T, x []float64) (pghi, fromPGHI, fromZero float64)
 // TestPGHIAlignsBroadbandRegions: the region PGHI integrates for a click is the STFT of a real
 // signal at DC and Nyquist, where the coefficients of a real frame are real: the phases there are
 // 0 or π up to a weighted mean sin² of 0.05 (measured 0.016; a region left at the constant its
-// integration started from, as before heapGrid.alignRegions, had 0.62 here).
+// integration started from, as before heapGrid.settle, had 0.62 here).
 func TestPGHIAlignsBroadbandRegions(t *testing.T) {
 	x := make([]float64, 8000)
 	x[3001] = 1
