@@ -163,6 +163,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 // newPipeline builds an analysis and an engine for c, wired by a stream.Pipeline; closeAll
 // releases both.
 func newPipeline(c stream.Config, compensate bool) (p *stream.Pipeline, closeAll func(), err error) {
+	if c, err = c.Resolve(); err != nil {
+		return nil, nil, &InputError{err}
+	}
 	an, err := stream.NewAnalyzer(c.STFT)
 	if err != nil {
 		return nil, nil, &InputError{err}
@@ -355,6 +358,7 @@ func runDevice(ctx context.Context, p *stream.Pipeline, cfg Config) (Report, err
 	consumed := 0
 	interrupted := false
 	src := cfg.Source
+	played := false // the source was found played out and the ring empty
 loop:
 	for cfg.MaxSamples == 0 || consumed < cfg.MaxSamples {
 		for d.Input().Available() < hop {
@@ -363,7 +367,10 @@ loop:
 				break loop
 			}
 			if src != nil && src.Done() && d.Input().Available() == 0 {
-				break loop
+				if played {
+					break loop
+				}
+				played = true // the callback writes the last samples it took just after: look once more
 			}
 			time.Sleep(period)
 		}
