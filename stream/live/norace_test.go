@@ -10,6 +10,8 @@ import (
 
 // The allocation tests run without the race detector, which allocates on its own.
 
+const raceEnabled = false
+
 // counting is a Sink that only counts.
 type counting struct{ n int }
 
