@@ -121,6 +121,10 @@ func runLive(args []string) error {
 		}
 		rate = a.SampleRate
 	}
+	// sine:FREQ is a sine with a latency-probe click every --click-every.
+	newSine := func(rate int) *device.Sine {
+		return &device.Sine{Freq: sineHz, Amp: 0.25, Rate: float64(rate), ClickEvery: int(clickEvery.Seconds() * float64(rate)), ClickAmp: 0.5}
+	}
 	var cfg live.Config
 	var kept collect // an offline run's output, written whole at the end
 	if inDevice || outDevice {
@@ -141,7 +145,7 @@ func runLive(args []string) error {
 				dcfg.SampleRate = float64(rate)
 			}
 			if sineHz > 0 {
-				sine := &device.Sine{Freq: sineHz, Amp: 0.25, Rate: float64(rate), ClickEvery: int(clickEvery.Seconds() * float64(rate)), ClickAmp: 0.5}
+				sine := newSine(rate)
 				dcfg.Source, cfg.Probe = sine, sine
 			} else {
 				cfg.Source = &device.Samples{Data: make([]float32, len(src))}
@@ -167,11 +171,11 @@ func runLive(args []string) error {
 			if *duration <= 0 {
 				return badInput("live: a sine input to a file output needs --duration")
 			}
-			sine := &device.Sine{Freq: sineHz, Amp: 0.25, Rate: float64(rate), ClickEvery: int(clickEvery.Seconds() * float64(rate)), ClickAmp: 0.5}
+			sine := newSine(rate)
 			buf := make([]float32, int(duration.Seconds()*float64(rate)))
 			sine.Fill(buf)
 			src = toFloat64(buf)
-			cfg.Probe = &device.Sine{Freq: sineHz, Rate: float64(rate), ClickEvery: sine.ClickEvery} // for IsClick
+			cfg.Probe = sine // IsClick does not depend on the samples filled
 		}
 		cfg.Input, cfg.Sinks = src, []live.Sink{&kept}
 	}
