@@ -126,9 +126,15 @@ func maxKeep(rate int) int { return 600 * rate }
 // stops it; the caller opens and closes it, and closes the sinks. Errors are an *InputError
 // before anything runs, else those of the engine, a sink or the device.
 //
-// The output is not latency-compensated: it is the engine's stream as it leaves a real-time loop
-// (the file delay's leading zeros included), FileDelay samples longer than the input offline.
-// Offline runs go as fast as the engine does, Block samples between checks of ctx.
+// The output is not latency-compensated: it is the engine's stream as it leaves a real-time loop,
+// the file delay's leading zeros included, and FileDelay samples longer than the input read
+// (stream.Pipeline without compensation; with a time stretch, every frame the stretch made and
+// the engine's tail). Offline runs go as fast as the engine does, Block samples between checks
+// of ctx; with a Device the input is read in whole hops, so MaxSamples is rounded up to one.
+//
+// Run allocates the analysis, the engine and the worker's buffers (with a Probe and a bounded
+// input, the records for the measure too); a hop allocates nothing. Call it from one goroutine
+// per Device: that goroutine is the worker, and Status and the sinks are called on it.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Device != nil {
 		cfg.Engine.SampleRate = int(cfg.Device.SampleRate())
