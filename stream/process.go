@@ -20,8 +20,8 @@ func Resynthesize(e *Engine, a *Analyzer, x []float64) ([]float64, error) {
 	return out, nil
 }
 
-// Pipeline is one channel of file resynthesis: samples in (any block size) → Analyzer → Engine →
-// samples out, aligned with the input. It owns the latency compensation and the output length,
+// Pipeline is one channel of file resynthesis: samples in (any block size) → Analyzer →
+// (Effects) → Engine → samples out, aligned with the input. It owns the latency compensation and the output length,
 // so that a signal of any length streams through it in constant memory (O((ℓ + n_fft/hop)·n_fft),
 // the engine's and the analysis's state).
 //
@@ -39,8 +39,18 @@ type Pipeline struct {
 	out        int // samples emitted
 	limit      int // the output's length once known (Flush), −1 before
 	hop, tail  []float64
+	fx         Effects // nil: none
 	emit       func([]float64) error
 	push       func([]float64) error
+}
+
+// Effects transforms each analysed frame (bins = n_fft/2 + 1 magnitudes, modified in place) into
+// the frames to resynthesise, returned as views valid until the next Push: one frame for effects
+// that keep the frame rate, about Stretch() frames per frame for a time stretch. Push must not
+// allocate if the Pipeline is to stay allocation-free. stream/effect's Chain implements it.
+type Effects interface {
+	Push(mag []float64) [][]float64
+	Stretch() float64
 }
 
 // NewPipeline wires a and e (same STFT configuration, else an error) and Resets both.
@@ -50,14 +60,32 @@ func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 	}
 	p := &Pipeline{a: a, e: e, compensate: compensate, hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
 	p.push = func(mag []float64) error {
-		if err := p.e.Push(p.hop, mag); err != nil {
-			return err
+		if p.fx == nil {
+			return p.pushFrame(mag)
 		}
-		return p.send(p.hop, p.limit)
+		for _, f := range p.fx.Push(mag) {
+			if err := p.pushFrame(f); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	p.Reset()
 	return p, nil
 }
+
+// pushFrame runs one frame through the engine and sends its hop.
+func (p *Pipeline) pushFrame(mag []float64) error {
+	if err := p.e.Push(p.hop, mag); err != nil {
+		return err
+	}
+	return p.send(p.hop, p.limit)
+}
+
+// SetEffects puts fx between the analysis and the engine (nil: none); call it before the first
+// Write of a signal. Reset does not reset fx. With fx.Stretch() ≠ 1 the output is no longer as
+// long as the input: Flush emits every frame the stretch produced and the engine's whole tail.
+func (p *Pipeline) SetEffects(fx Effects) { p.fx = fx }
 
 // Reset starts a new signal (and Resets the analysis and the engine).
 func (p *Pipeline) Reset() {
@@ -110,12 +138,15 @@ func (p *Pipeline) Write(x []float64, emit func(y []float64) error) error {
 
 // Flush ends the signal: it pads the analysis, pushes the last frames, flushes the engine and
 // emits the rest of the output, which then has Samples() samples (plus FileDelay without
-// compensation). After Flush, Reset starts again.
+// compensation; see SetEffects for a stretch). After Flush, Reset starts again.
 func (p *Pipeline) Flush(emit func(y []float64) error) error {
 	p.emit = emit
 	p.limit = p.a.Samples()
 	if !p.compensate {
 		p.limit += p.e.Latency().FileDelay
+	}
+	if p.fx != nil && p.fx.Stretch() != 1 {
+		p.limit = -1
 	}
 	if err := p.a.Flush(p.push); err != nil {
 		return err

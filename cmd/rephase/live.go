@@ -1,23 +1,19 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
-	"os/signal"
-	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
-	"github.com/rephase/rephase/stream"
 	"github.com/rephase/rephase/stream/device"
 	"github.com/rephase/rephase/stream/effect"
+	"github.com/rephase/rephase/stream/live"
 	"github.com/rephase/rephase/stream/wav"
 )
 
@@ -125,18 +121,20 @@ func runLive(args []string) error {
 		}
 		rate = a.SampleRate
 	}
-	var dev *device.Stream
+	// sine:FREQ is a sine with a latency-probe click every --click-every.
+	newSine := func(rate int) *device.Sine {
+		return &device.Sine{Freq: sineHz, Amp: 0.25, Rate: float64(rate), ClickEvery: int(clickEvery.Seconds() * float64(rate)), ClickAmp: 0.5}
+	}
+	var cfg live.Config
+	var kept collect // an offline run's output, written whole at the end
 	if inDevice || outDevice {
-		var err error
-		cfg := device.Config{HostAPI: *hostAPI, SampleRate: float64(rate), FramesPerBuffer: *buffer}
+		dcfg := device.Config{HostAPI: *hostAPI, SampleRate: float64(rate), FramesPerBuffer: *buffer}
 		if inDevice {
-			cfg.Input = *input
+			dcfg.Input = *input
 		}
 		if outDevice {
-			cfg.Output = *output
+			dcfg.Output = *output
 		}
-		var sine *device.Sine
-		var samples *device.Samples
 		if !inDevice && outDevice {
 			if rate == 0 {
 				d, err := device.Find(*output, *hostAPI, true)
@@ -144,318 +142,123 @@ func runLive(args []string) error {
 					return inputError{err}
 				}
 				rate = int(d.DefaultSampleRate)
-				cfg.SampleRate = float64(rate)
+				dcfg.SampleRate = float64(rate)
 			}
 			if sineHz > 0 {
-				sine = &device.Sine{Freq: sineHz, Amp: 0.25, Rate: float64(rate), ClickEvery: int(clickEvery.Seconds() * float64(rate)), ClickAmp: 0.5}
-				cfg.Source = sine
+				sine := newSine(rate)
+				dcfg.Source, cfg.Probe = sine, sine
 			} else {
-				samples = &device.Samples{Data: make([]float32, len(src))}
-				copy32(samples.Data, src)
-				cfg.Source = samples
+				cfg.Source = &device.Samples{Data: make([]float32, len(src))}
+				for i, v := range src {
+					cfg.Source.Data[i] = float32(v)
+				}
+				dcfg.Source = cfg.Source
 			}
 		}
-		if dev, err = device.Open(cfg); err != nil {
+		dev, err := device.Open(dcfg)
+		if err != nil {
 			return inputError{err}
 		}
 		defer dev.Close()
 		rate = int(dev.SampleRate())
-		return liveRealtime(dev, sine, samples, rate, liveOptions{effects: effects, duration: *duration, record: *record,
-			output: *output, outDevice: outDevice, input: *input, prefill: *prefill, quiet: *quiet, rtPriority: *rtPriority, sf: sf, ef: ef})
-	}
-	// No device: offline, file (or sine) to file.
-	if rate == 0 {
-		rate = 48000
-	}
-	var sine *device.Sine
-	if sineHz > 0 {
-		if *duration <= 0 {
-			return badInput("live: a sine input to a file output needs --duration")
+		cfg.Device, cfg.Prefill, cfg.RealtimePriority = dev, *prefill, *rtPriority
+	} else {
+		// No device: offline, file (or sine) to file.
+		if rate == 0 {
+			rate = 48000
 		}
-		sine = &device.Sine{Freq: sineHz, Amp: 0.25, Rate: float64(rate), ClickEvery: int(clickEvery.Seconds() * float64(rate)), ClickAmp: 0.5}
-		buf := make([]float32, int(duration.Seconds()*float64(rate)))
-		sine.Fill(buf)
-		src = make([]float64, len(buf))
-		for i, v := range buf {
-			src[i] = float64(v)
+		if sineHz > 0 {
+			if *duration <= 0 {
+				return badInput("live: a sine input to a file output needs --duration")
+			}
+			sine := newSine(rate)
+			buf := make([]float32, int(duration.Seconds()*float64(rate)))
+			sine.Fill(buf)
+			src = toFloat64(buf)
+			cfg.Probe = sine // IsClick does not depend on the samples filled
 		}
-		sine = &device.Sine{Freq: sineHz, Rate: float64(rate), ClickEvery: sine.ClickEvery} // for IsClick
-	} else if *duration > 0 {
-		src = src[:min(len(src), int(duration.Seconds()*float64(rate)))]
+		cfg.Input, cfg.Sinks = src, []live.Sink{&kept}
 	}
-	return liveFile(src, sine, rate, liveOptions{effects: effects, record: *record, output: *output, input: *input, sf: sf, ef: ef})
-}
-
-type liveOptions struct {
-	effects        []string
-	duration       time.Duration
-	record, output string
-	input          string
-	outDevice      bool
-	prefill        int
-	quiet          bool
-	rtPriority     int
-	sf             *stftFlags
-	ef             *engineFlags
-}
-
-// newLiveVocoder builds analysis, effects and engine for rate Hz.
-func newLiveVocoder(o liveOptions, rate int, allowStretch bool) (*effect.Vocoder, *effect.Chain, func(), error) {
-	stft, err := o.sf.config()
+	cfg.MaxSamples = int(duration.Seconds() * float64(rate))
+	stft, err := sf.config()
 	if err != nil {
-		return nil, nil, nil, inputError{err}
+		return inputError{err}
 	}
-	cfg, err := o.ef.config(stft, rate, !allowStretch)
-	if err != nil {
-		return nil, nil, nil, inputError{err}
+	if cfg.Engine, err = ef.config(stft, rate, cfg.Device != nil); err != nil {
+		return inputError{err}
 	}
-	chain, err := effect.NewChain(o.effects, stft, float64(rate), allowStretch)
-	if err != nil {
-		return nil, nil, nil, inputError{err}
+	if cfg.Effects, err = effect.NewChain(effects, stft, float64(rate), cfg.Device == nil); err != nil {
+		return inputError{err}
 	}
-	an, err := stream.NewAnalyzer(stft)
-	if err != nil {
-		return nil, nil, nil, inputError{err}
+	// With a device the output file and the recording are written as the run goes.
+	var recs []*wav.Recorder
+	defer func() {
+		for _, r := range recs {
+			r.Close() // idempotent: finalises what was written if the run failed
+		}
+	}()
+	if cfg.Device != nil {
+		paths := []string{*record}
+		if !outDevice {
+			paths = append(paths, *output)
+		}
+		for _, path := range paths {
+			if path != "" {
+				r, err := wav.Create(path, rate, 1, wav.Float32)
+				if err != nil {
+					return err
+				}
+				recs = append(recs, r)
+				cfg.Sinks = append(cfg.Sinks, r)
+			}
+		}
+		if !*quiet && !*ef.asJSON && term.IsTerminal(int(os.Stderr.Fd())) {
+			cfg.Status = printLiveStatus
+		}
 	}
-	eng, err := stream.NewEngine(cfg)
-	if err != nil {
-		an.Close()
-		return nil, nil, nil, inputError{err}
-	}
-	return effect.NewVocoder(an, chain, eng), chain, func() { an.Close(); eng.Close() }, nil
-}
-
-// liveFile runs the vocoder offline over src and writes the output file (and the recording).
-func liveFile(src []float64, probe *device.Sine, rate int, o liveOptions) error {
-	v, chain, closeAll, err := newLiveVocoder(o, rate, true)
-	if err != nil {
-		return err
-	}
-	defer closeAll()
-	var out []float64
-	keep := func(h []float64) error { out = append(out, h...); return nil }
 	ctx, stop := interruptContext()
 	defer stop()
-	start := time.Now()
-	// Block by block, so that SIGINT/SIGTERM stop the run, drain the engine and write the output
-	// of what was processed.
-	consumed := 0
-	for consumed < len(src) && ctx.Err() == nil {
-		n := min(len(src)-consumed, streamBlock)
-		if err := v.Process(src[consumed:consumed+n], keep); err != nil {
-			return err
-		}
-		consumed += n
+	r, err := live.Run(ctx, cfg)
+	if cfg.Status != nil {
+		fmt.Fprintln(os.Stderr) // ends the status line
 	}
-	interrupted := consumed < len(src)
-	src = src[:consumed]
-	if err := v.Flush(keep); err != nil {
-		return err
-	}
-	secs := time.Since(start).Seconds()
-	for _, path := range []string{o.output, o.record} {
-		if path != "" {
-			if err := wav.Write(path, rate, [][]float64{out}, wav.Float32); err != nil {
-				return err
-			}
-		}
-	}
-	e := v.Engine()
-	r := engineReport(e, rate, float64(len(src))/float64(rate), secs)
-	r["mode"], r["input"], r["output"], r["effects"], r["seconds"] = "file", o.input, o.output, chain.String(), secs
-	r["stretch"] = chain.Stretch()
-	r["interrupted"] = interrupted
-	if probe != nil && chain.Stretch() == 1 {
-		addProbeReport(r, measureProbes(src, out, probe, e.Latency().FileDelay, rate, e.Config().STFT.NFFT), rate)
-	}
-	return finishLiveReport(r, o)
-}
-
-// liveRealtime runs the worker against a PortAudio stream until the duration, the end of a file
-// source, or SIGINT/SIGTERM.
-func liveRealtime(dev *device.Stream, probe *device.Sine, samples *device.Samples, rate int, o liveOptions) error {
-	v, chain, closeAll, err := newLiveVocoder(o, rate, false)
 	if err != nil {
+		var ie *live.InputError
+		if errors.As(err, &ie) {
+			return inputError{err}
+		}
 		return err
 	}
-	defer closeAll()
-	e := v.Engine()
-	hop := e.Hop()
-	prefill := o.prefill
-	if prefill == 0 {
-		prefill = 3 * max(dev.FramesPerBuffer(), hop)
-	}
-	var rec, outFile *wav.Recorder
-	if o.record != "" {
-		if rec, err = wav.Create(o.record, rate, 1, wav.Float32); err != nil {
+	for _, rec := range recs {
+		if err := rec.Close(); err != nil {
 			return err
 		}
-		defer rec.Close()
 	}
-	if !o.outDevice {
-		if outFile, err = wav.Create(o.output, rate, 1, wav.Float32); err != nil {
-			return err
-		}
-		defer outFile.Close()
-	}
-	// The output sequence as the device plays it (prefill included), kept for the latency probes.
-	var played []float32
-	keepPlayed := probe != nil && o.outDevice
-	maxKeep := 600 * rate // ten minutes
-	limit := int(o.duration.Seconds() * float64(rate))
-	if keepPlayed && limit > 0 {
-		// Grown while running, a copy of minutes of audio would stall the worker for milliseconds.
-		played = make([]float32, 0, min(maxKeep, limit+prefill+rate))
-	}
-	out32 := make([]float32, 1<<16)
-	var workerOverflow uint64
-	emit := func(h []float64) error {
-		for len(h) > 0 {
-			n := copy32(out32, h)
-			b := out32[:n]
-			h = h[n:]
-			if o.outDevice {
-				if w := dev.Output().Write(b); w < n {
-					workerOverflow += uint64(n - w)
-				}
-				if keepPlayed && len(played)+n <= maxKeep {
-					played = append(played, b...)
-				}
-			} else if err := outFile.Write(b); err != nil {
-				return err
-			}
-			if rec != nil {
-				if err := rec.Write(b); err != nil {
+	if cfg.Device == nil {
+		for _, path := range []string{*output, *record} {
+			if path != "" {
+				if err := wav.Write(path, rate, [][]float64{kept.y}, wav.Float32); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
 	}
-	if o.outDevice {
-		if err := emit(make([]float64, prefill)); err != nil {
-			return err
-		}
+	r.Input, r.Output = *input, *output
+	if cfg.Device != nil {
+		r.Record = *record
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var inSeq []float64 // the input as the worker saw it, for the probes
-	if probe != nil && limit > 0 {
-		inSeq = make([]float64, 0, min(maxKeep, limit+rate))
-	}
-	in32 := make([]float32, hop)
-	in64 := make([]float64, hop)
-	consumed := 0
-	status := !o.quiet && !*o.ef.asJSON && term.IsTerminal(int(os.Stderr.Fd()))
-	lastStatus := time.Now()
-	period := time.Duration(float64(hop) / float64(rate) / 4 * float64(time.Second))
-	// The worker is this goroutine; with --rt-priority, pin it and ask for real-time scheduling.
-	var rtErr error
-	if o.rtPriority > 0 {
-		rtErr = device.LockRealtime(o.rtPriority)
-		defer device.UnlockRealtime()
-	}
-	if err := dev.Start(); err != nil {
-		return err
-	}
-	dev.Prime()
-	start := time.Now()
-	interrupted := false
-loop:
-	for limit == 0 || consumed < limit {
-		for dev.Input().Available() < hop {
-			if ctx.Err() != nil {
-				interrupted = true
-				break loop
-			}
-			if samples != nil && samples.Done() && dev.Input().Available() == 0 {
-				break loop
-			}
-			time.Sleep(period)
-		}
-		dev.Input().Read(in32)
-		for i, s := range in32 {
-			in64[i] = float64(s)
-		}
-		if probe != nil && len(inSeq) < maxKeep {
-			inSeq = append(inSeq, in64...)
-		}
-		if err := v.Process(in64, emit); err != nil {
-			return err
-		}
-		consumed += hop
-		if samples != nil && consumed >= len(samples.Data)+e.Latency().FileDelay {
-			break
-		}
-		if status && time.Since(lastStatus) > 250*time.Millisecond {
-			lastStatus = time.Now()
-			printLiveStatus(dev, e, rate, consumed, prefill)
-		}
-	}
-	// Drain: the engine's tail, then let the device play what is buffered.
-	if err := v.Flush(emit); err != nil {
-		return err
-	}
-	dev.EndOfStream()
-	if o.outDevice && !interrupted {
-		wait := time.Now().Add(time.Duration(float64(dev.Output().Cap())/float64(rate)*float64(time.Second)) + time.Second)
-		for dev.Output().Free() < dev.Output().Cap() && time.Now().Before(wait) {
-			time.Sleep(period)
-		}
-	}
-	if err := dev.Stop(); err != nil {
-		return err
-	}
-	if status {
-		fmt.Fprintln(os.Stderr)
-	}
-	wall := time.Since(start).Seconds()
-	for _, r := range []*wav.Recorder{rec, outFile} {
-		if r != nil {
-			if err := r.Close(); err != nil {
-				return err
-			}
-		}
-	}
-	audioSecs := float64(consumed) / float64(rate)
-	r := engineReport(e, rate, audioSecs, e.Stats().Total.Seconds())
-	st := dev.Stats()
-	inLat, outLat := dev.DeviceLatency()
-	lat := e.Latency()
-	r["mode"], r["input"], r["output"], r["effects"] = "realtime", o.input, o.output, chain.String()
-	r["devices"] = dev.Description()
-	r["seconds"], r["audio_seconds"] = wall, audioSecs
-	r["interrupted"] = interrupted
-	r["load"] = e.Stats().Total.Seconds() / math.Max(audioSecs, 1e-12)
-	// Total latency, devices excluded: the file delay (n_fft + ℓ·hop − hop) plus the output
-	// prefill, which does the work of the hop of block buffering in n_fft + ℓ·hop.
-	r["buffer_latency_ms"], r["buffer_latency_samples"] = 1000*float64(prefill)/float64(rate), prefill
-	r["latency_ms"], r["latency_samples"] = 1000*float64(lat.FileDelay+prefill)/float64(rate), lat.FileDelay+prefill
-	r["device_latency_ms"] = map[string]float64{"input": ms(inLat), "output": ms(outLat)}
-	r["frames_per_buffer"] = dev.FramesPerBuffer()
-	r["callbacks"] = st.Callbacks
-	r["xruns"], r["xrun_frames"] = st.Xruns, st.XrunFrames
-	if st.Xruns > 0 {
-		r["first_xrun_s"] = float64(st.FirstXrunFrame) / float64(rate)
-	}
-	r["input_dropped"], r["output_ring_overflow"] = st.InputDropped, workerOverflow
-	r["portaudio_flags"] = map[string]uint64{"input_underflow": st.PAInputUnderflow, "input_overflow": st.PAInputOverflow,
-		"output_underflow": st.PAOutputUnderflow, "output_overflow": st.PAOutputOverflow}
-	r["cpu_load"] = st.CPULoad
-	r["realtime_priority"] = o.rtPriority > 0 && rtErr == nil
-	if rtErr != nil {
-		r["realtime_priority_error"] = rtErr.Error()
-	}
-	if keepPlayed {
-		addProbeReport(r, measureProbes(inSeq, toFloat64(played), probe, lat.FileDelay+prefill, rate, e.Config().STFT.NFFT), rate)
-	}
-	if rec != nil {
-		r["record"] = o.record
-	}
-	return finishLiveReport(r, o)
+	return printLiveReport(r, *ef.asJSON)
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// collect is a live.Sink that keeps the output.
+type collect struct{ y []float64 }
+
+func (c *collect) Write(b []float32) error {
+	for _, v := range b {
+		c.y = append(c.y, float64(v))
+	}
+	return nil
+}
 
 func toFloat64(v []float32) []float64 {
 	out := make([]float64, len(v))
@@ -466,86 +269,34 @@ func toFloat64(v []float32) []float64 {
 }
 
 // printLiveStatus refreshes the one-line status on stderr.
-func printLiveStatus(dev *device.Stream, e *stream.Engine, rate, consumed, prefill int) {
-	st := dev.Stats()
-	es := e.Stats()
-	load := es.Total.Seconds() / math.Max(float64(consumed)/float64(rate), 1e-9)
-	lat := 1000 * float64(e.Latency().FileDelay+prefill) / float64(rate)
+func printLiveStatus(s live.Status) {
 	fmt.Fprintf(os.Stderr, "\r%7.1f s  latency %.1f ms  load %3.0f%%  p99 %.2f ms  xruns %d  dropped %d ",
-		float64(consumed)/float64(rate), lat, 100*load, ms(es.Percentile(99)), st.Xruns, st.InputDropped)
+		s.Seconds, s.LatencyMS, 100*s.Load, s.P99MS, s.Xruns, s.Dropped)
 }
 
-// probeResult is one latency probe: where its click went in and came out (samples).
-type probeResult struct{ in, out int }
-
-// measureProbes finds each click of the probe in the output: the peak of the smoothed
-// second-difference energy (which a 440 Hz sine barely has) within ±n_fft of where the expected
-// latency puts it, measured by the same detector on the input, so its bias cancels.
-func measureProbes(in, out []float64, probe *device.Sine, expected, rate, nfft int) []probeResult {
-	detect := func(x []float64, centre int) int {
-		best, at := -1.0, -1
-		const smooth = 16
-		for t := max(1+smooth, centre-nfft); t < min(len(x)-1-smooth, centre+nfft); t++ {
-			e := 0.0
-			for j := t - smooth; j <= t+smooth; j++ {
-				d := x[j+1] - 2*x[j] + x[j-1]
-				e += d * d
-			}
-			if e > best {
-				best, at = e, t
-			}
-		}
-		return at
-	}
-	var res []probeResult
-	for i := 0; i < len(in); i++ {
-		if !probe.IsClick(i) || i+expected+nfft >= len(out) {
-			continue
-		}
-		pi, po := detect(in, i), detect(out, i+expected)
-		if pi >= 0 && po >= 0 {
-			res = append(res, probeResult{pi, po})
-		}
-	}
-	return res
-}
-
-func addProbeReport(r map[string]any, probes []probeResult, rate int) {
-	if len(probes) == 0 {
-		return
-	}
-	lats := make([]float64, len(probes))
-	for i, p := range probes {
-		lats[i] = 1000 * float64(p.out-p.in) / float64(rate)
-	}
-	sorted := append([]float64(nil), lats...)
-	sort.Float64s(sorted)
-	r["measured_latency_ms"] = sorted[len(sorted)/2]
-	r["measured_latency_spread_ms"] = sorted[len(sorted)-1] - sorted[0]
-	r["probes"] = len(probes)
-	r["probe_latencies_ms"] = lats
-}
-
-func finishLiveReport(r map[string]any, o liveOptions) error {
-	if *o.ef.asJSON {
+func printLiveReport(r live.Report, asJSON bool) error {
+	if asJSON {
 		return writeJSON(os.Stdout, r)
 	}
-	fmt.Printf("%s → %s (%s), effects: %s\n", r["input"], r["output"], r["mode"], r["effects"])
-	printReport(os.Stdout, r)
-	if v, ok := r["buffer_latency_ms"]; ok {
-		dl := r["device_latency_ms"].(map[string]float64)
+	fmt.Printf("%s → %s (%s), effects: %s\n", r.Input, r.Output, r.Mode, r.Effects)
+	var pacing *devicePacing
+	if d := r.DeviceReport; d != nil {
+		pacing = &devicePacing{d.Xruns, d.InputDropped}
+	}
+	printReport(os.Stdout, &r.EngineReport, nil, pacing)
+	if d := r.DeviceReport; d != nil {
 		fmt.Printf("latency: file delay (n_fft + ℓ·hop − hop) %.2f ms + buffering %.2f ms = %.2f ms (%v samples); devices add %.2f ms in, %.2f ms out (PortAudio's estimate)\n",
-			r["file_delay_ms"], v, r["latency_ms"], r["latency_samples"], dl["input"], dl["output"])
+			r.FileDelayMS, d.BufferLatencyMS, r.LatencyMS, r.LatencySamples, d.DeviceLatencyMS.Input, d.DeviceLatencyMS.Output)
 		fmt.Printf("%v callbacks, %v xrun frames, %v input samples dropped, load %.0f%%\n",
-			r["callbacks"], r["xrun_frames"], r["input_dropped"], 100*r["load"].(float64))
-		if f, ok := r["first_xrun_s"]; ok {
-			fmt.Printf("first xrun at %.3f s\n", f)
+			d.Callbacks, d.XrunFrames, d.InputDropped, 100*d.Load)
+		if d.FirstXrunS != nil {
+			fmt.Printf("first xrun at %.3f s\n", *d.FirstXrunS)
 		}
 	}
-	if v, ok := r["measured_latency_ms"]; ok {
-		fmt.Printf("measured end-to-end latency %.2f ms over %v probes (spread %.3f ms)\n", v, r["probes"], r["measured_latency_spread_ms"])
+	if p := r.Probes; p != nil {
+		fmt.Printf("measured end-to-end latency %.2f ms over %v probes (spread %.3f ms)\n", p.MeasuredLatencyMS, p.Count, p.MeasuredLatencySpreadMS)
 	}
-	if r["interrupted"] == true {
+	if r.Interrupted {
 		fmt.Println("interrupted: engine drained, files finalised")
 	}
 	return nil

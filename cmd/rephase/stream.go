@@ -10,18 +10,15 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rephase/rephase/retrieval"
-	"github.com/rephase/rephase/ringbuffer"
 	"github.com/rephase/rephase/stream"
 	"github.com/rephase/rephase/stream/framestream"
+	"github.com/rephase/rephase/stream/live"
 	"github.com/rephase/rephase/stream/wav"
 )
 
@@ -139,59 +136,28 @@ func parseWithInput(fs *flag.FlagSet, args []string, cmd string) (string, error)
 	return in, nil
 }
 
-// engineReport collects the figures every streaming command prints.
-func engineReport(e *stream.Engine, rate int, audioSeconds, computeSeconds float64) map[string]any {
-	st := e.Stats()
-	lat := e.Latency()
-	c := e.Config()
-	r := map[string]any{
-		"n_fft": c.STFT.NFFT, "hop_length": c.STFT.Hop, "win_length": c.STFT.WinLength, "window": c.STFT.Window.String(),
-		"lookahead": c.Lookahead, "optimizer": c.Optimizer.String(), "warm_start": c.WarmStart.String(),
-		"latency_ms":             1000 * float64(lat.AudioToAudio) / float64(rate),
-		"latency_samples":        lat.AudioToAudio,
-		"frames_latency_ms":      1000 * float64(lat.FramesToAudio) / float64(rate),
-		"rtf":                    computeSeconds / math.Max(audioSeconds, 1e-12),
-		"block_ms_p50":           ms(st.Percentile(50)),
-		"block_ms_p99":           ms(st.Percentile(99)),
-		"block_ms_max":           ms(st.Max),
-		"deadline_misses":        st.DeadlineMisses,
-		"iterations_per_hop":     st.IterationsPerFrame(),
-		"iterations_per_hop_p50": st.IterationsPercentile(50),
-		"iterations_per_hop_p99": st.IterationsPercentile(99),
-		"budget":                 c.Budget,
-		"frames":                 st.Frames,
-		"sample_rate":            rate,
-	}
-	// The latencies (README, "Latency figures"); latency_* is the total, devices excluded, which
-	// live's real-time mode replaces with file delay + buffering.
-	for name, n := range map[string]int{"algorithmic_latency": lat.AudioToAudio, "frames_latency": lat.FramesToAudio,
-		"file_delay": lat.FileDelay} {
-		r[name+"_ms"], r[name+"_samples"] = 1000*float64(n)/float64(rate), n
-	}
-	return r
-}
+// devicePacing is what a run paced by a device (or its simulation) adds to printReport.
+type devicePacing struct{ xruns, dropped uint64 }
 
-func printReport(w io.Writer, r map[string]any) {
+// printReport prints the engine's figures, the spectral convergence (sc, if not nil) and the
+// pacing counters (if not nil).
+func printReport(w io.Writer, r *live.EngineReport, sc *float64, pacing *devicePacing) {
 	fmt.Fprintf(w, "engine: n_fft %v, hop %v, ℓ = %v, %v with %v warm start, %.1f iterations per hop (p50 %v, p99 %v)",
-		r["n_fft"], r["hop_length"], r["lookahead"], r["optimizer"], r["warm_start"], r["iterations_per_hop"],
-		r["iterations_per_hop_p50"], r["iterations_per_hop_p99"])
-	if b, _ := r["budget"].(float64); b > 0 {
-		fmt.Fprintf(w, ", budget %.2g of the hop", b)
+		r.NFFT, r.HopLength, r.Lookahead, r.Optimizer, r.WarmStart, r.IterationsPerHop, r.IterationsPerHopP50, r.IterationsPerHopP99)
+	if r.Budget > 0 {
+		fmt.Fprintf(w, ", budget %.2g of the hop", r.Budget)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "latency %.1f ms (audio in → out; frames in → out %.1f ms), real-time factor %.3f\n",
-		r["latency_ms"], r["frames_latency_ms"], r["rtf"])
+		r.LatencyMS, r.FramesLatencyMS, r.RTF)
 	fmt.Fprintf(w, "per-hop compute: p50 %.3f ms, p99 %.3f ms, max %.3f ms; deadline misses %v of %v frames\n",
-		r["block_ms_p50"], r["block_ms_p99"], r["block_ms_max"], r["deadline_misses"], r["frames"])
-	if v, ok := r["sc_db"]; ok {
-		fmt.Fprintf(w, "spectral convergence %.2f dB\n", v)
+		r.BlockMSP50, r.BlockMSP99, r.BlockMSMax, r.DeadlineMisses, r.Frames)
+	if sc != nil {
+		fmt.Fprintf(w, "spectral convergence %.2f dB\n", *sc)
 	}
-	if v, ok := r["xruns"]; ok {
-		fmt.Fprintf(w, "real-time pacing: %v xruns (output underruns)", v)
-		if d, ok := r["input_dropped"]; ok {
-			fmt.Fprintf(w, ", %v input samples dropped (silence in the output)", d)
-		}
-		fmt.Fprintln(w)
+	if pacing != nil {
+		fmt.Fprintf(w, "real-time pacing: %v xruns (output underruns), %v input samples dropped (silence in the output)\n",
+			pacing.xruns, pacing.dropped)
 	}
 }
 
@@ -257,134 +223,6 @@ func mixInto(dst []float64, chs [][]float64) {
 	}
 }
 
-// channelPipes is one analysis → engine pipeline per channel, the interleaving of their outputs
-// into the WAV writer, and the spectral-convergence meters.
-type channelPipes struct {
-	pipes  []*stream.Pipeline
-	meters []*stream.SCMeter // nil without compensation
-	bufs   [][]float64       // each channel's output not yet written
-	w      *wav.Writer
-	emits  []func([]float64) error
-	closes []func()
-	delay  int64       // leading zeros of the output (the file delay without compensation), else 0
-	taken  [][]float64 // take's result, reused
-}
-
-func newChannelPipes(cfg stream.Config, nch int, compensate bool, length int64, w *wav.Writer) (*channelPipes, error) {
-	cp := &channelPipes{w: w, bufs: make([][]float64, nch), taken: make([][]float64, nch)}
-	for c := range nch {
-		e, err := stream.NewEngine(cfg)
-		if err != nil {
-			cp.close()
-			return nil, inputError{err}
-		}
-		cp.closes = append(cp.closes, e.Close)
-		an, err := stream.NewAnalyzer(cfg.STFT)
-		if err != nil {
-			cp.close()
-			return nil, inputError{err}
-		}
-		cp.closes = append(cp.closes, an.Close)
-		p, err := stream.NewPipeline(e, an, compensate)
-		if err != nil {
-			cp.close()
-			return nil, err
-		}
-		cp.pipes = append(cp.pipes, p)
-		if !compensate {
-			cp.delay = int64(e.Latency().FileDelay)
-		}
-		if compensate {
-			m, err := stream.NewSCMeter(cfg.STFT, int(min(length, math.MaxInt32)))
-			if err != nil {
-				cp.close()
-				return nil, inputError{err}
-			}
-			cp.closes = append(cp.closes, m.Close)
-			cp.meters = append(cp.meters, m)
-		}
-		cp.emits = append(cp.emits, func(y []float64) error { cp.bufs[c] = append(cp.bufs[c], y...); return nil })
-	}
-	return cp, nil
-}
-
-func (cp *channelPipes) close() {
-	for _, f := range cp.closes {
-		f()
-	}
-}
-
-// write feeds one block per channel (the same length) to the pipelines.
-func (cp *channelPipes) write(block [][]float64) error {
-	for c, p := range cp.pipes {
-		if err := p.Write(block[c], cp.emits[c]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeRef feeds one block of the input per channel to the meters.
-func (cp *channelPipes) writeRef(block [][]float64) {
-	for c, m := range cp.meters {
-		m.WriteRef(block[c])
-	}
-}
-
-// flush flushes every pipeline.
-func (cp *channelPipes) flush() error {
-	for c, p := range cp.pipes {
-		if err := p.Flush(cp.emits[c]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// take returns the output every channel has produced (the same count for all: the pipelines run
-// in lockstep), to be written out; the next call reuses the buffers.
-func (cp *channelPipes) take() [][]float64 {
-	n := len(cp.bufs[0])
-	for c := range cp.bufs {
-		n = min(n, len(cp.bufs[c]))
-	}
-	for c := range cp.bufs {
-		cp.taken[c] = cp.bufs[c][:n]
-	}
-	return cp.taken
-}
-
-// drop forgets the first n samples of every channel's buffer (after they were written).
-func (cp *channelPipes) drop(n int) {
-	for c := range cp.bufs {
-		cp.bufs[c] = append(cp.bufs[c][:0], cp.bufs[c][n:]...)
-	}
-}
-
-// writeOut writes the buffered output to the WAV file and the estimate meters.
-func (cp *channelPipes) writeOut() error {
-	y := cp.take()
-	if len(y[0]) == 0 {
-		return nil
-	}
-	if err := cp.w.Write(y); err != nil {
-		return err
-	}
-	for c, m := range cp.meters {
-		m.WriteEst(y[c])
-	}
-	cp.drop(len(y[0]))
-	return nil
-}
-
-func (cp *channelPipes) sc() float64 {
-	var scs []float64
-	for _, m := range cp.meters {
-		scs = append(scs, m.DB())
-	}
-	return mean(scs)
-}
-
 // runStream: WAV → analysis → engine → WAV, every channel, read and written block by block (memory
 // independent of the input's length), optionally paced in real time.
 func runStream(args []string) error {
@@ -429,9 +267,6 @@ func runStream(args []string) error {
 	if err != nil {
 		return inputError{err}
 	}
-	if *realtime {
-		cfg.Budget /= float64(nch) // one worker runs every channel's engine within the hop
-	}
 	enc := wav.Float32
 	if *pcm16 {
 		enc = wav.PCM16
@@ -441,365 +276,52 @@ func runStream(args []string) error {
 		return err
 	}
 	defer w.Close() // removes the temporary file unless committed
-	cp, err := newChannelPipes(cfg, nch, !*ef.noCompensate, length, w)
-	if err != nil {
-		return err
+
+	var ref *wav.Reader // the input read a second time for the paced run's spectral convergence
+	if *realtime && !*ef.noCompensate {
+		if ref, err = openAudio(in); err != nil {
+			return err
+		}
+		defer ref.Close()
 	}
-	defer cp.close()
 	ctx, stop := interruptContext()
 	defer stop()
-
-	start := time.Now()
-	var pr pacedReport
-	interrupted := false
-	if *realtime {
-		pr, err = pacedResynthesis(ctx, cp, r, in)
-		interrupted = pr.interrupted
-	} else {
-		interrupted, err = fileResynthesis(ctx, cp, r)
+	sc := live.StreamConfig{Engine: cfg, Input: r, Output: w, Compensate: !*ef.noCompensate, Paced: *realtime}
+	if ref != nil {
+		sc.Reference = ref
 	}
+	rep, err := live.Stream(ctx, sc)
 	if err != nil {
+		var ie *live.InputError
+		if errors.As(err, &ie) {
+			return inputError{ie.Err}
+		}
 		return err
 	}
 	if err := w.Commit(); err != nil {
 		return err
 	}
-	secs := time.Since(start).Seconds()
-	e := cp.pipes[0].Engine()
-	samples := cp.pipes[0].Samples()
-	rep := engineReport(e, rate, float64(samples*nch)/float64(rate), secs)
-	rep["input"], rep["output"], rep["channels"], rep["seconds"] = in, *out, nch, secs
-	rep["output_samples"] = w.Frames()
+	rep.Input, rep.Output = in, *out
 	if *pcm16 {
-		rep["clipped_samples"] = w.Clipped()
-		if w.Clipped() > 0 {
-			fmt.Fprintf(os.Stderr, "rephase: %s: --pcm16 clipped %d samples\n", *out, w.Clipped())
+		c := w.Clipped()
+		rep.ClippedSamples = &c
+		if c > 0 {
+			fmt.Fprintf(os.Stderr, "rephase: %s: --pcm16 clipped %d samples\n", *out, c)
 		}
-	}
-	if cp.meters != nil && !interrupted {
-		rep["sc_db"] = cp.sc()
-	}
-	if *realtime {
-		rep["xruns"], rep["input_dropped"] = pr.xruns, pr.dropped
-		rep["rtf"] = nil // paced: wall time equals audio time by construction
-	}
-	if interrupted {
-		rep["interrupted"] = true
 	}
 	if *ef.asJSON {
 		return writeJSON(os.Stdout, rep)
 	}
-	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz, %.3f s\n", in, *out, nch, w.Frames(), rate, secs)
-	if *realtime {
-		rep["rtf"] = math.NaN()
+	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz, %.3f s\n", in, *out, nch, rep.OutputSamples, rate, rep.Seconds)
+	var pacing *devicePacing
+	if rep.Xruns != nil {
+		pacing = &devicePacing{*rep.Xruns, *rep.InputDropped}
 	}
-	printReport(os.Stdout, rep)
-	if interrupted {
+	printReport(os.Stdout, &rep.EngineReport, rep.SCDB, pacing)
+	if rep.Interrupted {
 		fmt.Println("interrupted: engine drained, output finalised")
 	}
 	return nil
-}
-
-// fileResynthesis streams r through the pipelines as fast as they go, block by block, until the
-// end of the file or ctx's cancellation (reported), then flushes them.
-func fileResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader) (interrupted bool, err error) {
-	block := make([][]float64, r.Channels())
-	for c := range block {
-		block[c] = make([]float64, streamBlock)
-	}
-	for ctx.Err() == nil {
-		n, err := r.Read(block)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return false, inputError{err}
-		}
-		for c := range block {
-			block[c] = block[c][:n]
-		}
-		if err := cp.write(block); err != nil {
-			return false, err
-		}
-		cp.writeRef(block)
-		if err := cp.writeOut(); err != nil {
-			return false, err
-		}
-		for c := range block {
-			block[c] = block[c][:streamBlock]
-		}
-	}
-	interrupted = ctx.Err() != nil
-	if err := cp.flush(); err != nil {
-		return interrupted, err
-	}
-	return interrupted, cp.writeOut()
-}
-
-// pacedReport is what a paced run counts.
-type pacedReport struct {
-	xruns       uint64 // output underruns (hops)
-	dropped     int64  // input samples per channel lost because the input ring was full
-	interrupted bool
-}
-
-// gap is input the producer dropped: n samples per channel, lost after the first at samples per
-// channel that reached the ring.
-type gap struct{ at, n int64 }
-
-// pacedResynthesis feeds r through a ring buffer at the sample rate (a producer goroutine writing
-// one hop of every channel per hop duration, as an input callback would), runs analysis and
-// engines on a worker reading that ring, writes the output into a second ring drained at the
-// sample rate by a consumer goroutine (an output callback), and counts the consumer's underruns
-// (xruns). A hop that finds the input ring full is dropped whole and counted (a device whose
-// worker cannot keep up loses input the same way); the output keeps the input's length, with
-// silence where the input was lost. The output (and the spectral-convergence reference, read from
-// in a second time) is written as the worker produces it. When ctx is cancelled or the worker
-// fails, the producer stops at once.
-func pacedResynthesis(ctx context.Context, cp *channelPipes, r *wav.Reader, in string) (pacedReport, error) {
-	var rep pacedReport
-	nch, rate := r.Channels(), r.SampleRate()
-	hop := cp.pipes[0].Engine().Hop()
-	length := r.Len()
-	period := time.Duration(float64(hop) / float64(rate) * float64(time.Second))
-	frame := hop * nch // one hop of every channel, interleaved
-	inP, inC := ringbuffer.New(16 * frame)
-	outP, outC := ringbuffer.New(16 * frame)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// The reference for the spectral convergence: the input file read a second time, in step
-	// with the output.
-	var ref *wav.Reader
-	var refBlock [][]float64
-	if cp.meters != nil {
-		var err error
-		if ref, err = openAudio(in); err != nil {
-			return rep, err
-		}
-		defer ref.Close()
-		refBlock = make([][]float64, nch)
-	}
-	var gapMu sync.Mutex
-	var gaps []gap // in order of at; the worker consumes them
-	var dropped atomic.Int64
-	var readErr error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { // input "callback"
-		defer wg.Done()
-		defer inP.Close()
-		block := make([][]float64, nch)
-		for c := range block {
-			block[c] = make([]float64, hop)
-		}
-		buf := make([]float32, frame)
-		var written int64 // samples per channel in the ring so far
-		timer := time.NewTimer(0)
-		<-timer.C
-		next := time.Now()
-		for {
-			n, err := r.Read(block)
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				readErr = err
-				cancel()
-				return
-			}
-			for i := range hop {
-				for c := range nch {
-					v := 0.0
-					if i < n {
-						v = block[c][i]
-					}
-					buf[i*nch+c] = float32(v) // a device delivers whole buffers: silence after the end
-				}
-			}
-			if inP.Free() >= frame {
-				inP.Write(buf)
-				written += int64(n)
-			} else { // the worker is behind: this hop is lost
-				dropped.Add(int64(n))
-				gapMu.Lock()
-				if k := len(gaps) - 1; k >= 0 && gaps[k].at == written {
-					gaps[k].n += int64(n)
-				} else {
-					gaps = append(gaps, gap{written, int64(n)})
-				}
-				gapMu.Unlock()
-			}
-			if r.Pos() >= length {
-				return
-			}
-			next = next.Add(period)
-			timer.Reset(time.Until(next))
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-		}
-	}()
-	var xruns atomic.Uint64
-	var workerDone atomic.Bool
-	go func() { // output "callback": starts one hop after the first output, then one hop per period
-		defer wg.Done()
-		buf := make([]float32, frame)
-		for outC.Available() < frame && !workerDone.Load() {
-			time.Sleep(period / 16)
-		}
-		// Half a period of margin against scheduling jitter, within the one hop of block
-		// buffering that Latency().AudioToAudio counts.
-		next := time.Now().Add(period / 2)
-		time.Sleep(period / 2)
-		for {
-			done := workerDone.Load() // before reading: whatever the worker wrote is visible
-			if outC.Read(buf) < frame {
-				if done {
-					return
-				}
-				xruns.Add(1)
-			}
-			next = next.Add(period)
-			time.Sleep(time.Until(next))
-		}
-	}()
-
-	var outPos int64 // output samples per channel written
-	// ringPos is the output's position in the ring's (the input's) time, gaps excluded: without
-	// compensation the output starts with cp.delay zeros that precede the input.
-	ringPos := -cp.delay
-	var out32 []float32
-	// emit writes y (per channel) to the file, the meters (with the reference read alongside) and
-	// the output ring, up to the output's length: the input's plus the leading zeros (the
-	// producer zero-pads the last hop).
-	emit := func(y [][]float64) error {
-		n := int(max(0, min(int64(len(y[0])), length+cp.delay-outPos)))
-		if n == 0 {
-			return nil
-		}
-		for c := range y {
-			y[c] = y[c][:n]
-		}
-		if err := cp.w.Write(y); err != nil {
-			return err
-		}
-		if ref != nil {
-			for c := range refBlock {
-				refBlock[c] = slices.Grow(refBlock[c][:0], n)[:n]
-			}
-			if _, err := ref.Read(refBlock); err != nil {
-				return err
-			}
-			cp.writeRef(refBlock)
-			for c, m := range cp.meters {
-				m.WriteEst(y[c])
-			}
-		}
-		out32 = slices.Grow(out32[:0], n*nch)[:n*nch]
-		for c := range y {
-			for i, v := range y[c] {
-				out32[i*nch+c] = float32(v)
-			}
-		}
-		outP.Write(out32)
-		outPos += int64(n)
-		return nil
-	}
-	zeros := make([][]float64, nch)
-	part := make([][]float64, nch)
-	// write passes y (per channel, the output for ring samples [ringPos, ringPos+len)) to emit,
-	// with the silence of every gap it reaches spliced in where the input was lost.
-	write := func(y [][]float64) error {
-		for {
-			gapMu.Lock()
-			var g gap
-			has := len(gaps) > 0
-			if has {
-				g = gaps[0]
-			}
-			gapMu.Unlock()
-			k := int64(len(y[0]))
-			if has {
-				k = min(k, g.at-ringPos)
-			}
-			for c := range y {
-				part[c], y[c] = y[c][:k], y[c][k:]
-			}
-			if err := emit(part); err != nil {
-				return err
-			}
-			ringPos += k
-			if !has || ringPos < g.at {
-				return nil
-			}
-			for c := range zeros {
-				if int64(len(zeros[c])) < g.n {
-					zeros[c] = make([]float64, g.n)
-				}
-				part[c] = zeros[c][:g.n]
-			}
-			if err := emit(part); err != nil {
-				return err
-			}
-			gapMu.Lock()
-			gaps = gaps[1:]
-			gapMu.Unlock()
-		}
-	}
-	// The worker.
-	in32 := make([]float32, frame)
-	block := make([][]float64, nch)
-	for c := range block {
-		block[c] = make([]float64, hop)
-	}
-	var err error
-	for err == nil {
-		n, done := inC.ReadFull(in32)
-		for c := range block {
-			block[c] = block[c][:n/nch]
-			for i := range block[c] {
-				block[c][i] = float64(in32[i*nch+c])
-			}
-		}
-		if err = cp.write(block); err == nil {
-			y := cp.take()
-			n := len(y[0])
-			err = write(y)
-			cp.drop(n)
-		}
-		if done {
-			break
-		}
-	}
-	stopped := ctx.Err() != nil
-	if err == nil {
-		if err = cp.flush(); err == nil {
-			err = write(cp.take())
-		}
-	}
-	workerDone.Store(true)
-	cancel() // stops the producer at once if the worker failed
-	inC.Close()
-	wg.Wait() // readErr is the producer's until it is done
-	rep.interrupted = stopped && readErr == nil && err == nil
-	if readErr != nil {
-		return rep, inputError{readErr}
-	}
-	if err != nil {
-		return rep, err
-	}
-	rep.xruns, rep.dropped = xruns.Load(), dropped.Load()
-	return rep, nil
-}
-
-func copy32(dst []float32, src []float64) int {
-	n := min(len(dst), len(src))
-	for i := range n {
-		dst[i] = float32(src[i])
-	}
-	return n
 }
 
 // runAnalyze: WAV → frame stream on stdout (or --out).
@@ -1050,11 +572,8 @@ loop:
 		}
 	}
 	nframes := int(e.Stats().Frames)
-	rep := engineReport(e, hdr.SampleRate, float64(nframes*e.Hop())/float64(hdr.SampleRate), secs)
-	rep["input"], rep["output"], rep["seconds"] = name, *out, secs
-	if interrupted {
-		rep["interrupted"] = true
-	}
+	rep := synthReport{EngineReport: live.NewEngineReport(e, float64(nframes*e.Hop())/float64(hdr.SampleRate), secs),
+		Input: name, Output: *out, Seconds: secs, Interrupted: interrupted}
 	report := os.Stdout
 	if raw != nil {
 		report = os.Stderr
@@ -1065,12 +584,21 @@ loop:
 		}
 	} else {
 		fmt.Fprintf(report, "%s → %s: %d frames at %d Hz\n", name, *out, nframes, hdr.SampleRate)
-		printReport(report, rep)
+		printReport(report, &rep.EngineReport, nil, nil)
 		if interrupted {
 			fmt.Fprintln(report, "interrupted: engine drained, output finalised")
 		}
 	}
 	return readErr
+}
+
+// synthReport is synth's --json report.
+type synthReport struct {
+	live.EngineReport
+	Input       string  `json:"input"`
+	Output      string  `json:"output"`
+	Seconds     float64 `json:"seconds"`
+	Interrupted bool    `json:"interrupted,omitempty"`
 }
 
 // frameRead is one frame (or the error that ended the stream) from readFrames.

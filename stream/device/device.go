@@ -441,6 +441,9 @@ func (s *Stream) SampleRate() float64 { return s.rate }
 // FramesPerBuffer returns the callback block size.
 func (s *Stream) FramesPerBuffer() int { return s.frames }
 
+// HasOutput reports whether the stream has an output device (else nothing drains Output()).
+func (s *Stream) HasOutput() bool { return s.outDev != nil }
+
 // Description names the devices.
 func (s *Stream) Description() string { return s.describe() }
 

@@ -65,5 +65,6 @@ func (s *Stream) Output() *ringbuffer.Producer               { return nil }
 func (s *Stream) SampleRate() float64                        { return 0 }
 func (s *Stream) FramesPerBuffer() int                       { return 0 }
 func (s *Stream) Description() string                        { return "" }
+func (s *Stream) HasOutput() bool                            { return false }
 func (s *Stream) DeviceLatency() (in, out time.Duration)     { return 0, 0 }
 func (s *Stream) Stats() Stats                               { return Stats{} }
