@@ -140,6 +140,14 @@ func (p *MelPenalty) Valid(v float64) bool {
 	return !math.IsNaN(v) && !math.IsInf(v, 0) && (p.l.log != LogNone || v >= 0)
 }
 
+// Compress writes g(y) for each uncompressed value y = (Φ·|X|^p)_i of lin into dst (same length;
+// may alias lin): a mel frame as this loss stores it, e.g. ln(max(y, 1e-5)) for HiFi-GAN.
+func (p *MelPenalty) Compress(dst, lin []float64) {
+	for i, y := range lin {
+		dst[i], _ = p.l.g(y)
+	}
+}
+
 // Decompress writes g⁻¹(v) = Φ·|X|^p for each stored value v of tgt into dst (same length; may
 // alias tgt): a frame in the linear domain, where the loss of MelLoss{Power: p} compares it.
 func (p *MelPenalty) Decompress(dst, tgt []float64) {

@@ -303,7 +303,9 @@ type Engine struct {
 	mel             *retrieval.MelPenalty // the loss: MelLoss{Power: p}, in the linear domain
 	melIn           *retrieval.MelPenalty // the frames' storage (MelLoss): validation, g⁻¹
 	melScratch      []float64             // n_mels
-	curvSum         float64               // mel: Σ of the pushed frames' curvature estimates
+	melPow          []float64             // bins: MelFrame's |X|² for power 2
+	fb              *retrieval.Mel
+	curvSum         float64 // mel: Σ of the pushed frames' curvature estimates
 	curvN           int
 	loss            *retrieval.FrameLoss
 	plan            *fft.Plan
@@ -353,8 +355,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 			e.loss.Close()
 			return nil, fmt.Errorf("stream: %w", err)
 		}
-		e.width = fb.NMels()
-		e.melScratch = make([]float64, e.width)
+		e.width, e.fb = fb.NMels(), fb
+		e.melScratch, e.melPow = make([]float64, e.width), make([]float64, e.bins)
 		e.lin = make([]float64, e.rows*e.bins)
 		e.loss.SetPenalty(e.mel)
 	}
@@ -407,6 +409,29 @@ func (e *Engine) Config() Config { return e.cfg }
 
 // Bins returns the length of a frame Push takes: n_fft/2 + 1, or n_mels with Config.Mel.
 func (e *Engine) Bins() int { return e.width }
+
+// MelFrame writes into dst (Bins() values) the frame a mel engine takes for a frame of linear
+// magnitudes mag (n_fft/2 + 1): g(Φ·mag^p) as Config.MelLoss stores it; it returns dst. This is
+// the mel bottleneck of a Pipeline (analysis → mel → resynthesis). It panics on an engine without
+// Config.Mel or on wrong lengths, and does not allocate.
+func (e *Engine) MelFrame(dst, mag []float64) []float64 {
+	if e.mel == nil {
+		panic("stream: MelFrame on an engine without Config.Mel")
+	}
+	if len(dst) != e.width || len(mag) != e.bins {
+		panic(fmt.Sprintf("stream: MelFrame into %d bands from %d bins, want %d and %d", len(dst), len(mag), e.width, e.bins))
+	}
+	src := mag
+	if e.cfg.MelLoss.Power == 2 {
+		for k, v := range mag {
+			e.melPow[k] = v * v
+		}
+		src = e.melPow
+	}
+	e.fb.Apply(dst, src)
+	e.melIn.Compress(dst, dst)
+	return dst
+}
 
 // Hop returns the hop length, the number of samples Push writes.
 func (e *Engine) Hop() int { return e.hop }

@@ -161,3 +161,44 @@ func TestMelEngineRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelineMelBottleneck: a Pipeline with a mel engine turns the analysed frames into mel
+// bands (Engine.MelFrame) and resynthesises them, frame for frame what pushing the mel frames
+// by hand gives, without allocating per frame.
+func TestPipelineMelBottleneck(t *testing.T) {
+	x := benchmarks.Music(22050, 1, false)
+	fb, err := retrieval.NewMel(hifiganMel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := stream.Config{STFT: hifiganSTFT, SampleRate: 22050, ItersPerHop: 4, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganLoss}
+	e, err := stream.NewEngine(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	a, err := stream.NewAnalyzer(hifiganSTFT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	y, err := stream.Resynthesize(e, a, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := melFrames(t, x, fb)
+	e.Reset()
+	out := make([]float64, len(frames)*e.Hop()+e.FlushLen())
+	for i, f := range frames {
+		if err := e.Push(out[i*e.Hop():(i+1)*e.Hop()], f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Flush(out[len(frames)*e.Hop():])
+	want := out[e.Latency().FileDelay:][:len(x)]
+	for i := range want {
+		if math.Abs(y[i]-want[i]) > 1e-9 {
+			t.Fatalf("sample %d: pipeline %g, mel frames pushed by hand %g", i, y[i], want[i])
+		}
+	}
+}

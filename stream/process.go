@@ -21,7 +21,9 @@ func Resynthesize(e *Engine, a *Analyzer, x []float64) ([]float64, error) {
 }
 
 // Pipeline is one channel of file resynthesis: samples in (any block size) → Analyzer →
-// (Effects) → Engine → samples out, aligned with the input. It owns the latency compensation and the output length,
+// (Effects) → Engine → samples out, aligned with the input. With a mel engine (Config.Mel) the
+// frames pass through a mel bottleneck (Engine.MelFrame) after the effects: what a vocoder's mel
+// input keeps of the signal. It owns the latency compensation and the output length,
 // so that a signal of any length streams through it in constant memory (O((ℓ + n_fft/hop)·n_fft),
 // the engine's and the analysis's state).
 //
@@ -39,7 +41,8 @@ type Pipeline struct {
 	out        int // samples emitted
 	limit      int // the output's length once known (Flush), −1 before
 	hop, tail  []float64
-	fx         Effects // nil: none
+	fx         Effects   // nil: none
+	mel        []float64 // a mel engine's frame (Engine.MelFrame), nil for a linear engine
 	emit       func([]float64) error
 	push       func([]float64) error
 }
@@ -59,6 +62,9 @@ func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 		return nil, err
 	}
 	p := &Pipeline{a: a, e: e, compensate: compensate, hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
+	if e.Config().Mel != nil {
+		p.mel = make([]float64, e.Bins())
+	}
 	p.push = func(mag []float64) error {
 		if p.fx == nil {
 			return p.pushFrame(mag)
@@ -74,8 +80,12 @@ func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 	return p, nil
 }
 
-// pushFrame runs one frame through the engine and sends its hop.
+// pushFrame runs one frame through the engine (a mel engine gets the frame's mel bands) and
+// sends its hop.
 func (p *Pipeline) pushFrame(mag []float64) error {
+	if p.mel != nil {
+		mag = p.e.MelFrame(p.mel, mag)
+	}
 	if err := p.e.Push(p.hop, mag); err != nil {
 		return err
 	}
