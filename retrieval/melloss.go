@@ -140,6 +140,22 @@ func (p *MelPenalty) Valid(v float64) bool {
 	return !math.IsNaN(v) && !math.IsInf(v, 0) && (p.l.log != LogNone || v >= 0)
 }
 
+// Frame writes into dst (n_mels values) the mel frame this loss stores for one frame of linear
+// magnitudes mag (n_fft/2 + 1): g(Φ·mag^p); scratch (n_fft/2 + 1 values) holds mag^p for power 2.
+// It returns dst and does not allocate.
+func (p *MelPenalty) Frame(dst, mag, scratch []float64) []float64 {
+	src := mag
+	if p.l.p == 2 {
+		for k, v := range mag {
+			scratch[k] = v * v
+		}
+		src = scratch[:len(mag)]
+	}
+	p.mel.apply(dst, src)
+	p.Compress(dst, dst)
+	return dst
+}
+
 // Compress writes g(y) for each uncompressed value y = (Φ·|X|^p)_i of lin into dst (same length;
 // may alias lin): a mel frame as this loss stores it, e.g. ln(max(y, 1e-5)) for HiFi-GAN.
 func (p *MelPenalty) Compress(dst, lin []float64) {

@@ -304,8 +304,7 @@ type Engine struct {
 	melIn           *retrieval.MelPenalty // the frames' storage (MelLoss): validation, g⁻¹
 	melScratch      []float64             // n_mels
 	melPow          []float64             // bins: MelFrame's |X|² for power 2
-	fb              *retrieval.Mel
-	curvSum         float64 // mel: Σ of the pushed frames' curvature estimates
+	curvSum         float64               // mel: Σ of the pushed frames' curvature estimates
 	curvN           int
 	loss            *retrieval.FrameLoss
 	plan            *fft.Plan
@@ -355,7 +354,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 			e.loss.Close()
 			return nil, fmt.Errorf("stream: %w", err)
 		}
-		e.width, e.fb = fb.NMels(), fb
+		e.width = fb.NMels()
 		e.melScratch, e.melPow = make([]float64, e.width), make([]float64, e.bins)
 		e.lin = make([]float64, e.rows*e.bins)
 		e.loss.SetPenalty(e.mel)
@@ -421,16 +420,7 @@ func (e *Engine) MelFrame(dst, mag []float64) []float64 {
 	if len(dst) != e.width || len(mag) != e.bins {
 		panic(fmt.Sprintf("stream: MelFrame into %d bands from %d bins, want %d and %d", len(dst), len(mag), e.width, e.bins))
 	}
-	src := mag
-	if e.cfg.MelLoss.Power == 2 {
-		for k, v := range mag {
-			e.melPow[k] = v * v
-		}
-		src = e.melPow
-	}
-	e.fb.Apply(dst, src)
-	e.melIn.Compress(dst, dst)
-	return dst
+	return e.melIn.Frame(dst, mag, e.melPow)
 }
 
 // Hop returns the hop length, the number of samples Push writes.

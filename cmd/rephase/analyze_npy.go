@@ -26,8 +26,10 @@ func npyFormat(format, out string) (bool, error) {
 // analyzeNpy writes the magnitudes of r (channels mixed to mono) to o as a float32 .npy of bins
 // × frames with librosa ≥ 0.10's framing (center, zero padding: 1 + ⌊length/hop⌋ frames), so
 // that it holds what np.abs(librosa.stft(y, n_fft=…, hop_length=…)) gives, and what invert reads
-// back. Unlike the frame stream, it holds the whole signal and spectrogram in memory.
-func analyzeNpy(o *output, r *wav.Reader, stft retrieval.Config) error {
+// back. toMel maps each frame of magnitudes to the frame written (the identity, or mel bands:
+// then the .npy is n_mels × frames, as librosa.feature.melspectrogram). Unlike the frame stream,
+// it holds the whole signal and spectrogram in memory.
+func analyzeNpy(o *output, r *wav.Reader, stft retrieval.Config, toMel func([]float64) []float64) error {
 	a, err := readAll(r)
 	if err != nil {
 		return err
@@ -41,7 +43,16 @@ func analyzeNpy(o *output, r *wav.Reader, stft retrieval.Config) error {
 	}
 	defer s.Close()
 	mag := s.Magnitude(nil, x) // frames × bins row-major: the columns of bins × frames
-	if err := npy.WriteColumns(o, cfg.Bins(), len(mag)/cfg.Bins(), mag); err != nil {
+	frames, rows := len(mag)/cfg.Bins(), cfg.Bins()
+	var cols []float64
+	for m := range frames {
+		f := toMel(mag[m*rows : (m+1)*rows])
+		if cols == nil {
+			cols = make([]float64, 0, frames*len(f))
+		}
+		cols = append(cols, f...)
+	}
+	if err := npy.WriteColumns(o, len(cols)/max(1, frames), frames, cols); err != nil {
 		return err
 	}
 	return o.commit()

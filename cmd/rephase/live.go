@@ -52,6 +52,7 @@ func runLive(args []string) error {
 	rtPriority := fs.Int("rt-priority", 0, "run the worker thread with SCHED_FIFO at this priority (1–99; 0: normal scheduling). Keep it below the audio server's own threads")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
+	ef.bottleneck(fs)
 	if err := fs.Parse(args); err != nil {
 		return inputError{err}
 	}

@@ -57,6 +57,7 @@ type engineFlags struct {
 	optimizer, warm      *string
 	seed                 *uint64
 	noCompensate, asJSON *bool
+	mel                  *melFlags // the mel bottleneck (stream, live); nil: none
 }
 
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
@@ -71,7 +72,7 @@ func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 				"unless --iters-per-hop is given, off for files; 0: off.\n"+
 				"The iterations then depend on the clock, so the output is not reproducible bit for bit: the report gives the\n"+
 				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
-		optimizer:    fs.String("optimizer", "fgla", "fgla | lbfgs | gla | adam"),
+		optimizer:    fs.String("optimizer", "fgla", "fgla | lbfgs | gla | adam (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)"),
 		warm:         fs.String("warm-start", "rtpghi", "rtpghi | rtpghi-causal | rtisi | zero | noise"),
 		future:       fs.Float64("future-weight", 0, "weight λ ∈ [0, 1] of the not-yet-arrived frames (1: RTISI-LA's normalisation)"),
 		seed:         fs.Uint64("seed", 1, "random seed"),
@@ -115,7 +116,17 @@ func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (st
 	if c.WarmStart, err = stream.ParseWarmStart(*f.warm); err != nil {
 		return c, err
 	}
+	if f.mel != nil {
+		if c.Mel, err = f.mel.config(rate, stft.NFFT); err != nil {
+			return c, err
+		}
+	}
 	return c.Resolve()
+}
+
+// bottleneck adds the mel flags of stream and live: resynthesis through a mel bottleneck.
+func (f *engineFlags) bottleneck(fs *flag.FlagSet) {
+	f.mel = addMelFlags(fs, "of a mel bottleneck: analysis → mel → resynthesis, to hear what a vocoder's mel input keeps")
 }
 
 // parseWithInput parses flags that may come before or after one positional argument.
@@ -237,6 +248,7 @@ func runStream(args []string) error {
 	out := fs.String("out", "", "output WAV file (required)")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
+	ef.bottleneck(fs)
 	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns and dropped input")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit PCM instead of 32-bit float")
 	in, err := parseWithInput(fs, args, "stream")
@@ -330,13 +342,17 @@ func runAnalyze(args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: rephase analyze IN.wav [options] > frames\n\n"+
 			"Writes the STFT magnitudes of IN.wav (channels mixed to mono) as a frame stream (docs/frame-stream.md),\n"+
-			"or with --format npy as a float32 .npy of bins × frames, as np.abs(librosa.stft(y)) (default for --out *.npy).\n\n")
+			"or with --format npy as a float32 .npy of bins × frames, as np.abs(librosa.stft(y)) (default for --out *.npy).\n"+
+			"With --n-mels, writes mel frames g(Φ·|X|^p) instead (--power, --log): a version 3 frame stream that\n"+
+			"describes its filterbank, or an n_mels × frames .npy, as a TTS model's mel spectrogram.\n\n")
 		fs.PrintDefaults()
 	}
 	out := fs.String("out", "-", "output file (- for stdout)")
 	headerless := fs.Bool("headerless", false, "omit the header (the reader must be given the parameters)")
 	format := fs.String("format", "", "output format: frames (the frame stream) | npy (bins × frames float32); default npy for --out *.npy, else frames")
 	sf := addSTFTFlags(fs)
+	mf := addMelFlags(fs, "per frame instead of the n_fft/2+1 magnitudes")
+	msf := addMelStorageFlags(fs)
 	in, err := parseWithInput(fs, args, "analyze")
 	if err != nil {
 		return err
@@ -362,17 +378,33 @@ func runAnalyze(args []string) error {
 	if err := checkNFFT(in, stft.NFFT, int(min(r.Len(), math.MaxInt32))); err != nil {
 		return err
 	}
+	mc, err := mf.config(r.SampleRate(), stft.NFFT)
+	if err != nil {
+		return inputError{err}
+	}
+	ml, err := msf.loss()
+	if err != nil {
+		return inputError{err}
+	}
+	toMel := func(mag []float64) []float64 { return mag }
+	if mc != nil {
+		if toMel, err = melFrames(*mc, ml); err != nil {
+			return inputError{err}
+		}
+	}
 	if asNpy, err := npyFormat(*format, *out); err != nil || asNpy {
 		if err != nil {
 			return err
 		}
-		return analyzeNpy(o, r, stft)
+		return analyzeNpy(o, r, stft, toMel)
 	}
-	fw, err := framestream.NewWriter(o, framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength,
-		Window: stft.Window, Symmetric: stft.Symmetric, Length: r.Len()}, *headerless)
+	hdr := framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength,
+		Window: stft.Window, Symmetric: stft.Symmetric, Length: r.Len(), Mel: mc, MelLoss: ml}
+	fw, err := framestream.NewWriter(o, hdr, *headerless)
 	if err != nil {
 		return inputError{err}
 	}
+	write := func(mag []float64) error { return fw.WriteFrame(toMel(mag)) }
 	an, err := stream.NewAnalyzer(stft)
 	if err != nil {
 		return inputError{err}
@@ -398,7 +430,7 @@ func runAnalyze(args []string) error {
 			block[c] = block[c][:n]
 		}
 		mixInto(x[:n], block)
-		if err := an.Write(x[:n], fw.WriteFrame); err != nil {
+		if err := an.Write(x[:n], write); err != nil {
 			return err
 		}
 		for c := range block {
@@ -406,7 +438,7 @@ func runAnalyze(args []string) error {
 		}
 	}
 	// Interrupted or not, the frames of what was read are finished and the output completed.
-	if err := an.Flush(fw.WriteFrame); err != nil {
+	if err := an.Flush(write); err != nil {
 		return err
 	}
 	if err := fw.Flush(); err != nil {
@@ -427,11 +459,13 @@ func runSynth(args []string) error {
 	in := fs.String("in", "-", "frame stream file (- for stdin)")
 	out := fs.String("out", "", "output WAV, or - for raw PCM on stdout (required)")
 	format := fs.String("format", "f32", "raw PCM format for --out -: f32 (float32le) | s16 (s16le)")
-	headerless := fs.Bool("headerless", false, "the stream has no header: take --sr, --n-fft, --hop, --win-length, --window, --center")
+	headerless := fs.Bool("headerless", false, "the stream has no header: take --sr, --n-fft, --hop, --win-length, --window, --center (and --n-mels … for mel frames)")
 	sr := fs.Int("sr", 16000, "sample rate for --headerless (Hz)")
 	center := fs.Bool("center", false, "for --headerless: frames are centred on m·hop, as torch.stft(center=True) and librosa write them")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
+	mf := addMelFlags(fs, "per frame of a --headerless mel stream (a header describes its own)")
+	msf := addMelStorageFlags(fs)
 	pcm16 := fs.Bool("pcm16", false, "write a 16-bit PCM WAV instead of 32-bit float")
 	if _, err := parseWithInput(fs, args, "synth"); err != nil {
 		return err
@@ -465,6 +499,12 @@ func runSynth(args []string) error {
 			return inputError{err}
 		}
 		hdr = framestream.Header{SampleRate: *sr, NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength, Window: stft.Window, Center: *center}
+		if hdr.Mel, err = mf.config(*sr, stft.NFFT); err != nil {
+			return inputError{err}
+		}
+		if hdr.MelLoss, err = msf.loss(); err != nil {
+			return inputError{err}
+		}
 	}
 	fr, err := framestream.NewReader(r, *headerless, hdr)
 	if err != nil {
@@ -475,6 +515,12 @@ func runSynth(args []string) error {
 	cfg, err := ef.config(stft, hdr.SampleRate, false)
 	if err != nil {
 		return inputError{err}
+	}
+	if hdr.Mel != nil { // mel frames: the engine fits the mel loss (Config.Mel)
+		cfg.Mel, cfg.MelLoss = hdr.Mel, hdr.MelLoss
+		if cfg, err = cfg.Resolve(); err != nil {
+			return inputError{err}
+		}
 	}
 	e, err := stream.NewEngine(cfg)
 	if err != nil {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/stream/framestream"
+	"github.com/rephase/rephase/stream/npy"
+	"github.com/rephase/rephase/stream/wav"
+)
+
+// TestMelStreamThroughPipes (issue 15 item 4): `analyze --n-mels` writes a version 3 frame
+// stream of HiFi-GAN-style log-mel frames through a real pipe into `synth`, which resynthesises
+// them with the mel engine: the output has the input's length and its mel spectrogram is within
+// −25 dB (mel SC, center framing) of the input's; `analyze --n-mels --out X.npy` writes the same
+// bands as an n_mels × frames .npy; `stream --n-mels` runs the mel bottleneck.
+func TestMelStreamThroughPipes(t *testing.T) {
+	bin := buildRephase(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.wav")
+	const rate = 22050
+	// A harmonic tone with vibrato and a gliding partial, gated: 1 s.
+	x := make([]float64, rate)
+	for i := range x {
+		tt := float64(i) / rate
+		f0 := 180 * (1 + 0.02*math.Sin(2*math.Pi*5*tt))
+		for h := 1.0; h <= 8; h++ {
+			x[i] += math.Sin(2*math.Pi*h*f0*tt) / h
+		}
+		x[i] *= 0.3 * math.Sin(math.Pi*tt) * math.Sin(math.Pi*tt)
+	}
+	if err := wav.Write(in, rate, [][]float64{x}, wav.Float32); err != nil {
+		t.Fatal(err)
+	}
+	mel := []string{"--n-fft", "1024", "--hop", "256", "--n-mels", "80", "--f-max", "8000", "--log", "ln"}
+	an := exec.Command(bin, append([]string{"analyze", in}, mel...)...)
+	out := filepath.Join(dir, "out.wav")
+	syn := exec.Command(bin, "synth", "--out", out, "--iters-per-hop", "16", "--json")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var anErr bytes.Buffer
+	an.Stdout, an.Stderr, syn.Stdin = pw, &anErr, pr
+	if err := an.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	rep, err := syn.Output()
+	pr.Close()
+	if werr := an.Wait(); werr != nil || err != nil {
+		t.Fatalf("analyze --n-mels | synth: %v, %v\n%s", werr, err, anErr.String())
+	}
+	var r struct {
+		Optimizer string `json:"optimizer"`
+	}
+	if err := json.Unmarshal(rep, &r); err != nil || r.Optimizer != "lbfgs" {
+		t.Errorf("synth report %s: %v (want optimizer lbfgs for mel frames)", rep, err)
+	}
+	a, err := wav.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := a.Channels[0]
+	if len(y) != len(x) {
+		t.Fatalf("output has %d samples, input %d", len(y), len(x))
+	}
+	fb, err := retrieval.NewMel(retrieval.MelConfig{SampleRate: rate, NFFT: 1024, NMels: 80, FMax: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := retrieval.NewSTFT(retrieval.Config{NFFT: 1024, Hop: 256, Framing: retrieval.Center, Pad: retrieval.Reflect}, len(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sc := retrieval.DB(retrieval.SpectralConvergence(fb.Apply(nil, s.Magnitude(nil, y)), fb.Apply(nil, s.Magnitude(nil, x))))
+	t.Logf("mel SC of analyze --n-mels | synth: %.1f dB", sc)
+	if sc > -25 {
+		t.Errorf("mel SC %.1f dB, want ≤ −25 dB", sc)
+	}
+
+	// The stream's header describes the filterbank.
+	b, err := exec.Command(bin, append([]string{"analyze", in}, mel...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h framestream.Header
+	if err := h.UnmarshalBinary(b[:framestream.HeaderSizeMel]); err != nil || h.Mel == nil || h.Mel.NMels != 80 || h.Mel.FMax != 8000 ||
+		h.MelLoss.Log != retrieval.LogLn || binary.LittleEndian.Uint16(b[4:]) != framestream.VersionMel {
+		t.Fatalf("mel stream header: %+v (mel %+v): %v", h, h.Mel, err)
+	}
+
+	// .npy: n_mels × frames, ln of Φ·|X| with librosa's framing (center, zero padding).
+	np := filepath.Join(dir, "mel.npy")
+	if b, err := exec.Command(bin, append([]string{"analyze", in, "--out", np}, mel...)...).CombinedOutput(); err != nil {
+		t.Fatalf("analyze --out mel.npy: %v: %s", err, b)
+	}
+	nh, _, err := npy.ReadFile(np)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frames := len(x)/256 + 1; len(nh.Shape) != 2 || nh.Shape[0] != 80 || nh.Shape[1] != frames {
+		t.Fatalf(".npy shape %v, want [80 %d]", nh.Shape, frames)
+	}
+
+	// The mel bottleneck of stream.
+	if b, err := exec.Command(bin, append([]string{"stream", in, "--out", filepath.Join(dir, "b.wav"), "--iters-per-hop", "4", "--json"}, mel[:8]...)...).CombinedOutput(); err != nil {
+		t.Fatalf("stream --n-mels: %v: %s", err, b)
+	}
+}
