@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rephase/rephase/retrieval"
-	"github.com/rephase/rephase/stream"
 )
 
 // Syntax is the effect spec grammar that Parse accepts, for command-line help.
@@ -161,54 +160,3 @@ func (c *Chain) String() string {
 	}
 	return strings.Join(c.names, ", ")
 }
-
-// Vocoder is the whole resynthesis path of one channel: streaming analysis → effect chain →
-// streaming engine, samples in and hops of samples out. Not safe for concurrent use; Process
-// and Flush do not allocate once the callbacks exist.
-type Vocoder struct {
-	an    *stream.Analyzer
-	chain *Chain
-	eng   *stream.Engine
-	hop   []float64
-	emit  func([]float64) error
-	push  func([]float64) error
-}
-
-// NewVocoder wires an analyzer, a chain and an engine of the same STFT configuration.
-func NewVocoder(an *stream.Analyzer, chain *Chain, eng *stream.Engine) *Vocoder {
-	v := &Vocoder{an: an, chain: chain, eng: eng, hop: make([]float64, eng.Hop())}
-	v.push = func(mag []float64) error {
-		for _, f := range v.chain.Push(mag) {
-			if err := v.eng.Push(v.hop, f); err != nil {
-				return err
-			}
-			if err := v.emit(v.hop); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return v
-}
-
-// Process feeds samples and calls emit with every hop of output they produce (the slice is
-// reused: copy what you keep). Output lags input by the engine's Latency().AudioToAudio.
-func (v *Vocoder) Process(samples []float64, emit func(hop []float64) error) error {
-	v.emit = emit
-	return v.an.Write(samples, v.push)
-}
-
-// Flush ends the signal: it pads the analysis, pushes the remaining frames and emits the
-// engine's tail (FlushLen samples) through emit.
-func (v *Vocoder) Flush(emit func(hop []float64) error) error {
-	v.emit = emit
-	if err := v.an.Flush(v.push); err != nil {
-		return err
-	}
-	tail := make([]float64, v.eng.FlushLen())
-	v.eng.Flush(tail)
-	return emit(tail)
-}
-
-// Engine returns the engine (for Latency and Stats).
-func (v *Vocoder) Engine() *stream.Engine { return v.eng }
