@@ -1,5 +1,7 @@
 package stream
 
+import "math"
+
 // Resynthesize runs the whole signal x through the analysis a and the engine e (both Reset first,
 // same STFT configuration) and returns the engine's output aligned with x: the Latency().FileDelay
 // leading samples dropped and the result cut to len(x). It allocates the output and one hop of
@@ -41,6 +43,8 @@ type Pipeline struct {
 	out        int // samples emitted
 	limit      int // the output's length once known (Flush), −1 before
 	hop, tail  []float64
+	advance    int       // frame pipelines: how much earlier the frames sit than Full framing
+	length     int64     // frame pipelines: the signal's length, −1 unknown
 	fx         Effects   // nil: none
 	mel        []float64 // a mel engine's frame (Engine.MelFrame), nil for a linear engine
 	emit       func([]float64) error
@@ -65,19 +69,59 @@ func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 	if e.Config().Mel != nil {
 		p.mel = make([]float64, e.Bins())
 	}
-	p.push = func(mag []float64) error {
-		if p.fx == nil {
-			return p.pushFrame(mag)
-		}
-		for _, f := range p.fx.Push(mag) {
-			if err := p.pushFrame(f); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	p.push = p.pushEffects
 	p.Reset()
 	return p, nil
+}
+
+// NewFramePipeline is a Pipeline fed with analysed frames instead of samples, e.g. a frame
+// stream or a TTS model's mel spectrogram: WriteFrame takes them one at a time (Write panics).
+// advance is how many samples earlier in the signal the frames sit than the engine's Full
+// framing (framestream.Header.Advance: 0 for Full, (⌈n_fft/hop⌉ − 1)·hop − n_fft/2 for Center);
+// with compensation it is dropped with the file delay, so that the output is aligned with the
+// analysed signal, and SetLength, if the signal's length is known, makes Flush stop there.
+// Without compensation the engine's stream is emitted as it comes, its first FileDelay samples as
+// zeros, up to the end of the engine's tail. It Resets e.
+func NewFramePipeline(e *Engine, compensate bool, advance int) *Pipeline {
+	p := &Pipeline{e: e, compensate: compensate, advance: advance, hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
+	p.push = p.pushEffects
+	p.Reset()
+	return p
+}
+
+// SetLength tells a frame pipeline the analysed signal's length in samples (≤ 0: unknown), where
+// a compensated output ends. Call it after Reset, before the first frame; Reset forgets it.
+func (p *Pipeline) SetLength(n int64) {
+	p.length = max(n, -1)
+	if p.compensate && n > 0 {
+		p.limit = int(min(n, int64(math.MaxInt)))
+	}
+}
+
+// WriteFrame runs one frame of a frame pipeline (the engine's Bins() values: magnitudes, or a
+// mel engine's mel bands, which pass no bottleneck here) through the effects, if any (they must
+// then take and give Bins() values), and the engine, and calls emit with the output it
+// completes. It returns the engine's *FrameError for a bad frame, without emitting, and emit's
+// error.
+func (p *Pipeline) WriteFrame(mag []float64, emit func(y []float64) error) error {
+	if p.a != nil {
+		panic("stream: WriteFrame on a Pipeline with an Analyzer (use Write)")
+	}
+	p.emit = emit
+	return p.push(mag)
+}
+
+// pushEffects runs a frame through the effects, if any, and the engine.
+func (p *Pipeline) pushEffects(mag []float64) error {
+	if p.fx == nil {
+		return p.pushFrame(mag)
+	}
+	for _, f := range p.fx.Push(mag) {
+		if err := p.pushFrame(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pushFrame runs one frame through the engine (a mel engine gets the frame's mel bands) and
@@ -99,16 +143,26 @@ func (p *Pipeline) SetEffects(fx Effects) { p.fx = fx }
 
 // Reset starts a new signal (and Resets the analysis and the engine).
 func (p *Pipeline) Reset() {
-	p.a.Reset()
+	if p.a != nil {
+		p.a.Reset()
+	}
 	p.e.Reset()
-	p.lead, p.out, p.limit = p.e.Latency().FileDelay, 0, -1
+	p.lead, p.out, p.limit, p.length = p.e.Latency().FileDelay, 0, -1, -1
+	if p.compensate {
+		p.lead -= p.advance
+	}
 }
 
 // Engine returns the engine (for Latency and Stats).
 func (p *Pipeline) Engine() *Engine { return p.e }
 
-// Samples returns the number of input samples written since Reset.
-func (p *Pipeline) Samples() int { return p.a.Samples() }
+// Samples returns the number of input samples written since Reset (0 for a frame pipeline).
+func (p *Pipeline) Samples() int {
+	if p.a == nil {
+		return 0
+	}
+	return p.a.Samples()
+}
 
 // Emitted returns the number of output samples emitted since Reset.
 func (p *Pipeline) Emitted() int { return p.out }
@@ -142,6 +196,9 @@ func (p *Pipeline) send(y []float64, limit int) error {
 // that the next call overwrites). It stops at and returns the first error, of the engine (a
 // *FrameError) or of emit.
 func (p *Pipeline) Write(x []float64, emit func(y []float64) error) error {
+	if p.a == nil {
+		panic("stream: Write on a frame pipeline (use WriteFrame)")
+	}
 	p.emit = emit
 	return p.a.Write(x, p.push)
 }
@@ -151,6 +208,10 @@ func (p *Pipeline) Write(x []float64, emit func(y []float64) error) error {
 // compensation; see SetEffects for a stretch). After Flush, Reset starts again.
 func (p *Pipeline) Flush(emit func(y []float64) error) error {
 	p.emit = emit
+	if p.a == nil { // a frame pipeline: to the length if known (SetLength), else the whole tail
+		p.e.Flush(p.tail)
+		return p.send(p.tail, p.limit)
+	}
 	p.limit = p.a.Samples()
 	if !p.compensate {
 		p.limit += p.e.Latency().FileDelay

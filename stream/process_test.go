@@ -80,3 +80,64 @@ func TestPipelineEffects(t *testing.T) {
 		t.Errorf("×2: %d samples out, want %d (every hop and the tail, less the delay)", len(got), n)
 	}
 }
+
+// TestFramePipeline: a frame pipeline fed an Analyzer's frames gives what the sample pipeline
+// gives (compensated, cut at the signal's length), and without compensation the engine's stream
+// with its first FileDelay samples zeroed, up to the end of the tail.
+func TestFramePipeline(t *testing.T) {
+	x := testSignal()[:6000]
+	cfg := retrieval.Config{NFFT: 512, Hop: 128}
+	e, err := NewEngine(Config{STFT: cfg, ItersPerHop: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	a, err := NewAnalyzer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	want, err := Resynthesize(e, a, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Reset()
+	var frames [][]float64
+	keep := func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil }
+	a.Write(x, keep)
+	a.Flush(keep)
+	for _, compensate := range []bool{true, false} {
+		p := NewFramePipeline(e, compensate, 0)
+		p.SetLength(int64(len(x)))
+		var y []float64
+		emit := func(v []float64) error { y = append(y, v...); return nil }
+		for _, f := range frames {
+			if err := p.WriteFrame(f, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		if !compensate {
+			d := e.Latency().FileDelay
+			if len(y) != len(frames)*e.Hop()+e.FlushLen() {
+				t.Fatalf("uncompensated: %d samples, want the engine's %d", len(y), len(frames)*e.Hop()+e.FlushLen())
+			}
+			for i, v := range y[:d] {
+				if v != 0 {
+					t.Fatalf("uncompensated sample %d = %g, want 0 within the file delay", i, v)
+				}
+			}
+			y = y[d:][:len(x)]
+		}
+		if len(y) != len(want) {
+			t.Fatalf("compensate %v: %d samples, want %d", compensate, len(y), len(want))
+		}
+		for i := range y {
+			if y[i] != want[i] {
+				t.Fatalf("compensate %v: sample %d = %g, want %g", compensate, i, y[i], want[i])
+			}
+		}
+	}
+}

@@ -528,16 +528,11 @@ func runSynth(args []string) error {
 	}
 	defer e.Close()
 
-	// Compensation aligns the output with the analysed signal: the engine's delay, less the
-	// Advance of centre-framed frames; and it trims the output to the signal's length when the
-	// header carries it (docs/frame-stream.md).
-	skip, keep := e.Latency().FileDelay-hdr.Advance(), int64(-1) // keep: samples still to write, −1 unbounded
-	if hdr.Length > 0 {
-		keep = hdr.Length
-	}
-	if *ef.noCompensate {
-		skip, keep = 0, -1
-	}
+	// The frame pipeline aligns the output with the analysed signal (the engine's delay, less the
+	// Advance of centre-framed frames) and ends it at the signal's length when the header carries
+	// it (docs/frame-stream.md); --no-compensate keeps the engine's stream as it comes.
+	pl := stream.NewFramePipeline(e, !*ef.noCompensate, hdr.Advance())
+	pl.SetLength(hdr.Length)
 	var wout *wav.Writer // WAV output, written as it comes
 	var raw *rawWriter
 	if *out == "-" {
@@ -553,14 +548,6 @@ func runSynth(args []string) error {
 		defer wout.Close() // removes the temporary file unless committed
 	}
 	emit := func(v []float64) error {
-		if skip > 0 {
-			d := min(skip, len(v))
-			v, skip = v[d:], skip-d
-		}
-		if keep >= 0 {
-			v = v[:min(int64(len(v)), keep)]
-			keep -= int64(len(v))
-		}
 		if raw != nil {
 			return raw.write(v)
 		}
@@ -569,7 +556,6 @@ func runSynth(args []string) error {
 	ctx, stop := interruptContext()
 	defer stop()
 	frames := readFrames(ctx, fr)
-	block := make([]float64, e.Hop())
 	start := time.Now()
 	var readErr error
 	interrupted := false
@@ -588,12 +574,9 @@ loop:
 			}
 			break
 		}
-		err := e.Push(block, f.mag)
+		err := pl.WriteFrame(f.mag, emit)
 		frames.free <- f.mag
 		if err != nil {
-			return err
-		}
-		if err := emit(block); err != nil {
 			return err
 		}
 	}
@@ -606,9 +589,7 @@ loop:
 		}
 		return badInput("%s: the frame stream has no frames", name)
 	}
-	tail := make([]float64, e.FlushLen())
-	e.Flush(tail)
-	if err := emit(tail); err != nil {
+	if err := pl.Flush(emit); err != nil {
 		return err
 	}
 	secs := time.Since(start).Seconds()
