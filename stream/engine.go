@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/rephase/rephase/internal/optim"
@@ -58,6 +59,23 @@ func (o Optimizer) String() string {
 	return optimizerNames[o]
 }
 
+// MarshalText implements encoding.TextMarshaler: the optimizer's name.
+func (o Optimizer) MarshalText() ([]byte, error) {
+	if o < 0 || int(o) >= len(optimizerNames) {
+		return nil, fmt.Errorf("stream: optimizer %d is not defined", int(o))
+	}
+	return []byte(o.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler (the names of ParseOptimizer, any case).
+func (o *Optimizer) UnmarshalText(b []byte) error {
+	v, err := ParseOptimizer(strings.ToLower(strings.TrimSpace(string(b))))
+	if err == nil {
+		*o = v
+	}
+	return err
+}
+
 // ParseOptimizer parses "fgla", "lbfgs", "gla" or "adam".
 func ParseOptimizer(s string) (Optimizer, error) {
 	for i, n := range optimizerNames {
@@ -95,6 +113,23 @@ func (w WarmStart) String() string {
 		return fmt.Sprintf("WarmStart(%d)", int(w))
 	}
 	return warmStartNames[w]
+}
+
+// MarshalText implements encoding.TextMarshaler: the warm start's name.
+func (w WarmStart) MarshalText() ([]byte, error) {
+	if w < 0 || int(w) >= len(warmStartNames) {
+		return nil, fmt.Errorf("stream: warm start %d is not defined", int(w))
+	}
+	return []byte(w.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler (the names of ParseWarmStart, any case).
+func (w *WarmStart) UnmarshalText(b []byte) error {
+	v, err := ParseWarmStart(strings.ToLower(strings.TrimSpace(string(b))))
+	if err == nil {
+		*w = v
+	}
+	return err
 }
 
 // ParseWarmStart parses "rtpghi", "rtpghi-causal", "rtisi", "zero" or "noise".

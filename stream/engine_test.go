@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/rephase/rephase/retrieval"
@@ -265,5 +266,28 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 	n := 0
 	if allocs := testing.AllocsPerRun(10, func() { a.Write(x[:1000], func([]float64) error { n++; return nil }) }); allocs != 0 {
 		t.Errorf("Analyzer.Write allocates %.1f times", allocs)
+	}
+}
+
+// TestEngineEnumsAsText: Optimizer and WarmStart marshal to their names and unmarshal from them
+// in any case; undefined values and unknown names are errors.
+func TestEngineEnumsAsText(t *testing.T) {
+	for _, o := range []Optimizer{FGLA, LBFGS, GLA, Adam} {
+		b, err := o.MarshalText()
+		var back Optimizer
+		if err != nil || back.UnmarshalText([]byte(strings.ToUpper(string(b)))) != nil || back != o {
+			t.Errorf("optimizer %v: %q, %v, back %v", o, b, err, back)
+		}
+	}
+	for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
+		b, err := w.MarshalText()
+		var back WarmStart
+		if err != nil || back.UnmarshalText([]byte(" "+string(b))) != nil || back != w {
+			t.Errorf("warm start %v: %q, %v, back %v", w, b, err, back)
+		}
+	}
+	var o Optimizer
+	if _, err := Optimizer(9).MarshalText(); err == nil || o.UnmarshalText([]byte("newton")) == nil {
+		t.Error("an undefined optimizer marshalled, or an unknown name parsed")
 	}
 }
