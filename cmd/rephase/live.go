@@ -188,7 +188,11 @@ func runLive(args []string) error {
 	if cfg.Engine, err = ef.config(stft, rate, cfg.Device != nil); err != nil {
 		return inputError{err}
 	}
-	if cfg.Effects, err = effect.NewChain(effects, stft, float64(rate), cfg.Device == nil); err != nil {
+	frameRate := effect.FixedFrameRate // a device clock
+	if cfg.Device == nil {
+		frameRate = effect.FreeFrameRate
+	}
+	if cfg.Effects, err = effect.NewChain(effects, stft, float64(rate), frameRate); err != nil {
 		return inputError{err}
 	}
 	// With a device the output file and the recording are written as the run goes.

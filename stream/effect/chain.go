@@ -14,8 +14,9 @@ const Syntax = `pitch:SEMITONES (e.g. pitch:+12) | gate:THRESHOLD_DB[:REDUCTION_
 	`gain:LO-HI:DB (e.g. gain:300-3000:+6) | stretch:FACTOR (e.g. stretch:2; file mode only)`
 
 // Parse builds one effect from a spec (see Syntax) for the STFT cfg (resolved) at sampleRate Hz.
-// A TimeStretch is returned as such; the caller decides whether its frame-rate change is allowed.
-func Parse(spec string, cfg retrieval.Config, sampleRate float64) (any, error) {
+// A time stretch is an Effect with Stretch() ≠ 1; whether its frame-rate change is allowed is the
+// caller's decision (see NewChain).
+func Parse(spec string, cfg retrieval.Config, sampleRate float64) (Effect, error) {
 	name, arg, _ := strings.Cut(strings.TrimSpace(spec), ":")
 	bins := cfg.NFFT/2 + 1
 	num := func(s string) (float64, error) {
@@ -31,7 +32,7 @@ func Parse(spec string, cfg retrieval.Config, sampleRate float64) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewPitchShift(st, bins)
+		return asEffect(NewPitchShift(st, bins))
 	case "gate":
 		thr, red, hasRed := strings.Cut(arg, ":")
 		t, err := num(thr)
@@ -44,7 +45,7 @@ func Parse(spec string, cfg retrieval.Config, sampleRate float64) (any, error) {
 				return nil, err
 			}
 		}
-		return NewGate(t, r, bins, float64(cfg.Hop)/sampleRate)
+		return asEffect(NewGate(t, r, bins, float64(cfg.Hop)/sampleRate))
 	case "gain":
 		band, db, ok := strings.Cut(arg, ":")
 		lo, hi, ok2 := strings.Cut(band, "-")
@@ -63,52 +64,64 @@ func Parse(spec string, cfg retrieval.Config, sampleRate float64) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewBandGain(l, h, d, cfg.NFFT, sampleRate)
+		return asEffect(NewBandGain(l, h, d, cfg.NFFT, sampleRate))
 	case "stretch":
 		f, err := num(arg)
 		if err != nil {
 			return nil, err
 		}
-		return NewTimeStretch(f, bins)
+		return asEffect(NewTimeStretch(f, bins))
 	}
 	return nil, fmt.Errorf("effect %q: unknown effect (%s)", spec, Syntax)
 }
 
-// Chain applies effects in order to each frame. At most one TimeStretch may be in it; effects
-// before it see input frames, effects after it see output frames.
-type Chain struct {
-	pre, post []Effect
-	stretch   *TimeStretch
-	one       [][]float64
-	names     []string
+// asEffect returns a constructor's result as an Effect, nil (not a typed nil) on error.
+func asEffect[E Effect](e E, err error) (Effect, error) {
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
-// NewChain parses specs in order (see Parse). allowStretch = false rejects stretch (real-time
-// mode, where the device clock fixes the frame rate).
-func NewChain(specs []string, cfg retrieval.Config, sampleRate float64, allowStretch bool) (*Chain, error) {
+// FrameRate says whether a chain may change the frame rate.
+type FrameRate int
+
+const (
+	// FixedFrameRate: a device clock fixes the frame rate (real time), so a time stretch is
+	// refused.
+	FixedFrameRate FrameRate = iota
+	// FreeFrameRate: files, where a time stretch may change the number of frames.
+	FreeFrameRate
+)
+
+// Chain applies effects in order to each frame. At most one of them may stretch time; effects
+// before it see input frames, effects after it each of the frames it produces. A Chain is an
+// Effect itself.
+type Chain struct {
+	stages []Effect
+	one    [][]float64
+}
+
+// NewChain parses specs in order (see Parse). With FixedFrameRate a time stretch is refused
+// (real-time mode, where the device clock fixes the frame rate).
+func NewChain(specs []string, cfg retrieval.Config, sampleRate float64, rate FrameRate) (*Chain, error) {
 	c := &Chain{one: make([][]float64, 1)}
+	stretched := false
 	for _, s := range specs {
 		e, err := Parse(s, cfg, sampleRate)
 		if err != nil {
 			return nil, err
 		}
-		c.names = append(c.names, fmt.Sprint(e))
-		switch e := e.(type) {
-		case *TimeStretch:
-			if !allowStretch {
+		if e.Stretch() != 1 {
+			if rate == FixedFrameRate {
 				return nil, fmt.Errorf("effect %q: time stretch changes the frame rate, so it runs in file mode only (file input and file output)", s)
 			}
-			if c.stretch != nil {
+			if stretched {
 				return nil, fmt.Errorf("effect %q: only one stretch per chain", s)
 			}
-			c.stretch = e
-		case Effect:
-			if c.stretch == nil {
-				c.pre = append(c.pre, e)
-			} else {
-				c.post = append(c.post, e)
-			}
+			stretched = true
 		}
+		c.stages = append(c.stages, e)
 	}
 	return c, nil
 }
@@ -116,47 +129,44 @@ func NewChain(specs []string, cfg retrieval.Config, sampleRate float64, allowStr
 // Push applies the chain to one analysed frame (modified in place) and returns the frames to
 // resynthesise, as views valid until the next Push (one frame without a stretch). No allocation.
 func (c *Chain) Push(mag []float64) [][]float64 {
-	for _, e := range c.pre {
-		e.Apply(mag)
-	}
-	if c.stretch == nil {
-		c.one[0] = mag
-		return c.one
-	}
-	out := c.stretch.Push(mag)
-	for _, f := range out {
-		for _, e := range c.post {
-			e.Apply(f)
+	c.one[0] = mag
+	frames := c.one
+	for _, e := range c.stages {
+		if e.Stretch() != 1 { // the one stretch: the stages before it kept a single frame
+			frames = e.Push(frames[0])
+			continue
+		}
+		for _, f := range frames {
+			e.Push(f) // in place
 		}
 	}
-	return out
+	return frames
 }
 
 // Stretch returns the chain's time-stretch factor (1 without a stretch).
 func (c *Chain) Stretch() float64 {
-	if c.stretch == nil {
-		return 1
+	f := 1.0
+	for _, e := range c.stages {
+		f *= e.Stretch()
 	}
-	return c.stretch.factor
+	return f
 }
 
 // Reset resets every effect.
 func (c *Chain) Reset() {
-	for _, e := range c.pre {
+	for _, e := range c.stages {
 		e.Reset()
-	}
-	for _, e := range c.post {
-		e.Reset()
-	}
-	if c.stretch != nil {
-		c.stretch.Reset()
 	}
 }
 
 // String lists the effects in order.
 func (c *Chain) String() string {
-	if len(c.names) == 0 {
+	if len(c.stages) == 0 {
 		return "none"
 	}
-	return strings.Join(c.names, ", ")
+	names := make([]string, len(c.stages))
+	for i, e := range c.stages {
+		names[i] = e.String()
+	}
+	return strings.Join(names, ", ")
 }

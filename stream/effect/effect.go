@@ -6,7 +6,9 @@
 //
 // Effects: PitchShift (semitones), Gate (spectral gate over a tracked noise floor), BandGain (dB
 // over a frequency band) and TimeStretch (frame interpolation; changes the frame rate, so file
-// mode only). Parse builds them from command-line specs and Chain applies them in order.
+// mode only). Every one has the shape of a pipeline stage (stream.Effects): Push takes a frame
+// and returns the frames to resynthesise. Parse builds them from command-line specs and Chain
+// runs them in order; a Chain or a single effect is what stream.Pipeline.SetEffects takes.
 package effect
 
 import (
@@ -14,12 +16,33 @@ import (
 	"math"
 )
 
-// Effect modifies one magnitude frame (Bins() linear magnitudes) in place. Apply does not
-// allocate. Effects keep state across frames (Gate) and are not safe for concurrent use.
+// Effect is one stage between analysis and resynthesis, with the shape of stream.Effects: Push
+// takes an analysed frame (Bins() linear magnitudes) and returns the frames to resynthesise, as
+// views valid until the next Push. An effect that keeps the frame rate (Stretch() == 1:
+// PitchShift, Gate, BandGain) modifies the frame in place and returns it alone; a TimeStretch
+// returns 0 to ⌈factor⌉ frames of its own. Push does not allocate. Effects keep state across
+// frames (Gate, TimeStretch) and are not safe for concurrent use; Reset starts a new signal.
 type Effect interface {
-	Apply(mag []float64)
+	Push(mag []float64) [][]float64
+	Stretch() float64
 	Reset()
 	String() string
+}
+
+// inPlace gives an effect that modifies frames in place the rest of the Effect shape: a frame
+// rate of 1 and the one-frame result of Push.
+type inPlace struct{ one [][]float64 }
+
+// Stretch returns 1: the effect keeps the frame rate.
+func (inPlace) Stretch() float64 { return 1 }
+
+// frame returns mag as the one frame of Push's result, without allocating after the first call.
+func (e *inPlace) frame(mag []float64) [][]float64 {
+	if e.one == nil {
+		e.one = make([][]float64, 1)
+	}
+	e.one[0] = mag
+	return e.one
 }
 
 func checkBins(mag []float64, bins int, who string) {
@@ -38,6 +61,7 @@ func checkBins(mag []float64, bins int, who string) {
 // sinusoid stays a consistent STFT of a sinusoid, which the phase reconstruction then recovers
 // cleanly. Frequencies moved past Nyquist are dropped. The duration is unchanged.
 type PitchShift struct {
+	inPlace
 	semitones, ratio float64
 	src              []float64
 }
@@ -48,6 +72,12 @@ func NewPitchShift(semitones float64, bins int) (*PitchShift, error) {
 		return nil, fmt.Errorf("effect: pitch shift of %v semitones, want within ±48", semitones)
 	}
 	return &PitchShift{semitones: semitones, ratio: math.Exp2(semitones / 12), src: make([]float64, bins)}, nil
+}
+
+// Push applies the effect to mag in place and returns it as the one frame to resynthesise.
+func (p *PitchShift) Push(mag []float64) [][]float64 {
+	p.Apply(mag)
+	return p.frame(mag)
 }
 
 // Apply shifts one frame.
@@ -126,6 +156,7 @@ func (p *PitchShift) String() string { return fmt.Sprintf("pitch %+g semitones",
 // 15–25 dB remove stationary noise. Added latency: none; the floor needs about half a second of
 // signal to settle.
 type Gate struct {
+	inPlace
 	thresholdDB, reductionDB float64
 	thr, red                 float64 // linear
 	alpha, rise              float64 // smoothing per frame, floor rise factor per frame
@@ -157,6 +188,12 @@ func NewGate(thresholdDB, reductionDB float64, bins int, hopSeconds float64) (*G
 		alpha: math.Exp(-hopSeconds / smoothing), rise: math.Pow(10, 3*hopSeconds/20),
 		smooth: make([]float64, bins), minimum: make([]float64, bins), floor: make([]float64, bins),
 		window: make([]float64, 2*gateHalfWidth+1)}, nil
+}
+
+// Push applies the effect to mag in place and returns it as the one frame to resynthesise.
+func (g *Gate) Push(mag []float64) [][]float64 {
+	g.Apply(mag)
+	return g.frame(mag)
 }
 
 // Apply gates one frame and updates the noise floor.
@@ -215,6 +252,7 @@ func (g *Gate) String() string {
 // BandGain multiplies the bins whose centre frequency lies in [lo, hi] Hz by a gain in dB: an
 // equaliser band with brick-wall edges.
 type BandGain struct {
+	inPlace
 	lo, hi, db float64
 	k0, k1     int // bins k0 ≤ k < k1
 	gain       float64
@@ -232,6 +270,12 @@ func NewBandGain(lo, hi, db float64, nfft int, sampleRate float64) (*BandGain, e
 	bin := sampleRate / float64(nfft)
 	return &BandGain{lo: lo, hi: hi, db: db, k0: int(math.Ceil(lo / bin)), k1: int(math.Floor(hi/bin)) + 1,
 		gain: math.Pow(10, db/20), bins: nfft/2 + 1}, nil
+}
+
+// Push applies the effect to mag in place and returns it as the one frame to resynthesise.
+func (b *BandGain) Push(mag []float64) [][]float64 {
+	b.Apply(mag)
+	return b.frame(mag)
 }
 
 // Apply scales the band of one frame.
@@ -304,6 +348,9 @@ func (t *TimeStretch) Push(mag []float64) [][]float64 {
 
 // Factor returns the stretch factor.
 func (t *TimeStretch) Factor() float64 { return t.factor }
+
+// Stretch returns the stretch factor: about Stretch() frames come out per frame in.
+func (t *TimeStretch) Stretch() float64 { return t.factor }
 
 // Reset starts a new signal.
 func (t *TimeStretch) Reset() { t.in, t.out = 0, 0 }

@@ -25,7 +25,7 @@ func tone(freq, amp float64, n int) []float64 {
 func vocode(t *testing.T, x []float64, specs ...string) []float64 {
 	t.Helper()
 	cfg, _ := retrieval.Config{NFFT: 1024, Hop: 256}.Resolve()
-	chain, err := NewChain(specs, cfg, rate, true)
+	chain, err := NewChain(specs, cfg, rate, FreeFrameRate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +208,10 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("Parse(%q) accepted", s)
 		}
 	}
-	if _, err := NewChain([]string{"stretch:2"}, cfg, rate, false); err == nil || !strings.Contains(err.Error(), "file mode") {
+	if _, err := NewChain([]string{"stretch:2"}, cfg, rate, FixedFrameRate); err == nil || !strings.Contains(err.Error(), "file mode") {
 		t.Errorf("stretch in real-time mode: %v", err)
 	}
-	c, err := NewChain([]string{"gate:10", "pitch:+3", "gain:100-200:-6"}, cfg, rate, false)
+	c, err := NewChain([]string{"gate:10", "pitch:+3", "gain:100-200:-6"}, cfg, rate, FixedFrameRate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestPipelineWithEffectsDoesNotAllocate(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	cfg, _ := retrieval.Config{NFFT: 1024, Hop: 256}.Resolve()
-	chain, _ := NewChain([]string{"gate:10", "pitch:+5", "gain:100-2000:3"}, cfg, rate, false)
+	chain, _ := NewChain([]string{"gate:10", "pitch:+5", "gain:100-2000:3"}, cfg, rate, FixedFrameRate)
 	an, _ := stream.NewAnalyzer(cfg)
 	eng, _ := stream.NewEngine(stream.Config{STFT: cfg, SampleRate: rate, Lookahead: 2, ItersPerHop: 8})
 	p, err := stream.NewPipeline(eng, an, true)
@@ -267,19 +267,20 @@ func FuzzParse(f *testing.F) {
 		for i := range frame {
 			frame[i] = float64(i%7) + 0.5
 		}
-		switch e := e.(type) {
-		case Effect:
-			e.Apply(frame)
-		case *TimeStretch:
-			for _, out := range e.Push(frame) {
-				frame = out
-			}
-		default:
-			t.Fatalf("Parse(%q) returned %T", spec, e)
+		if e == nil {
+			t.Fatalf("Parse(%q) returned a nil effect and no error", spec)
 		}
-		for k, v := range frame {
-			if !(v >= 0) || math.IsInf(v, 0) {
-				t.Fatalf("Parse(%q): bin %d = %v", spec, k, v)
+		for range 3 {
+			out := e.Push(frame)
+			if e.Stretch() == 1 && (len(out) != 1 || &out[0][0] != &frame[0]) {
+				t.Fatalf("Parse(%q): an effect of frame rate 1 returned %d frames, not the frame itself", spec, len(out))
+			}
+			for _, f := range out {
+				for k, v := range f {
+					if !(v >= 0) || math.IsInf(v, 0) {
+						t.Fatalf("Parse(%q): bin %d = %v", spec, k, v)
+					}
+				}
 			}
 		}
 	})

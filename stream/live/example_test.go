@@ -40,7 +40,7 @@ func ExampleRun() {
 		x[i] = float64(v)
 	}
 	stft, _ := retrieval.Config{NFFT: 512, Hop: 128, Framing: retrieval.Full}.Resolve()
-	chain, err := effect.NewChain([]string{"gain:300-3000:-6"}, stft, rate, false)
+	chain, err := effect.NewChain([]string{"gain:300-3000:-6"}, stft, rate, effect.FixedFrameRate)
 	if err != nil {
 		panic(err)
 	}

@@ -16,7 +16,7 @@
 //	dev, _ := device.Open(device.Config{Input: "default", Output: "default"})
 //	defer dev.Close()
 //	stft, _ := retrieval.Config{NFFT: 512, Framing: retrieval.Full}.Resolve()
-//	chain, _ := effect.NewChain([]string{"pitch:+12"}, stft, dev.SampleRate(), false)
+//	chain, _ := effect.NewChain([]string{"pitch:+12"}, stft, dev.SampleRate(), effect.FixedFrameRate)
 //	rep, err := live.Run(ctx, live.Config{Engine: stream.Config{STFT: stft, Budget: stream.DefaultRealtimeBudget},
 //		Effects: chain, Device: dev})
 package live

@@ -246,7 +246,7 @@ func TestRunSinkErrorStops(t *testing.T) {
 // measure since the clicks move) and is refused with a device, as is a bad configuration.
 func TestRunStretchOfflineOnly(t *testing.T) {
 	cfg := engineConfig()
-	chain, err := effect.NewChain([]string{"stretch:2"}, cfg.STFT, rate, true)
+	chain, err := effect.NewChain([]string{"stretch:2"}, cfg.STFT, rate, effect.FreeFrameRate)
 	if err != nil {
 		t.Fatal(err)
 	}
