@@ -400,7 +400,7 @@ func runAnalyze(args []string) error {
 	}
 	hdr := framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength,
 		Window: stft.Window, Symmetric: stft.Symmetric, Length: r.Len(), Mel: mc, MelLoss: ml}
-	fw, err := framestream.NewWriter(o, hdr, *headerless)
+	fw, err := framestream.NewWriter(o, hdr, fsHeaderMode(*headerless))
 	if err != nil {
 		return inputError{err}
 	}
@@ -506,7 +506,7 @@ func runSynth(args []string) error {
 			return inputError{err}
 		}
 	}
-	fr, err := framestream.NewReader(r, *headerless, hdr)
+	fr, err := framestream.NewReader(r, hdr, fsHeaderMode(*headerless))
 	if err != nil {
 		return badInput("%s: %v", name, err)
 	}
@@ -698,4 +698,12 @@ func (r *rawWriter) write(v []float64) error {
 	r.written += len(v)
 	_, err := r.w.Write(r.buf)
 	return err
+}
+
+// fsHeaderMode maps the --headerless flag to the frame stream's HeaderMode.
+func fsHeaderMode(headerless bool) framestream.HeaderMode {
+	if headerless {
+		return framestream.Headerless
+	}
+	return framestream.WithHeader
 }

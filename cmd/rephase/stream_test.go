@@ -132,7 +132,7 @@ func TestSynthCenterFramedMagnitudes(t *testing.T) {
 	mag := s.Magnitude(nil, x)
 	write := func(name string, h framestream.Header, headerless bool) string {
 		var b bytes.Buffer
-		w, err := framestream.NewWriter(&b, h, headerless)
+		w, err := framestream.NewWriter(&b, h, fsHeaderMode(headerless))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -437,7 +437,17 @@ func headerSize(v uint16) int {
 	return 0
 }
 
-// Writer writes frames (and, unless headerless, the header first) to an io.Writer, buffered:
+// HeaderMode says whether a stream carries its header.
+type HeaderMode int
+
+const (
+	// WithHeader: the header first, then the frames (what rephase analyze writes).
+	WithHeader HeaderMode = iota
+	// Headerless: the frames alone; the parameters travel out of band (docs/frame-stream.md).
+	Headerless
+)
+
+// Writer writes frames (and, WithHeader, the header first) to an io.Writer, buffered:
 // call Flush at the end.
 type Writer struct {
 	w    *bufio.Writer
@@ -445,13 +455,13 @@ type Writer struct {
 	buf  []byte
 }
 
-// NewWriter writes h's header (unless headerless) and returns a writer of its frames.
-func NewWriter(w io.Writer, h Header, headerless bool) (*Writer, error) {
+// NewWriter writes h's header (WithHeader) and returns a writer of its frames.
+func NewWriter(w io.Writer, h Header, mode HeaderMode) (*Writer, error) {
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
 	fw := &Writer{w: bufio.NewWriterSize(w, 64<<10), bins: h.Bins(), buf: make([]byte, 4*h.Bins())}
-	if !headerless {
+	if mode == WithHeader {
 		b, _ := h.MarshalBinary()
 		if _, err := fw.w.Write(b); err != nil {
 			return nil, err
@@ -484,12 +494,12 @@ type Reader struct {
 	frame  int
 }
 
-// NewReader reads the header from r, or, if headerless is set, takes h as the stream's
+// NewReader reads the header from r (WithHeader), or, Headerless, takes h as the stream's
 // parameters. It returns a *FormatError for a malformed header.
-func NewReader(r io.Reader, headerless bool, h Header) (*Reader, error) {
+func NewReader(r io.Reader, h Header, mode HeaderMode) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	fr := &Reader{r: br}
-	if headerless {
+	if mode == Headerless {
 		if err := h.Validate(); err != nil {
 			return nil, err
 		}

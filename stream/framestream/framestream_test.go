@@ -18,7 +18,7 @@ func TestRoundTripWithAndWithoutHeader(t *testing.T) {
 	h := Header{SampleRate: 16000, NFFT: 512, Hop: 128, WinLength: 400, Window: retrieval.Hamming, Center: true, Symmetric: true, Length: 5 << 32}
 	for _, headerless := range []bool{false, true} {
 		var b bytes.Buffer
-		w, err := NewWriter(&b, h, headerless)
+		w, err := NewWriter(&b, h, headerMode(headerless))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +39,7 @@ func TestRoundTripWithAndWithoutHeader(t *testing.T) {
 		if b.Len() != want {
 			t.Fatalf("headerless=%v: %d bytes, want %d", headerless, b.Len(), want)
 		}
-		r, err := NewReader(&b, headerless, h)
+		r, err := NewReader(&b, h, headerMode(headerless))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestRoundTripWithAndWithoutHeader(t *testing.T) {
 func TestErrorsNameTheOffset(t *testing.T) {
 	h := Header{SampleRate: 8000, NFFT: 8, Hop: 2, WinLength: 8}
 	var b bytes.Buffer
-	w, _ := NewWriter(&b, h, false)
+	w, _ := NewWriter(&b, h, WithHeader)
 	w.WriteFrame([]float64{1, 2, 3, 4, 5})
 	w.WriteFrame([]float64{1, 2, math.NaN(), 4, 5})
 	w.Flush()
@@ -82,7 +82,7 @@ func TestErrorsNameTheOffset(t *testing.T) {
 		{append([]byte("RPFS\x04\x00"), full[6:]...), "version 4"},
 	}
 	for _, c := range cases {
-		r, err := NewReader(bytes.NewReader(c.data), false, Header{})
+		r, err := NewReader(bytes.NewReader(c.data), Header{}, WithHeader)
 		if err == nil {
 			f := make([]float64, h.Bins())
 			for err == nil {
@@ -96,7 +96,7 @@ func TestErrorsNameTheOffset(t *testing.T) {
 	}
 	bad := append([]byte(nil), full[:HeaderSize]...)
 	bad[28] = 9 // bins
-	if _, err := NewReader(bytes.NewReader(bad), false, Header{}); err == nil || !strings.Contains(err.Error(), "9 bins") {
+	if _, err := NewReader(bytes.NewReader(bad), Header{}, WithHeader); err == nil || !strings.Contains(err.Error(), "9 bins") {
 		t.Errorf("wrong bin count: %v", err)
 	}
 }
@@ -130,7 +130,7 @@ func TestHostileHeaders(t *testing.T) {
 	for _, c := range cases {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		_, err := NewReader(bytes.NewReader(c.hdr), false, Header{})
+		_, err := NewReader(bytes.NewReader(c.hdr), Header{}, WithHeader)
 		runtime.ReadMemStats(&after)
 		var fe *FormatError
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) {
@@ -149,7 +149,7 @@ func TestHostileHeaders(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", h, err)
 		}
-		if _, err := NewReader(bytes.NewReader(b), false, Header{}); err != nil {
+		if _, err := NewReader(bytes.NewReader(b), Header{}, WithHeader); err != nil {
 			t.Errorf("%+v: %v", h, err)
 		}
 	}
@@ -158,10 +158,10 @@ func TestHostileHeaders(t *testing.T) {
 		{SampleRate: -1, NFFT: 512, Hop: 128, WinLength: 512},
 		{SampleRate: 16000, NFFT: 1 << 20, Hop: 1, WinLength: 1 << 20},
 	} {
-		if _, err := NewReader(bytes.NewReader(nil), true, h); err == nil {
+		if _, err := NewReader(bytes.NewReader(nil), h, Headerless); err == nil {
 			t.Errorf("headerless %+v accepted", h)
 		}
-		if _, err := NewWriter(io.Discard, h, false); err == nil {
+		if _, err := NewWriter(io.Discard, h, WithHeader); err == nil {
 			t.Errorf("writer for %+v accepted", h)
 		}
 	}
@@ -171,7 +171,7 @@ func TestHostileHeaders(t *testing.T) {
 // panic or loop.
 func FuzzReader(f *testing.F) {
 	var b bytes.Buffer
-	w, _ := NewWriter(&b, Header{SampleRate: 16000, NFFT: 16, Hop: 4, WinLength: 16}, false)
+	w, _ := NewWriter(&b, Header{SampleRate: 16000, NFFT: 16, Hop: 4, WinLength: 16}, WithHeader)
 	w.WriteFrame(make([]float64, 9))
 	w.Flush()
 	f.Add(b.Bytes())
@@ -186,13 +186,13 @@ func FuzzReader(f *testing.F) {
 	f.Add(nan)
 	f.Add(b.Bytes()[:HeaderSize+10])
 	var mb bytes.Buffer
-	mw, _ := NewWriter(&mb, melHeader(), false)
+	mw, _ := NewWriter(&mb, melHeader(), WithHeader)
 	mw.WriteFrame([]float64{-11.5, -3, 0, 2.5, 1})
 	mw.Flush()
 	f.Add(mb.Bytes())
 	f.Add(mb.Bytes()[:HeaderSizeMel-4])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewReader(bytes.NewReader(data), false, Header{})
+		r, err := NewReader(bytes.NewReader(data), Header{}, WithHeader)
 		if err != nil {
 			return
 		}
@@ -224,7 +224,7 @@ func TestReadsVersion1(t *testing.T) {
 		5, 0, 0, 0, // bins
 		0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0x80, 0x3e, 0, 0, 0x80, 0x3f, // 1 2 0 0.25 1
 	}
-	r, err := NewReader(bytes.NewReader(v1), false, Header{})
+	r, err := NewReader(bytes.NewReader(v1), Header{}, WithHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestReadsVersion1(t *testing.T) {
 		t.Fatalf("after the frame: %v, want io.EOF", err)
 	}
 	// A version 1 header cut short names version 1's size.
-	if _, err := NewReader(bytes.NewReader(v1[:20]), false, Header{}); err == nil || !strings.Contains(err.Error(), "20 of 32 bytes") {
+	if _, err := NewReader(bytes.NewReader(v1[:20]), Header{}, WithHeader); err == nil || !strings.Contains(err.Error(), "20 of 32 bytes") {
 		t.Fatalf("cut version 1 header: %v", err)
 	}
 }
@@ -295,7 +295,7 @@ func melHeader() Header {
 func TestMelStream(t *testing.T) {
 	h := melHeader()
 	var b bytes.Buffer
-	w, err := NewWriter(&b, h, false)
+	w, err := NewWriter(&b, h, WithHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestMelStream(t *testing.T) {
 	if binary.LittleEndian.Uint16(data[4:]) != VersionMel || binary.LittleEndian.Uint32(data[28:]) != 5 || len(data) != HeaderSizeMel+2*20 {
 		t.Fatalf("header: version %d, bins field %d, %d bytes", binary.LittleEndian.Uint16(data[4:]), binary.LittleEndian.Uint32(data[28:]), len(data))
 	}
-	r, err := NewReader(bytes.NewReader(data), false, Header{})
+	r, err := NewReader(bytes.NewReader(data), Header{}, WithHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestMelStream(t *testing.T) {
 	if err := hh.UnmarshalBinary(bad); err == nil || !strings.Contains(err.Error(), "byte 48") {
 		t.Errorf("f_max −1 Hz: %v", err)
 	}
-	if _, err := NewReader(bytes.NewReader(data[:HeaderSizeMel-1]), false, Header{}); err == nil || !strings.Contains(err.Error(), "95 of 96 bytes") {
+	if _, err := NewReader(bytes.NewReader(data[:HeaderSizeMel-1]), Header{}, WithHeader); err == nil || !strings.Contains(err.Error(), "95 of 96 bytes") {
 		t.Errorf("cut mel header: %v", err)
 	}
 	for _, bh := range []Header{
@@ -370,4 +370,12 @@ func TestMelStream(t *testing.T) {
 	if (Header{SampleRate: 8000, NFFT: 8, Hop: 2, WinLength: 8}).ValidValue(-1) || !h.ValidValue(-1) {
 		t.Error("ValidValue: a linear stream must refuse −1, a log-mel stream accept it")
 	}
+}
+
+// headerMode maps a test table's bool to a HeaderMode.
+func headerMode(headerless bool) HeaderMode {
+	if headerless {
+		return Headerless
+	}
+	return WithHeader
 }
