@@ -291,8 +291,19 @@ func percentile(sorted []float64, p float64) float64 {
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
-// drawHistogram draws the histogram of h.Ms into c (40 bins).
+// drawHistogram draws the histogram of h.Ms into c: 40 bins up to the largest time, or up to
+// 3 × p99 when a few outliers (a loaded machine's preemptions) lie beyond it, counted in the title.
 func drawHistogram(c draw.Canvas, h Hops) error {
+	p, err := histogramPlot(h)
+	if err != nil {
+		return err
+	}
+	p.Draw(c)
+	return nil
+}
+
+// histogramPlot is the plot that drawHistogram draws.
+func histogramPlot(h Hops) (*plot.Plot, error) {
 	p := plot.New()
 	p.X.Label.Text = "compute per hop (ms)"
 	p.Y.Label.Text = "hops"
@@ -300,18 +311,32 @@ func drawHistogram(c draw.Canvas, h Hops) error {
 	if len(h.Ms) > 0 {
 		sorted := append([]float64(nil), h.Ms...)
 		slices.Sort(sorted)
-		line := h.HopMs > 0 && h.HopMs <= 1.5*sorted[len(sorted)-1]
-		if p.Title.Text == "" {
-			p.Title.Text = fmt.Sprintf("per-hop compute: p50 %.3g ms, p99 %.3g ms, max %.3g ms", percentile(sorted, 0.5), percentile(sorted, 0.99), sorted[len(sorted)-1])
-			if line {
-				p.Title.Text += fmt.Sprintf("; hop %.3g ms (dashed)", h.HopMs)
-			} else if h.HopMs > 0 {
-				p.Title.Text += fmt.Sprintf("; hop %.3g ms", h.HopMs)
+		p99, top := percentile(sorted, 0.99), sorted[len(sorted)-1]
+		shown, beyond := sorted, 0
+		if top > 3*p99 {
+			for len(shown) > 1 && shown[len(shown)-1] > 3*p99 {
+				shown = shown[:len(shown)-1]
 			}
+			beyond = len(sorted) - len(shown)
 		}
-		hist, err := plotter.NewHist(plotter.Values(h.Ms), 40)
+		line := h.HopMs > 0 && h.HopMs <= 1.5*shown[len(shown)-1]
+		stats := fmt.Sprintf("p50 %.3g ms, p99 %.3g ms, max %.3g ms", percentile(sorted, 0.5), p99, top)
+		if line {
+			stats += fmt.Sprintf("; hop %.3g ms (dashed)", h.HopMs)
+		} else if h.HopMs > 0 {
+			stats += fmt.Sprintf("; hop %.3g ms", h.HopMs)
+		}
+		if beyond > 0 {
+			stats += fmt.Sprintf("; %d beyond 3 × p99", beyond)
+		}
+		if p.Title.Text == "" {
+			p.Title.Text = "per-hop compute: " + stats
+		} else {
+			p.Title.Text += "\n" + stats
+		}
+		hist, err := plotter.NewHist(plotter.Values(shown), 40)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p.Add(hist)
 		if line {
@@ -321,7 +346,7 @@ func drawHistogram(c draw.Canvas, h Hops) error {
 			}
 			l, err := plotter.NewLine(plotter.XYs{{X: h.HopMs, Y: 0}, {X: h.HopMs, Y: top}})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			l.Color = color.RGBA{R: 200, A: 255}
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
@@ -329,8 +354,7 @@ func drawHistogram(c draw.Canvas, h Hops) error {
 		}
 		PadX(p, 0.02)
 	}
-	p.Draw(c)
-	return nil
+	return p, nil
 }
 
 // WriteHistogram writes the per-hop compute histogram of h as a PNG of width × height to w.

@@ -341,3 +341,30 @@ func TestLegendBesideData(t *testing.T) {
 		t.Fatalf("data end at x = %d, legend starts at x = %d", lastGreen, firstRed)
 	}
 }
+
+// TestHistogramOutliers: hops far beyond the p99 (a preempted process) are counted in the title
+// instead of stretching the axis; the hop duration is drawn only within the data's range.
+func TestHistogramOutliers(t *testing.T) {
+	ms := make([]float64, 500)
+	for i := range ms {
+		ms[i] = 1 + 0.001*float64(i)
+	}
+	ms[7], ms[300] = 90, 170
+	p, err := histogramPlot(Hops{Ms: ms, HopMs: 8, Title: "engine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Title.Text, "engine\n") || !strings.Contains(p.Title.Text, "2 beyond 3 × p99") || !strings.Contains(p.Title.Text, "max 170 ms; hop 8 ms;") {
+		t.Errorf("title %q", p.Title.Text)
+	}
+	if p.X.Max > 2 {
+		t.Errorf("x axis reaches %g ms, want the bulk (1–1.5 ms) only", p.X.Max)
+	}
+	q, err := histogramPlot(Hops{Ms: ms[8:108], HopMs: 1.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(q.Title.Text, "per-hop compute: p50") || !strings.Contains(q.Title.Text, "hop 1.05 ms (dashed)") || q.X.Max < 1.05 || q.X.Max > 1.2 {
+		t.Errorf("title %q, x up to %g", q.Title.Text, q.X.Max)
+	}
+}
