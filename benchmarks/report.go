@@ -11,13 +11,12 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/internal/plots"
 	"github.com/rephase/rephase/stream"
 )
 
@@ -299,7 +298,9 @@ func avg(v []float64) float64 {
 	return s / float64(len(v))
 }
 
-// writePlots draws the report's figures for the plotted input at the first setup.
+// writePlots draws the report's figures for the plotted input at the first setup. Legends sit in
+// a column beside the data (plots.WriteWithLegend), axes are padded so that edge markers are
+// whole, log axes are labelled at 1, 2 and 5 per decade, and spectrograms have a colour bar.
 func writePlots(r *Results, dir string) (map[string]string, error) {
 	out := map[string]string{}
 	su := Setups[0].Name
@@ -315,13 +316,16 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 			peers = append(peers, row)
 		}
 	}
-	save := func(p *plot.Plot, key, name string, wd, ht vg.Length) error {
+	save := func(key, name string, write func(io.Writer) error) error {
 		path := filepath.Join(dir, name)
-		if err := p.Save(wd, ht, path); err != nil {
+		if err := plots.Save(path, write); err != nil {
 			return err
 		}
 		out[key] = path
 		return nil
+	}
+	withLegend := func(p *plot.Plot, l plot.Legend, wd, ht vg.Length) func(io.Writer) error {
+		return func(w io.Writer) error { return plots.WriteWithLegend(w, p, l, wd, ht) }
 	}
 	// 1. SC against latency: every engine point, its front, and the peers.
 	{
@@ -330,6 +334,7 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 		p.X.Label.Text = "algorithmic latency (ms)"
 		p.Y.Label.Text = "spectral convergence (dB)"
 		p.Add(plotter.NewGrid())
+		leg := plot.NewLegend()
 		byLook := map[int]plotter.XYs{}
 		best := map[float64]float64{}
 		for _, row := range eng {
@@ -351,22 +356,18 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 			l.Color = color.RGBA{B: 200, A: 255}
 			l.Width = vg.Points(1.5)
 			p.Add(l)
-			p.Legend.Add("engine front (best K)", l)
+			leg.Add("engine front (best K)", l)
 		}
-		looks := make([]int, 0, len(byLook))
-		for l := range byLook {
-			looks = append(looks, l)
-		}
-		sort.Ints(looks)
-		for i, l := range looks {
+		for i, l := range sortedKeys(byLook) {
 			s, err := plotter.NewScatter(byLook[l])
 			if err != nil {
 				return nil, err
 			}
 			s.Color = plotutil.Color(i)
 			s.Shape = plotutil.Shape(i)
+			s.Radius = vg.Points(3)
 			p.Add(s)
-			p.Legend.Add(fmt.Sprintf("engine ℓ=%d, K=4…%d", l, stream.DefaultFileItersPerHop), s)
+			leg.Add(fmt.Sprintf("engine ℓ=%d, K=4…%d", l, stream.DefaultFileItersPerHop), s)
 		}
 		for i, row := range peers {
 			s, err := plotter.NewScatter(plotter.XYs{{X: row.LatencyMs, Y: row.SCdB}})
@@ -377,11 +378,11 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 			s.Shape = plotutil.Shape(4 + i)
 			s.Radius = vg.Points(4)
 			p.Add(s)
-			p.Legend.Add(row.Method, s)
+			leg.Add(row.Method, s)
 		}
-		p.Legend.Top = true
-		p.Y.Max += 0.35 * (p.Y.Max - p.Y.Min) // room for the legend above the points
-		if err := save(p, "front", "sc_vs_latency.png", 7*vg.Inch, 5*vg.Inch); err != nil {
+		plots.PadX(p, 0.05)
+		plots.PadY(p, 0.05)
+		if err := save("front", "sc_vs_latency.png", withLegend(p, leg, 8.5*vg.Inch, 5*vg.Inch)); err != nil {
 			return nil, err
 		}
 	}
@@ -391,30 +392,19 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 		p.Title.Text = fmt.Sprintf("Quality against iterations per hop (%s, %s)", r.plotInput, su)
 		p.X.Label.Text = "iterations per hop K"
 		p.Y.Label.Text = "spectral convergence (dB)"
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Add(plotter.NewGrid())
+		leg := plot.NewLegend()
 		byLook := map[int]plotter.XYs{}
 		for _, row := range eng {
 			byLook[row.Lookahead] = append(byLook[row.Lookahead], plotter.XY{X: float64(row.ItersPerHop), Y: row.SCdB})
 		}
-		var args []any
-		looks := make([]int, 0, len(byLook))
-		for l := range byLook {
-			looks = append(looks, l)
-		}
-		sort.Ints(looks)
-		for _, l := range looks {
-			pts := byLook[l]
-			sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
-			args = append(args, fmt.Sprintf("ℓ = %d", l), pts)
-		}
-		if len(args) > 0 {
-			if err := plotutil.AddLinePoints(p, args...); err != nil {
+		for i, l := range sortedKeys(byLook) {
+			if err := addLinePoints(p, &leg, fmt.Sprintf("ℓ = %d", l), byLook[l], i); err != nil {
 				return nil, err
 			}
 		}
-		if err := save(p, "iters", "sc_vs_iterations.png", 6*vg.Inch, 4*vg.Inch); err != nil {
+		logX(p)
+		if err := save("iters", "sc_vs_iterations.png", withLegend(p, leg, 7*vg.Inch, 4*vg.Inch)); err != nil {
 			return nil, err
 		}
 	}
@@ -430,9 +420,8 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 		p.Title.Text = fmt.Sprintf("Quality against compute per hop (%s, %s, ℓ = %d)", in, su, look)
 		p.X.Label.Text = "per-hop compute, p50 (ms)"
 		p.Y.Label.Text = "spectral convergence (dB)"
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Add(plotter.NewGrid())
+		leg := plot.NewLegend()
 		lines := map[string]plotter.XYs{}
 		var order []string
 		var deadline plotter.XYs
@@ -449,14 +438,8 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 			}
 			lines[row.Optimizer] = append(lines[row.Optimizer], plotter.XY{X: row.HopP50Ms, Y: row.SCdB})
 		}
-		var args []any
-		for _, o := range order {
-			pts := lines[o]
-			sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
-			args = append(args, fmt.Sprintf("%s, K = %d…%d", o, minK(r.Anytime), maxK(r.Anytime)), pts)
-		}
-		if len(args) > 0 {
-			if err := plotutil.AddLinePoints(p, args...); err != nil {
+		for i, o := range order {
+			if err := addLinePoints(p, &leg, fmt.Sprintf("%s, K = %d…%d", o, minK(r.Anytime), maxK(r.Anytime)), lines[o], i); err != nil {
 				return nil, err
 			}
 		}
@@ -468,90 +451,77 @@ func writePlots(r *Results, dir string) (map[string]string, error) {
 			sc.Shape = draw.CrossGlyph{}
 			sc.Radius = vg.Points(4)
 			p.Add(sc)
-			p.Legend.Add("deadline 10/25/50 % (all optimizers)", sc)
+			leg.Add("deadline 10/25/50 %", sc)
+			leg.Add("  (all optimizers)")
 		}
-		p.Legend.Top, p.Legend.Left = true, true
-		p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min)
-		if err := save(p, "compute", "sc_vs_compute.png", 7*vg.Inch, 5*vg.Inch); err != nil {
+		logX(p)
+		if err := save("compute", "sc_vs_compute.png", withLegend(p, leg, 8.5*vg.Inch, 5*vg.Inch)); err != nil {
 			return nil, err
 		}
 	}
 	// 4. Per-hop compute histogram of the default engine.
 	if len(r.hopTimes) > 0 {
-		p := plot.New()
-		p.Title.Text = fmt.Sprintf("Per-hop compute, engine %s (%s, %s)", r.spectro.what, r.plotInput, su)
-		p.X.Label.Text = "ms"
-		p.Y.Label.Text = "hops"
-		h, err := plotter.NewHist(plotter.Values(r.hopTimes), 40)
-		if err != nil {
-			return nil, err
-		}
-		p.Add(h)
-		if err := save(p, "hist", "hop_histogram.png", 6*vg.Inch, 4*vg.Inch); err != nil {
+		h := plots.Hops{Ms: r.hopTimes, HopMs: 1000 * float64(r.spectro.cfg.Hop) / float64(r.spectro.rate),
+			Title: fmt.Sprintf("Per-hop compute, engine %s (%s, %s)", r.spectro.what, r.plotInput, su)}
+		if err := save("hist", "hop_histogram.png", func(w io.Writer) error { return plots.WriteHistogram(w, h, 6*vg.Inch, 4*vg.Inch) }); err != nil {
 			return nil, err
 		}
 	}
-	// 5. Spectrograms, original and reconstruction.
+	// 5. Spectrograms, original and reconstruction, on one colour scale.
 	if r.spectro.orig != nil {
-		p1, err := spectrogramPlot(r.spectro.orig, r.spectro.cfg, r.spectro.rate, "original")
+		sp, err := plots.Analyse(r.spectro.cfg, r.spectro.rate, r.spectro.orig, r.spectro.re)
 		if err != nil {
 			return nil, err
 		}
-		p2, err := spectrogramPlot(r.spectro.re, r.spectro.cfg, r.spectro.rate, "streaming reconstruction ("+r.spectro.what+")")
-		if err != nil {
-			return nil, err
+		for _, f := range []struct {
+			key, name, title string
+			which            plots.Panel
+		}{
+			{"spectro", "spectrogram_original.png", "original", plots.Original},
+			{"spectro2", "spectrogram_reconstruction.png", "streaming reconstruction (" + r.spectro.what + ")", plots.Output},
+		} {
+			if err := save(f.key, f.name, func(w io.Writer) error {
+				return plots.WriteSpectrogram(w, sp, f.which, f.title, 8*vg.Inch, 3.5*vg.Inch)
+			}); err != nil {
+				return nil, err
+			}
 		}
-		if err := save(p1, "spectro", "spectrogram_original.png", 7*vg.Inch, 3.5*vg.Inch); err != nil {
-			return nil, err
-		}
-		path := filepath.Join(dir, "spectrogram_reconstruction.png")
-		if err := p2.Save(7*vg.Inch, 3.5*vg.Inch, path); err != nil {
-			return nil, err
-		}
-		out["spectro2"] = path
 	}
 	return out, nil
 }
 
-// specGrid is a dB spectrogram as a heat-map grid: columns are frames, rows bins.
-type specGrid struct {
-	db          []float64
-	frames, bin int
-	dt, df      float64
+// sortedKeys returns the look-aheads of m in increasing order.
+func sortedKeys(m map[int]plotter.XYs) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
 }
 
-func (g specGrid) Dims() (int, int)   { return g.frames, g.bin }
-func (g specGrid) Z(c, r int) float64 { return g.db[c*g.bin+r] }
-func (g specGrid) X(c int) float64    { return float64(c) * g.dt }
-func (g specGrid) Y(r int) float64    { return float64(r) * g.df }
-
-func spectrogramPlot(x []float64, cfg retrieval.Config, rate int, title string) (*plot.Plot, error) {
-	c := cfg
-	c.Framing, c.Pad = retrieval.Center, retrieval.Reflect
-	s, err := retrieval.NewSTFT(c, len(x))
+// addLinePoints adds pts (sorted by x) as a line with markers in plotutil's i-th style, and its
+// legend entry to leg.
+func addLinePoints(p *plot.Plot, leg *plot.Legend, name string, pts plotter.XYs, i int) error {
+	pts = append(plotter.XYs(nil), pts...)
+	sort.Slice(pts, func(a, b int) bool { return pts[a].X < pts[b].X })
+	l, s, err := plotter.NewLinePoints(pts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer s.Close()
-	mag := s.Magnitude(nil, x)
-	peak := 0.0
-	for _, v := range mag {
-		peak = math.Max(peak, v)
-	}
-	db := make([]float64, len(mag))
-	for i, v := range mag {
-		db[i] = math.Max(-80, 20*math.Log10(v/peak+1e-12))
-	}
-	g := specGrid{db: db, frames: s.Frames(), bin: s.Bins(), dt: float64(c.Hop) / float64(rate), df: float64(rate) / float64(c.NFFT)}
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "s"
-	p.Y.Label.Text = "Hz"
-	h := plotter.NewHeatMap(g, moreland.ExtendedBlackBody().Palette(128))
-	h.Rasterized = true // one image, no seams between cells
-	h.Min, h.Max = -80, 0
-	p.Add(h)
-	return p, nil
+	l.Color, l.Dashes = plotutil.Color(i), plotutil.Dashes(i)
+	s.Color, s.Shape = plotutil.Color(i), plotutil.Shape(i)
+	p.Add(l, s)
+	leg.Add(name, l, s)
+	return nil
+}
+
+// logX makes p's x axis logarithmic with 1-2-5 labels, padded so that the end markers are whole.
+func logX(p *plot.Plot) {
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plots.LogTicks{}
+	plots.PadX(p, 0.03)
+	plots.PadY(p, 0.05)
 }
 
 // Summary is the compact form printed by rephase bench.
