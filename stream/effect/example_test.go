@@ -23,7 +23,7 @@ func ExampleChain() {
 	if err != nil {
 		panic(err)
 	}
-	chain, err := effect.NewChain([]string{"pitch:+3", "gain:2000-8000:-12"}, stft, rate, false)
+	chain, err := effect.NewChain([]string{"pitch:+3", "gain:2000-8000:-12"}, stft, rate, effect.FixedFrameRate)
 	if err != nil {
 		panic(err)
 	}
