@@ -21,10 +21,15 @@ const boundRun = 200
 
 // pairTimer times the FFT-pair bound: one forward and one inverse real FFT of size n_fft with the
 // build's default backend (FFTW under cgo) on its own aligned buffers, as BenchmarkFFTPair does.
+// A benchmark interleaves it with the cost it bounds (run after each chunk of the timed work, with
+// the timer stopped, as many pairs as the chunk needed), so that both see the same load on a
+// shared machine; the ratio of the two totals is the multiple of the bound.
 type pairTimer struct {
 	plan   *fft.Plan
 	x, out []float64
 	spec   []complex128
+	total  time.Duration // time of the pairs run so far
+	pairs  int
 }
 
 func newPairTimer(n int) *pairTimer {
@@ -36,37 +41,46 @@ func newPairTimer(n int) *pairTimer {
 	return t
 }
 
-// ns returns the median over 15 batches of the time of one pair (ns), each batch running pairs
-// pairs, so that it can be measured right after, and under the same load as, the cost it bounds.
-func (t *pairTimer) ns(pairs int) float64 {
-	var ts [15]float64
-	for i := range ts {
-		t0 := time.Now()
-		for range pairs {
-			t.pair()
-		}
-		ts[i] = float64(time.Since(t0).Nanoseconds()) / float64(pairs)
-	}
-	slices.Sort(ts[:])
-	return ts[len(ts)/2]
-}
-
 func (t *pairTimer) pair() {
 	t.plan.Forward(t.spec, t.x)
 	t.plan.Inverse(t.out, t.spec)
 }
 
+// run runs n pairs with b's timer stopped and adds them to the totals.
+func (t *pairTimer) run(b *testing.B, n int) {
+	b.StopTimer()
+	t0 := time.Now()
+	for range n {
+		t.pair()
+	}
+	t.total += time.Since(t0)
+	t.pairs += n
+	b.StartTimer()
+}
+
+// report reports x-bound (b's timed total over the bound's: the pairs run, scaled to the pairs
+// the work needs), pair-ns (one pair, interleaved) and ns/pair (b's time per pair needed), and
+// resets the totals.
+func (t *pairTimer) report(b *testing.B, needed float64) {
+	pair := float64(t.total.Nanoseconds()) / float64(t.pairs)
+	el := float64(b.Elapsed().Nanoseconds())
+	b.ReportMetric(el/(needed*pair), "x-bound")
+	b.ReportMetric(pair, "pair-ns")
+	b.ReportMetric(el/needed, "ns/pair")
+	t.total, t.pairs = 0, 0
+}
+
 // BenchmarkBound expresses the cost of one offline iteration (179 frames) and one engine hop
-// (ℓ = 3, K = 16) per optimizer as a multiple of the FFT-pair bound, measured in the same
-// sub-benchmark right after the timed loop: frames × one pair of n_fft 512 per offline
-// iteration, K × (frames in the hop's loss) pairs per hop. Metrics: x-bound (the ratio), pair-ns
-// (one pair, as measured there) and ns/frame. 16 kHz, n_fft 512, hop 128, Hann; offline on the
-// exact reflect model (tolerance off, L-BFGS's line search included) in runs of 200 iterations
-// from the default start; the engine on a chirp with
-// a harmonic tone, RTPGHI warm start, whose one-frame delay leaves ℓ + n_fft/hop − 1 = 6 frames
-// in the loss.
+// (ℓ = 3, K = 16) per optimizer as a multiple of the FFT-pair bound (pairTimer), interleaved with
+// it: frames × one pair of n_fft 512 per offline iteration, K × (frames in the hop's loss) pairs
+// per hop. Metrics: x-bound (the ratio), pair-ns (one pair, interleaved) and ns/pair (the work's
+// time per pair needed); ns/op is per iteration or per hop. 16 kHz, n_fft 512, hop 128, Hann;
+// offline on the exact reflect model (tolerance off, L-BFGS's line search included) in runs of
+// 200 iterations from the default start; the engine on a chirp over a vibrato tone, RTPGHI warm
+// start, whose one-frame delay leaves ℓ + n_fft/hop − 1 = 6 frames in the loss. parts/* split
+// the fused gradient pass (benchmarkPassParts).
 //
-//	go test -run '^$' -bench Bound -count 6 ./benchmarks
+//	go test -run '^$' -bench Bound -count 5 ./benchmarks
 func BenchmarkBound(b *testing.B) {
 	pt := newPairTimer(gradNFFT)
 	defer pt.plan.Close()
@@ -103,18 +117,15 @@ func BenchmarkBound(b *testing.B) {
 				}
 				done += opt.MaxIter
 				iters += res.Iterations // fewer when L-BFGS stalls
+				pt.run(b, res.Iterations*boundFrames)
 			}
-			b.StopTimer()
-			per := float64(b.Elapsed().Nanoseconds()) / float64(max(1, iters))
-			pair := pt.ns(boundFrames)
-			b.ReportMetric(per/(boundFrames*pair), "x-bound")
-			b.ReportMetric(pair, "pair-ns")
-			b.ReportMetric(per/boundFrames, "ns/frame")
+			pt.report(b, float64(iters*boundFrames))
 		})
 	}
 	benchmarkPassParts(b, pt)
 	frames := boundEngineFrames(b)
 	const look, k = 3, 16
+	inLoss := look + (gradNFFT+gradHop-1)/gradHop - 1
 	for _, o := range []stream.Optimizer{stream.GLA, stream.FGLA, stream.LBFGS, stream.Adam} {
 		b.Run("engine/"+o.String(), func(b *testing.B) {
 			e, err := stream.NewEngine(stream.Config{STFT: retrieval.Config{NFFT: gradNFFT, Hop: gradHop},
@@ -130,42 +141,21 @@ func BenchmarkBound(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				e.Push(hop, frames[16+i%(len(frames)-16)])
+				if i%64 == 63 || i == b.N-1 {
+					pt.run(b, (i%64+1)*k*inLoss)
+				}
 			}
-			b.StopTimer()
-			per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			inLoss := look + (gradNFFT+gradHop-1)/gradHop - 1
-			pair := pt.ns(k * inLoss)
-			b.ReportMetric(per/(float64(k*inLoss)*pair), "x-bound")
-			b.ReportMetric(pair, "pair-ns")
-			b.ReportMetric(per/float64(k*inLoss), "ns/frame")
+			pt.report(b, float64(b.N*k*inLoss))
 		})
 	}
 }
 
-// boundEngineFrames analyses 6 s at 16 kHz of a chirp over a vibrato tone (Full framing, one
-// frame per hop, 750 frames); the benchmark cycles through them.
-func boundEngineFrames(b *testing.B) [][]float64 {
-	an, err := stream.NewAnalyzer(retrieval.Config{NFFT: gradNFFT, Hop: gradHop})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer an.Close()
-	x := make([]float64, 6*gradRate)
-	for i := range x {
-		t := float64(i) / gradRate
-		x[i] = 0.4*math.Sin(2*math.Pi*(150*t+2*math.Sin(2*math.Pi*5*t))) + 0.3*math.Sin(2*math.Pi*(200*t+100*t*t))
-	}
-	var frames [][]float64
-	an.Write(x, func(m []float64) error { frames = append(frames, slices.Clone(m)); return nil })
-	return frames
-}
-
 // benchmarkPassParts splits the per-frame cost of the fused gradient pass (fft.Plan.MagnitudePass:
 // windowing, forward FFT, per-bin magnitude map, inverse FFT, windowed accumulation, one cgo call)
-// on one hot frame of n_fft 512, each part as a multiple of the pair measured right after it:
-// the whole pass; the pass without its inverse (acc nil: windowing, forward, the loss sum); the
-// forward FFT alone; the magnitude map alone (fft.MagnitudeMap, one cgo call); and, for the cgo crossing, a pair of n_fft 16 (two cgo calls around FFTs of
-// a few ns each; x-bound there is against the 512 pair).
+// on one hot frame of n_fft 512, each part as a multiple of the pair: the whole pass; the pass
+// without its inverse (acc nil: windowing, forward, the loss sum); the forward FFT alone; the
+// magnitude map alone (fft.MagnitudeMap, one cgo call); and, for the cgo crossing, a pair of
+// n_fft 16 (two cgo calls around FFTs of a few ns each; x-bound there is against the 512 pair).
 func benchmarkPassParts(b *testing.B, pt *pairTimer) {
 	const n = gradNFFT
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -193,15 +183,32 @@ func benchmarkPassParts(b *testing.B, pt *pairTimer) {
 		{"pair-n16", small.pair},
 	} {
 		b.Run("parts/"+c.name, func(b *testing.B) {
-			for range b.N {
+			for i := range b.N {
 				c.f()
+				if i%4096 == 4095 || i == b.N-1 {
+					pt.run(b, i%4096+1)
+					clear(acc) // keep the accumulator bounded
+				}
 			}
-			b.StopTimer()
-			per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			pair := pt.ns(1000)
-			b.ReportMetric(per/pair, "x-bound")
-			b.ReportMetric(pair, "pair-ns")
-			clear(acc) // keep the accumulator bounded
+			pt.report(b, float64(b.N))
 		})
 	}
+}
+
+// boundEngineFrames analyses 6 s at 16 kHz of a chirp over a vibrato tone (Full framing, one
+// frame per hop, 750 frames); the benchmark cycles through them.
+func boundEngineFrames(b *testing.B) [][]float64 {
+	an, err := stream.NewAnalyzer(retrieval.Config{NFFT: gradNFFT, Hop: gradHop})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer an.Close()
+	x := make([]float64, 6*gradRate)
+	for i := range x {
+		t := float64(i) / gradRate
+		x[i] = 0.4*math.Sin(2*math.Pi*(150*t+2*math.Sin(2*math.Pi*5*t))) + 0.3*math.Sin(2*math.Pi*(200*t+100*t*t))
+	}
+	var frames [][]float64
+	an.Write(x, func(m []float64) error { frames = append(frames, slices.Clone(m)); return nil })
+	return frames
 }
