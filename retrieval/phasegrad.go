@@ -262,23 +262,8 @@ func (h *heapGrid) seedBorders() {
 // (frames × bins); phase holds the known phases and receives the rest.
 func (h *heapGrid) integrate(phase, tgrad, fgrad []float64) {
 	b := h.bins
-	h.order = h.order[:0]
-	for i, s := range h.state {
-		if s == cellUnknown {
-			h.order = append(h.order, int32(i))
-		}
-	}
-	key := h.key
-	slices.SortFunc(h.order, func(x, y int32) int {
-		switch kx, ky := key[x], key[y]; {
-		case kx > ky:
-			return -1
-		case kx < ky:
-			return 1
-		}
-		return int(x - y)
-	})
-	h.next = 0
+	sorted := false // h.order is built when the heap first runs dry with unknown bins left:
+	// RTPGHI, seeded by a whole known frame, rarely needs it, and the sort was a fifth of a frame
 	for {
 		for len(h.heap) > 0 {
 			i := int(h.pop())
@@ -305,6 +290,10 @@ func (h *heapGrid) integrate(phase, tgrad, fgrad []float64) {
 				h.seed(i - b)
 			}
 		}
+		if !sorted {
+			h.sortUnknown()
+			sorted = true
+		}
 		for h.next < len(h.order) && h.state[h.order[h.next]] != cellUnknown {
 			h.next++
 		}
@@ -317,6 +306,29 @@ func (h *heapGrid) integrate(phase, tgrad, fgrad []float64) {
 		h.regions++
 		h.seed(start)
 	}
+}
+
+// sortUnknown lists the unknown bins in h.order by decreasing key (ties by index), the candidates
+// for new starts, and rewinds the cursor. The largest unknown bin is the same whether the list is
+// made before the heap runs or when it first runs dry, so building it late changes no result.
+func (h *heapGrid) sortUnknown() {
+	h.order = h.order[:0]
+	for i, s := range h.state {
+		if s == cellUnknown {
+			h.order = append(h.order, int32(i))
+		}
+	}
+	key := h.key
+	slices.SortFunc(h.order, func(x, y int32) int {
+		switch kx, ky := key[x], key[y]; {
+		case kx > ky:
+			return -1
+		case kx < ky:
+			return 1
+		}
+		return int(x - y)
+	})
+	h.next = 0
 }
 
 // settle sets the constant phase of every region started at phase 0 (the integration fixes a
