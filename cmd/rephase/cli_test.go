@@ -175,3 +175,62 @@ func TestSuggestFlag(t *testing.T) {
 		t.Errorf("valuesOf of placeholders: %q, want nil", v)
 	}
 }
+
+// TestProgressBars (issue 17 item 6): stream, analyze and synth draw a progress bar on stderr
+// with --progress on, none with auto when stderr is not a terminal (a pipe here), and reject an
+// unknown mode with status 2. The audio and reports are unchanged by the bar (stdout is clean).
+func TestProgressBars(t *testing.T) {
+	bin := buildRephase(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.wav")
+	writeTestWAV(t, in, 4*8000, func(i float64) float64 { return 0.5 * math.Sin(2*math.Pi*440*i/8000) })
+	frames := filepath.Join(dir, "in.frames")
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"stream", []string{"stream", in, "-o", filepath.Join(dir, "s.wav"), "--iters-per-hop", "1"}},
+		{"analyze", []string{"analyze", in, "-o", frames}},
+		{"synth", []string{"synth", "-i", frames, "-o", filepath.Join(dir, "y.wav"), "--iters-per-hop", "1"}},
+	} {
+		for mode, want := range map[string]bool{"on": true, "auto": false, "off": false} {
+			out, errOut, status := run(t, bin, append(c.args, "--progress", mode)...)
+			if got := strings.Contains(errOut, c.name+" ") && strings.Contains(errOut, "%"); status != 0 || got != want {
+				t.Errorf("%s --progress %s: exit %d, bar drawn %v, want %v; stderr %q", c.name, mode, status, got, want, errOut)
+			}
+			if strings.Contains(out, "%") && strings.Contains(out, "|") {
+				t.Errorf("%s --progress %s: the bar went to stdout: %q", c.name, mode, out)
+			}
+		}
+		if _, _, status := run(t, bin, append(c.args, "--progress", "sometimes")...); status != 2 {
+			t.Errorf("%s --progress sometimes: exit %d, want 2", c.name, status)
+		}
+	}
+}
+
+// TestListDevicesWithoutServerIsQuiet (issue 17 item 6): live --list-devices prints none of the
+// ALSA/JACK probing noise; with no device at all (no sound card, and no JACK server under the
+// name asked for) it says so in one line with how to start a server, and exits 1.
+func TestListDevicesWithoutServerIsQuiet(t *testing.T) {
+	if !haveCgo {
+		t.Skip("no PortAudio without cgo")
+	}
+	bin := buildRephase(t)
+	cmd := exec.Command(bin, "live", "--list-devices")
+	cmd.Env = append(cmd.Environ(), "JACK_DEFAULT_SERVER=rephase-test-no-such-server")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if strings.Contains(e.String(), "ALSA lib") || strings.Contains(e.String(), "jack") && !strings.Contains(e.String(), "jackd -d dummy") {
+		t.Errorf("library noise on stderr:\n%s", e.String())
+	}
+	if strings.Count(o.String(), "\n") > 1 { // devices: a sound card, or a PulseAudio/PipeWire server
+		t.Logf("devices present, the no-server message is not checked:\n%s", o.String())
+		return
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Count(e.String(), "\n") != 1 ||
+		!strings.Contains(e.String(), "no audio server") || !strings.Contains(e.String(), "jackd -d dummy") {
+		t.Errorf("no devices: %v, stdout %q, stderr %q; want exit 1 and one line naming jackd -d dummy", err, o.String(), e.String())
+	}
+}

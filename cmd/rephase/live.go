@@ -28,7 +28,7 @@ func runLive(args []string) error {
 	input := fs.StringP("input", "i", "default", "audio source: DEVICE | FILE.wav | sine:FREQ (a sine of FREQ Hz)")
 	output := fs.StringP("output", "o", "default", "audio sink: DEVICE | FILE.wav (- for stdout)")
 	hostAPI := fs.String("host-api", "", "restrict device selection to a PortAudio host `API`, by name or index (e.g. jack, alsa, 0)")
-	list := fs.Bool("list-devices", false, "list the audio devices and exit")
+	list := fs.Bool("list-devices", false, "list the audio devices and exit (status 1 when there are none: no sound card or audio server)")
 	effects := fs.StringArray("effect", nil, "magnitude effect, repeatable, applied in order: "+effect.Syntax)
 	duration := fs.Duration("duration", 0, "stop after this much input audio (0: at the end of a file input, or on SIGINT)")
 	record := fs.String("record", "", "also record the output to this WAV `FILE` (- for stdout)")
@@ -77,7 +77,8 @@ func runLive(args []string) error {
 	}
 	if *list || inDevice || outDevice {
 		os.Setenv("JACK_NO_START_SERVER", "1") // never spawn a server behind the user's back
-		if err := device.Init(); err != nil {
+		// ALSA and JACK print dozens of lines to fd 2 while PortAudio probes them.
+		if err := device.Silenced(device.Init); err != nil {
 			return err
 		}
 		defer device.Terminate()
@@ -86,6 +87,11 @@ func runLive(args []string) error {
 		ds, err := device.List()
 		if err != nil {
 			return err
+		}
+		if len(ds) == 0 {
+			return errors.New("live: no audio devices: no audio server (JACK, PulseAudio, PipeWire) is running and " +
+				"ALSA finds no sound card. Start one, e.g. a JACK server without hardware: jackd -d dummy &  " +
+				"(or pulseaudio --start, or systemctl --user start pipewire pipewire-pulse)")
 		}
 		device.FormatList(os.Stdout, ds)
 		return nil

@@ -230,6 +230,7 @@ func runStream(args []string) error {
 	ef.bottleneck(fs)
 	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns and dropped input")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit PCM instead of 32-bit float")
+	progress := fs.String("progress", "auto", progressUsage)
 	in, err := parseWithInput(fs, args, "stream")
 	if err != nil {
 		return err
@@ -274,13 +275,20 @@ func runStream(args []string) error {
 		}
 		defer ref.Close()
 	}
+	bar, err := newProgress("stream", *progress, "stream", length, rate)
+	if err != nil {
+		return err
+	}
 	ctx, stop := interruptContext()
 	defer stop()
-	sc := live.StreamConfig{Engine: cfg, Input: r, Output: w, Compensate: !*ef.noCompensate, Paced: *realtime}
+	sc := live.StreamConfig{Engine: cfg, Input: progressReader{r, bar}, Output: w, Compensate: !*ef.noCompensate, Paced: *realtime}
 	if ref != nil {
 		sc.Reference = ref
 	}
 	rep, err := live.Stream(ctx, sc)
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		var ie *live.InputError
 		if errors.As(err, &ie) {
@@ -327,6 +335,7 @@ func runAnalyze(args []string) error {
 	sf := addSTFTFlags(fs)
 	mf := addMelFlags(fs, "per frame instead of the n_fft/2+1 magnitudes")
 	msf := addMelStorageFlags(fs)
+	progress := fs.String("progress", "auto", progressUsage)
 	in, err := parseWithInput(fs, args, "analyze")
 	if err != nil {
 		return err
@@ -369,7 +378,7 @@ func runAnalyze(args []string) error {
 		if err != nil {
 			return err
 		}
-		return analyzeNpy(o, r, stft, toMel)
+		return analyzeNpy(o, r, stft, toMel) // in memory, a matter of seconds: no bar
 	}
 	hdr := framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength,
 		Window: stft.Window, Symmetric: stft.Symmetric, Length: r.Len(), Mel: mc, MelLoss: ml}
@@ -391,8 +400,16 @@ func runAnalyze(args []string) error {
 		block[c] = make([]float64, streamBlock)
 	}
 	x := make([]float64, streamBlock)
+	bar, err := newProgress("analyze", *progress, "analyze", r.Len(), r.SampleRate())
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		defer bar.Finish()
+	}
+	pr := progressReader{r, bar}
 	for ctx.Err() == nil {
-		n, err := r.Read(block)
+		n, err := pr.Read(block)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -436,6 +453,7 @@ func runSynth(args []string) error {
 	mf := addMelFlags(fs, "per frame of a --headerless mel stream (a header describes its own)")
 	msf := addMelStorageFlags(fs)
 	pcm16 := fs.Bool("pcm16", false, "write a 16-bit PCM WAV instead of 32-bit float")
+	progress := fs.String("progress", "auto", progressUsage+" (needs the signal length of a header)")
 	if _, err := parseWithInput(fs, args, "synth"); err != nil {
 		return err
 	}
@@ -521,6 +539,13 @@ func runSynth(args []string) error {
 		}
 		return wout.Write([][]float64{v})
 	}
+	bar, err := newProgress("synth", *progress, "synth", hdr.Length, hdr.SampleRate)
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		defer bar.Finish()
+	}
 	ctx, stop := interruptContext()
 	defer stop()
 	frames := readFrames(ctx, fr)
@@ -544,6 +569,9 @@ loop:
 		}
 		err := pl.WriteFrame(f.mag, emit)
 		frames.free <- f.mag
+		if bar != nil {
+			bar.Set64(e.Stats().Frames * int64(e.Hop()))
+		}
 		if err != nil {
 			return err
 		}
