@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -62,6 +63,49 @@ func printHelp(w io.Writer, use, about string, fs *pflag.FlagSet) {
 		fmt.Fprintf(w, "%s\n\n", strings.TrimRight(about, "\n"))
 	}
 	fmt.Fprintf(w, "flags:\n%s", fs.FlagUsagesWrapped(100))
+	if a := aliasNames(fs); len(a) > 0 {
+		fmt.Fprintf(w, "\naliases: %s\n", strings.Join(a, ", "))
+	}
+}
+
+// aliasPairs are the long names accepted for one another: a command with --out takes --output,
+// one with --output (live) takes --out, and likewise --in and --input.
+var aliasPairs = [][2]string{{"out", "output"}, {"in", "input"}}
+
+// aliasMap maps each long name that is an alias in fs (see aliasPairs) to the flag it stands for.
+func aliasMap(fs *pflag.FlagSet) map[string]string {
+	has := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { has[f.Name] = true })
+	m := map[string]string{}
+	for _, p := range aliasPairs {
+		for i := range p {
+			if has[p[i]] && !has[p[1-i]] {
+				m[p[1-i]] = p[i]
+			}
+		}
+	}
+	return m
+}
+
+// aliases returns the pflag normalisation of fs's flag names that accepts the aliases of aliasMap.
+func aliases(fs *pflag.FlagSet) func(*pflag.FlagSet, string) pflag.NormalizedName {
+	m := aliasMap(fs)
+	return func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if to, ok := m[name]; ok {
+			return pflag.NormalizedName(to)
+		}
+		return pflag.NormalizedName(name)
+	}
+}
+
+// aliasNames describes the aliases of fs for its help, e.g. "--output for --out".
+func aliasNames(fs *pflag.FlagSet) []string {
+	var a []string
+	for from, to := range aliasMap(fs) {
+		a = append(a, "--"+from+" for --"+to)
+	}
+	slices.Sort(a)
+	return a
 }
 
 // parseFlags parses args into fs. After --help or -h it returns errHelpShown (the help is on
@@ -70,6 +114,7 @@ func printHelp(w io.Writer, use, about string, fs *pflag.FlagSet) {
 func parseFlags(fs *pflag.FlagSet, args []string) error {
 	if fs.Lookup("help") == nil { // last in the help
 		fs.BoolP("help", "h", false, "print this help and exit")
+		fs.SetNormalizeFunc(aliases(fs))
 	}
 	err := fs.Parse(args)
 	if err == nil {

@@ -29,6 +29,15 @@ func run(t *testing.T, bin string, args ...string) (stdout, stderr string, statu
 	return o.String(), e.String(), status
 }
 
+// cliFixture builds the binary and writes dir/in.wav: n samples of a 440 Hz sine at 8 kHz.
+func cliFixture(t *testing.T, n int) (bin, dir, in string) {
+	t.Helper()
+	bin, dir = buildRephase(t), t.TempDir()
+	in = filepath.Join(dir, "in.wav")
+	writeTestWAV(t, in, n, func(i float64) float64 { return 0.5 * math.Sin(2*math.Pi*440*i/8000) })
+	return bin, dir, in
+}
+
 // TestHelpExitsZeroForEveryCommand (issue 17 item 1): -h, --help and `rephase help CMD` print the
 // command's help on stdout with --long flags (a value list and default where the flag has them)
 // and exit 0, for every command and the root.
@@ -101,10 +110,7 @@ func TestUsageErrorsAreOneLineWithSuggestion(t *testing.T) {
 // TestExitCodes (issue 17 item 1): 0 on success, 2 for usage errors (a bad flag value, two inputs)
 // and bad input (a negative count, an unknown window, a missing input file), on every command.
 func TestExitCodes(t *testing.T) {
-	bin := buildRephase(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.wav")
-	writeTestWAV(t, in, 8000, func(i float64) float64 { return 0.5 * math.Sin(2*math.Pi*440*i/8000) })
+	bin, dir, in := cliFixture(t, 8000)
 	out := filepath.Join(dir, "out.wav")
 	for _, c := range []struct {
 		args []string
@@ -180,10 +186,7 @@ func TestSuggestFlag(t *testing.T) {
 // with --progress on, none with auto when stderr is not a terminal (a pipe here), and reject an
 // unknown mode with status 2. The audio and reports are unchanged by the bar (stdout is clean).
 func TestProgressBars(t *testing.T) {
-	bin := buildRephase(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.wav")
-	writeTestWAV(t, in, 4*8000, func(i float64) float64 { return 0.5 * math.Sin(2*math.Pi*440*i/8000) })
+	bin, dir, in := cliFixture(t, 4*8000)
 	frames := filepath.Join(dir, "in.frames")
 	for _, c := range []struct {
 		name string
@@ -205,6 +208,9 @@ func TestProgressBars(t *testing.T) {
 		if _, _, status := run(t, bin, append(c.args, "--progress", "sometimes")...); status != 2 {
 			t.Errorf("%s --progress sometimes: exit %d, want 2", c.name, status)
 		}
+	}
+	if _, _, status := run(t, bin, "analyze", in, "-o", filepath.Join(dir, "m.npy"), "--progress", "sometimes"); status != 2 {
+		t.Errorf("analyze to .npy --progress sometimes: exit %d, want 2", status)
 	}
 }
 
@@ -232,5 +238,31 @@ func TestListDevicesWithoutServerIsQuiet(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Count(e.String(), "\n") != 1 ||
 		!strings.Contains(e.String(), "no audio server") || !strings.Contains(e.String(), "jackd -d dummy") {
 		t.Errorf("no devices: %v, stdout %q, stderr %q; want exit 1 and one line naming jackd -d dummy", err, o.String(), e.String())
+	}
+}
+
+// TestShortAndAliasedOutputs: -o, and --output for --out (live: --out for --output, synth: --input
+// for --in), name the same flag; -o - sends the WAV to stdout and the report to stderr.
+func TestShortAndAliasedOutputs(t *testing.T) {
+	bin, dir, in := cliFixture(t, 4000)
+	frames := filepath.Join(dir, "in.frames")
+	for _, args := range [][]string{
+		{"stream", in, "--output", filepath.Join(dir, "a.wav"), "--iters-per-hop", "1"},
+		{"analyze", in, "--output", frames},
+		{"synth", "--input", frames, "-o", filepath.Join(dir, "b.wav"), "--iters-per-hop", "1"},
+		{"live", "-i", in, "--out", filepath.Join(dir, "c.wav"), "--quiet", "--iters-per-hop", "1"},
+		{"invert", in, "--output=" + filepath.Join(dir, "d.wav"), "--iters", "1"},
+	} {
+		if _, errOut, status := run(t, bin, args...); status != 0 {
+			t.Errorf("%v: exit %d: %s", args, status, errOut)
+		}
+	}
+	out, errOut, status := run(t, bin, "stream", in, "-o", "-", "--iters-per-hop", "1")
+	if status != 0 || !strings.HasPrefix(out, "RIFF") || !strings.Contains(errOut, "→ -") {
+		t.Errorf("stream -o -: exit %d, stdout %.8q, stderr %q: want a WAV on stdout and the report on stderr", status, out, errOut)
+	}
+	help, _, _ := run(t, bin, "live", "--help")
+	if !strings.Contains(help, "aliases: --in for --input, --out for --output") {
+		t.Errorf("live --help does not name its aliases:\n%s", help)
 	}
 }

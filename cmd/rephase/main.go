@@ -138,10 +138,11 @@ func main() {
 	os.Exit(1)
 }
 
-// audioToStdout reports whether the command writes a WAV to standard output (--out - or -o - for
-// invert and stream, --output -, -o - or --record - for live).
+// audioToStdout reports whether the command writes a WAV to standard output (--out -, its alias
+// --output - or -o - for invert, stream and live, or --record - for live).
 func audioToStdout(cmd string, args []string) bool {
-	flags := map[string][]string{"invert": {"--out", "-o"}, "stream": {"--out", "-o"}, "live": {"--output", "-o", "--record"}}[cmd]
+	out := []string{"--out", "--output", "-o"} // with the alias (cli.go's aliasPairs)
+	flags := map[string][]string{"invert": out, "stream": out, "live": append(out, "--record")}[cmd]
 	for i, a := range args {
 		if a == "--" {
 			break

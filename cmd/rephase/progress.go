@@ -19,16 +19,14 @@ const progressUsage = "progress bar on stderr: auto (inputs over 10 s, when stde
 // throttled to 10 updates a second and cleared when finished. An unknown mode is an inputError
 // naming cmd.
 func newProgress(cmd, mode, desc string, total int64, rate int) (*progressbar.ProgressBar, error) {
-	switch mode {
-	case "on":
-	case "off":
+	if err := checkProgress(cmd, mode); err != nil {
+		return nil, err
+	}
+	switch {
+	case mode == "off":
 		return nil, nil
-	case "auto":
-		if total <= 10*int64(rate) || !term.IsTerminal(int(os.Stderr.Fd())) {
-			return nil, nil
-		}
-	default:
-		return nil, badInput("%s: unknown --progress %q (auto | on | off)", cmd, mode)
+	case mode == "auto" && (total <= 10*int64(rate) || !term.IsTerminal(int(os.Stderr.Fd()))):
+		return nil, nil
 	}
 	if total <= 0 {
 		total = -1
@@ -51,4 +49,13 @@ func (p progressReader) Read(dst [][]float64) (int, error) {
 		p.bar.Set64(p.Reader.Pos())
 	}
 	return n, err
+}
+
+// checkProgress returns an inputError naming cmd unless mode is a --progress value.
+func checkProgress(cmd, mode string) error {
+	switch mode {
+	case "auto", "on", "off":
+		return nil
+	}
+	return badInput("%s: unknown --progress %q (auto | on | off)", cmd, mode)
 }

@@ -343,6 +343,9 @@ func runAnalyze(args []string) error {
 	if in == "" {
 		return badInput("analyze: need an input WAV")
 	}
+	if err := checkProgress("analyze", *progress); err != nil { // also for --format npy, which has no bar
+		return err
+	}
 	o, err := openOutput(*out, in)
 	if err != nil {
 		return err
