@@ -1,21 +1,6 @@
 package main
 
-// The command line: spf13/cobra for the command tree, `rephase help CMD`, --version and shell
-// completion; spf13/pflag (GNU style: --n-fft, -o) for every command's flags.
-//
-// Why cobra+pflag: it is what the Go CLIs people know use (kubectl, gh, hugo), pflag prints and
-// parses --long and -s flags as the README writes them, and cobra generates bash/zsh/fish/
-// powershell completion and suggests mistyped commands. urfave/cli v3 was the alternative: also
-// maintained and with completion, but its flags are declared as struct literals rather than
-// FlagSet calls (a rewrite of every command rather than a change of package), and it has no
-// counterpart of pflag.FlagSet.Visit, which invert uses to tell defaults from explicit flags.
-// Kong (flags from struct tags) would be a rewrite too.
-//
-// Each command still defines and parses its own pflag.FlagSet in its run function (cobra's
-// DisableFlagParsing), because invert chooses between two flag sets (STFT and mel, with different
-// defaults for --n-fft, --sr, --method) from its arguments, which one cobra FlagSet per command
-// cannot express, and because the tests call the run functions directly. Cobra is told each
-// command's flags only for completion (flagsOf).
+// The command line's helpers; see main.go for the choice of cobra + pflag.
 
 import (
 	"errors"

@@ -13,6 +13,23 @@
 // failures exit with 1. The command line is cobra + pflag (cli.go).
 package main
 
+// The command line: spf13/cobra for the command tree, `rephase help CMD`, --version and shell
+// completion; spf13/pflag (GNU style: --n-fft, -o) for every command's flags.
+//
+// Why cobra+pflag rather than urfave/cli v3 (the alternative considered; kong, with flags from
+// struct tags, is similar in this respect): all three are maintained and generate shell
+// completion. pflag is a near drop-in for the standard flag package (FlagSet, Visit, TextVar),
+// so every command kept its flag definitions and logic and only changed package, while urfave's
+// flags are struct literals read back through the command (cmd.Int("n-fft"), cmd.IsSet), a
+// rewrite of every command; and cobra+pflag is what kubectl, gh and hugo use, so their help,
+// --long/-s parsing and completion are what users of Go CLIs already know.
+//
+// Each command still defines and parses its own pflag.FlagSet in its run function (cobra's
+// DisableFlagParsing), because invert chooses between two flag sets (STFT and mel, with different
+// defaults for --n-fft, --sr, --method) from its arguments, which one cobra FlagSet per command
+// cannot express, and because the tests call the run functions directly. Cobra is told each
+// command's flags only for completion (flagsOf).
+
 import (
 	"errors"
 	"fmt"
