@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,21 +12,17 @@ import (
 
 // runBench runs the benchmark matrix (benchmarks.Run) and writes the report with its plots.
 func runBench(args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: rephase bench [--quick] [--out DIR] [--json]\n\n"+
-			"Measures offline and streaming reconstruction over inputs × configurations × methods, the per-hop\n"+
+	fs := newFlagSet("bench", "bench [--quick] [--out DIR] [--json]",
+		"Measures offline and streaming reconstruction over inputs × configurations × methods, the per-hop\n"+
 			"cost scaling and the concurrent streams per core, and writes DIR/REPORT.md with DIR/plots/*.png.\n"+
-			"--quick runs a few small cases (a smoke test: it checks that everything runs, never a timing).\n\n")
-		fs.PrintDefaults()
-	}
+			"--quick runs a few small cases (a smoke test: it checks that everything runs, never a timing).")
 	quick := fs.Bool("quick", false, "a few small cases, under a minute")
-	out := fs.String("out", "", "directory for REPORT.md and plots/ (default: benchmarks for a full run, a temporary directory with --quick)")
-	static := fs.String("static", "", "hand-maintained report sections appended to REPORT.md (default: benchmarks/report_static.md when present)")
+	out := fs.StringP("out", "o", "", "`DIR` for REPORT.md and plots/ (default: benchmarks for a full run, a temporary directory with --quick)")
+	static := fs.String("static", "", "`FILE` of hand-maintained report sections appended to REPORT.md (default: benchmarks/report_static.md when present)")
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (when stderr is a terminal) | on | off")
-	if err := fs.Parse(args); err != nil {
-		return inputError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return badInput("bench: unexpected argument %q", fs.Arg(0))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -18,12 +17,14 @@ import (
 // analysed with n_fft 128, periodic Hann 128, hop 32, center framing with reflect padding, and
 // recovered from its magnitudes by each method.
 func runDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	outDir := fs.String("out-dir", "rephase-demo", "directory for the WAV files")
+	fs := newFlagSet("demo", "demo [options]",
+		"Inverts MATLAB's stftmag2sig example (an exponential chirp 1→1024 Hz at 2048 Hz, n_fft 128, hop 32)\n"+
+			"with GD, GLA, FGLA and PGHI→FGLA, prints the spectral convergence of each and writes their WAVs.")
+	outDir := fs.StringP("out-dir", "o", "rephase-demo", "`DIR` for the WAV files")
 	iters := fs.Int("iters", 600, "iterations per method")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
-	if err := fs.Parse(args); err != nil {
-		return inputError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *iters < 1 {
 		return badInput("demo: --iters %d: want at least 1 iteration per method", *iters)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/rephase/rephase/retrieval"
@@ -23,27 +23,24 @@ func runInvert(args []string) error {
 	if melInvocation(args) { // mel, power or log spectrograms: invert_mel.go
 		return runInvertMel(args)
 	}
-	fs := flag.NewFlagSet("invert", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: rephase invert IN.{wav,npy} --out OUT.wav [options]\n\n"+
-			"A WAV input is analysed (each channel) and its magnitudes inverted, with rel_l2 against it;\n"+
+	fs := newFlagSet("invert", "invert IN.{wav,npy} --out OUT.wav [options]",
+		"A WAV input is analysed (each channel) and its magnitudes inverted, with rel_l2 against it;\n"+
 			"an .npy input holds magnitudes (bins × frames as librosa writes them, or --frames-first).\n"+
 			"With --tfr cwt the WAV's scalogram is inverted instead (defaults then: --method gd with\n"+
-			"L-BFGS, --init noise, --iters 100, --tol 1e-5).\n\n")
-		fs.PrintDefaults()
-	}
-	out := fs.String("out", "", "output WAV file (required)")
+			"L-BFGS, --init noise, --iters 100, --tol 1e-5). A mel, power or log spectrogram (.npy with --n-mels,\n"+
+			"--preset, --power or --log) has its own flags: rephase invert --n-mels 80 --help.")
+	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
 	method := fs.String("method", "fgla", "gla | fgla | gd")
 	optimizer := fs.String("optimizer", "lbfgs", "for --method gd: adam | sgdm | lbfgs")
 	iters := fs.Int("iters", 100, "maximum iterations (0: none, the initial signal itself; --init pghi --iters 0 is PGHI alone)")
 	tol := fs.Float64("tol", 1e-4, "stop when the normalised inconsistency falls below this (≤ 0: never)")
-	initName := fs.String("init", "zero", "initial phase: zero | random | pghi")
+	initName := fs.String("init", "zero", "initial phase: zero | random | pghi | noise (a random signal, the default of --tfr cwt)")
 	lr := fs.Float64("lr", 0, "learning rate of adam (in units of the signal's RMS) / sgdm (in Griffin-Lim steps, below "+fmt.Sprint(maxSGDMRate)+") (0: default)")
 	alpha := fs.Float64("alpha", 0.99, "fast Griffin-Lim extrapolation, 0 < α ≤ 1")
 	nfft := fs.Int("n-fft", 512, "n_fft (samples)")
 	hop := fs.Int("hop", 0, "hop length (samples; 0: win_length/4)")
 	winLength := fs.Int("win-length", 0, "window length (samples; 0: n_fft)")
-	window := fs.String("window", "hann", "hann | hamming | blackman | gauss | rect")
+	window := fs.String("window", "hann", windowUsage)
 	center := fs.Bool("center", true, "center framing (librosa/torch center=True); false: inner framing (center=False)")
 	pad := fs.String("pad-mode", "reflect", "padding of center framing: reflect | zero (librosa ≥ 0.10 uses zero)")
 	compress := fs.Float64("compress", 1, "loss on |X|^γ, 0 < γ ≤ 1")
@@ -67,14 +64,13 @@ func runInvert(args []string) error {
 		return err
 	}
 	if in == "" || *out == "" {
-		fs.Usage()
 		return badInput("invert: need an input file and --out")
 	}
 	switch *tfr {
 	case "stft":
 	case "cwt":
 		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
 		if !set["method"] {
 			*method = "gd"
 		}
@@ -109,7 +105,7 @@ func runInvert(args []string) error {
 	}
 	if *tfr == "stft" && strings.EqualFold(filepath.Ext(in), ".npy") {
 		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
 		if err := npyDefaults(in, set, nfft, sr, *framesFirst); err != nil {
 			return err
 		}

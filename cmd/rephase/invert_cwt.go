@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/wav"
@@ -23,7 +24,7 @@ type cwtFlags struct {
 	lowpass                                bool
 }
 
-func (c *cwtFlags) register(fs *flag.FlagSet) {
+func (c *cwtFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.wavelet, "wavelet", "morse", "--tfr cwt: morse (γ 3, β 20) | morse:GAMMA,BETA (MATLAB's default is morse:3,60) | amor | bump")
 	fs.IntVar(&c.voices, "voices", 10, "--tfr cwt: voices per octave (1..48)")
 	fs.StringVar(&c.freqLimits, "freq-limits", "", "--tfr cwt: FMIN,FMAX in Hz, inside (0, fs/2) (default: cwtfreqbounds with --cutoff)")

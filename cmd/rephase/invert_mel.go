@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/npy"
@@ -59,23 +60,19 @@ var melPresets = map[string]melPreset{
 // stored as power or log (--power, --log): it parses the flags, reads the .npy and wires the
 // retrieval package's MelProblem (or, for linear input, Problem on the decompressed magnitudes).
 func runInvertMel(args []string) error {
-	fs := flag.NewFlagSet("invert", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: rephase invert SPEC.npy --out OUT.wav --n-mels N [options]\n\n"+
-			"SPEC.npy is g(Φ·|STFT|^p): a mel spectrogram (n_mels × frames, or (1, n_mels, frames) as\n"+
+	fs := newFlagSet("invert", "invert SPEC.npy --out OUT.wav --n-mels N [options]",
+		"SPEC.npy is g(Φ·|STFT|^p): a mel spectrogram (n_mels × frames, or (1, n_mels, frames) as\n"+
 			"torchaudio writes it) or, without --n-mels, a linear one (bins × frames) stored as power or log.\n"+
 			"The mel loss is minimised directly (GD with L-BFGS from the clipped least-squares magnitudes\n"+
-			"with PGHI phase by default).\n\n")
-		fs.PrintDefaults()
-	}
-	out := fs.String("out", "", "output WAV file (required)")
+			"with PGHI phase by default).")
+	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
 	preset := fs.String("preset", "", "librosa | torchaudio | hifigan: that library's defaults (explicit flags override)")
 	nMels := fs.Int("n-mels", 0, "mel bands (rows of the input); 0: a linear spectrogram")
 	sr := fs.Int("sr", 22050, "sample rate (Hz)")
 	nfft := fs.Int("n-fft", 1024, "n_fft (samples)")
 	hop := fs.Int("hop", 0, "hop length (samples; 0: win_length/4)")
 	winLength := fs.Int("win-length", 0, "window length (samples; 0: n_fft)")
-	window := fs.String("window", "hann", "hann | hamming | blackman | gauss | rect")
+	window := fs.String("window", "hann", windowUsage)
 	center := fs.Bool("center", true, "center framing (librosa/torch center=True); false: inner framing")
 	pad := fs.String("pad-mode", "reflect", "padding of center framing: reflect | zero")
 	fMin := fs.Float64("f-min", 0, "lowest mel edge (Hz)")
@@ -108,11 +105,10 @@ func runInvertMel(args []string) error {
 		return err
 	}
 	if in == "" || *out == "" {
-		fs.Usage()
 		return badInput("invert: need an input file and --out")
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
 	if *preset != "" {
 		p, ok := melPresets[strings.ToLower(*preset)]
 		if !ok {

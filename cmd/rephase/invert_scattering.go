@@ -1,13 +1,14 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/wav"
@@ -19,7 +20,7 @@ type scatteringFlags struct {
 	warmupWeight, renormalize float64
 }
 
-func (s *scatteringFlags) register(fs *flag.FlagSet) {
+func (s *scatteringFlags) register(fs *pflag.FlagSet) {
 	d := retrieval.DefaultScatteringOptions()
 	fs.IntVar(&s.j, "J", 6, "--tfr scattering: averaging scale 2^J samples (Kymatio's J)")
 	fs.IntVar(&s.q, "Q", 8, "--tfr scattering: first-order wavelets per octave (the second order has 1)")
@@ -33,9 +34,9 @@ func (s *scatteringFlags) register(fs *flag.FlagSet) {
 // unset: gradient descent (L-BFGS) from seeded noise, 300 iterations, tolerance 1e-4 on the
 // scattering-domain spectral convergence (−80 dB), and the STFT-domain measure at n_fft 256,
 // hop 64 (the issue's).
-func scatteringDefaults(fs *flag.FlagSet, method, init *string, iters, nfft, hop *int) {
+func scatteringDefaults(fs *pflag.FlagSet, method, init *string, iters, nfft, hop *int) {
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
 	if !set["method"] {
 		*method = "gd"
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -17,33 +16,22 @@ import (
 	"github.com/rephase/rephase/stream/wav"
 )
 
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
-
 // runLive is the vocoder: an input (device, WAV file or sine) → analysis → effects → streaming
 // engine → an output (device or WAV file), through PortAudio whenever a device is involved.
 func runLive(args []string) error {
-	fs := flag.NewFlagSet("live", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: rephase live [--input DEVICE|FILE.wav|sine:FREQ] [--output DEVICE|FILE.wav] [--effect SPEC]... [options]\n\n"+
-			"Real-time resynthesis: input → STFT magnitudes → effects → phase reconstruction → output, with a\n"+
+	fs := newFlagSet("live", "live [--input DEVICE|FILE.wav|sine:FREQ] [--output DEVICE|FILE.wav] [--effect SPEC]... [options]",
+		"Real-time resynthesis: input → STFT magnitudes → effects → phase reconstruction → output, with a\n"+
 			"fixed latency. A device is a PortAudio device name, index or \"default\" (see --list-devices).\n"+
 			"sine:FREQ carries a click every --click-every, whose arrival in the output measures the end-to-end\n"+
 			"latency. With a file input and a file output it runs offline (and --effect stretch is allowed).\n"+
-			"SIGINT/SIGTERM stop the run, drain the engine and finalise the WAV files.\n\n")
-		fs.PrintDefaults()
-	}
-	input := fs.String("input", "default", "DEVICE | FILE.wav | sine:FREQ")
-	output := fs.String("output", "default", "DEVICE | FILE.wav")
-	hostAPI := fs.String("host-api", "", "restrict device selection to a PortAudio host API, by name or index (e.g. jack, alsa, 0)")
-	list := fs.Bool("list-devices", false, "list the audio devices and exit")
-	var effects multiFlag
-	fs.Var(&effects, "effect", "magnitude effect, repeatable, applied in order: "+effect.Syntax)
+			"SIGINT/SIGTERM stop the run, drain the engine and finalise the WAV files.")
+	input := fs.StringP("input", "i", "default", "audio source: DEVICE | FILE.wav | sine:FREQ (a sine of FREQ Hz)")
+	output := fs.StringP("output", "o", "default", "audio sink: DEVICE | FILE.wav (- for stdout)")
+	hostAPI := fs.String("host-api", "", "restrict device selection to a PortAudio host `API`, by name or index (e.g. jack, alsa, 0)")
+	list := fs.Bool("list-devices", false, "list the audio devices and exit (status 1 when there are none: no sound card or audio server)")
+	effects := fs.StringArray("effect", nil, "magnitude effect, repeatable, applied in order: "+effect.Syntax)
 	duration := fs.Duration("duration", 0, "stop after this much input audio (0: at the end of a file input, or on SIGINT)")
-	record := fs.String("record", "", "also record the output to this WAV file")
+	record := fs.String("record", "", "also record the output to this WAV `FILE` (- for stdout)")
 	sr := fs.Int("sr", 0, "sample rate in Hz (0: the input file's, else the device's default, else 48000)")
 	buffer := fs.Int("buffer", 256, "device buffer (frames per callback)")
 	prefill := fs.Int("prefill", 0, "output buffering in samples ahead of the first block (0: 3·max(buffer, hop))")
@@ -53,8 +41,8 @@ func runLive(args []string) error {
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
 	ef.bottleneck(fs)
-	if err := fs.Parse(args); err != nil {
-		return inputError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return badInput("live: unexpected argument %q (use --input)", fs.Arg(0))
@@ -74,7 +62,7 @@ func runLive(args []string) error {
 	inDevice := sineHz == 0 && !isWAV(*input)
 	outDevice := !isWAV(*output)
 	if inDevice || outDevice {
-		for _, e := range effects {
+		for _, e := range *effects {
 			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(e)), "stretch") {
 				return badInput("live: effect %q: time stretch changes the frame rate, so it runs in file mode only (file input and file output)", e)
 			}
@@ -89,7 +77,8 @@ func runLive(args []string) error {
 	}
 	if *list || inDevice || outDevice {
 		os.Setenv("JACK_NO_START_SERVER", "1") // never spawn a server behind the user's back
-		if err := device.Init(); err != nil {
+		// ALSA and JACK print dozens of lines to fd 2 while PortAudio probes them.
+		if err := device.Silenced(device.Init); err != nil {
 			return err
 		}
 		defer device.Terminate()
@@ -98,6 +87,11 @@ func runLive(args []string) error {
 		ds, err := device.List()
 		if err != nil {
 			return err
+		}
+		if len(ds) == 0 {
+			return errors.New("live: no audio devices: no audio server (JACK, PulseAudio, PipeWire) is running and " +
+				"ALSA finds no sound card. Start one, e.g. a JACK server without hardware: jackd -d dummy &  " +
+				"(or pulseaudio --start, or systemctl --user start pipewire pipewire-pulse)")
 		}
 		device.FormatList(os.Stdout, ds)
 		return nil
@@ -192,7 +186,7 @@ func runLive(args []string) error {
 	if cfg.Device == nil {
 		frameRate = effect.FreeFrameRate
 	}
-	if cfg.Effects, err = effect.NewChain(effects, stft, float64(rate), frameRate); err != nil {
+	if cfg.Effects, err = effect.NewChain(*effects, stft, float64(rate), frameRate); err != nil {
 		return inputError{err}
 	}
 	// With a device the output file and the recording are written as the run goes.

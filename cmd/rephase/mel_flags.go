@@ -1,8 +1,9 @@
 package main
 
 import (
-	"flag"
 	"fmt"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rephase/rephase/retrieval"
 )
@@ -16,7 +17,7 @@ type melFlags struct {
 	norm       retrieval.MelNorm
 }
 
-func addMelFlags(fs *flag.FlagSet, use string) *melFlags {
+func addMelFlags(fs *pflag.FlagSet, use string) *melFlags {
 	m := &melFlags{
 		nMels: fs.Int("n-mels", 0, "mel bands "+use+" (0: linear magnitudes)"),
 		fMin:  fs.Float64("f-min", 0, "lowest mel edge (Hz)"),
@@ -48,7 +49,7 @@ type melStorageFlags struct {
 	log               retrieval.MelLog
 }
 
-func addMelStorageFlags(fs *flag.FlagSet) *melStorageFlags {
+func addMelStorageFlags(fs *pflag.FlagSet) *melStorageFlags {
 	m := &melStorageFlags{
 		power: fs.Float64("power", 1, "mel frames of Φ·|X|^p: 1 magnitude, 2 power"),
 		floor: fs.Float64("log-floor", 0, "clamp of ln/log10, amin of db (0: 1e-5; db with power 2: 1e-10)"),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream"
@@ -28,12 +29,12 @@ type stftFlags struct {
 	window               *string
 }
 
-func addSTFTFlags(fs *flag.FlagSet) *stftFlags {
+func addSTFTFlags(fs *pflag.FlagSet) *stftFlags {
 	return &stftFlags{
 		nfft:      fs.Int("n-fft", 512, "n_fft (samples)"),
 		hop:       fs.Int("hop", 0, "hop length (samples; 0: win_length/4)"),
 		winLength: fs.Int("win-length", 0, "window length (samples; 0: n_fft)"),
-		window:    fs.String("window", "hann", "hann | hamming | blackman | gauss | rect"),
+		window:    fs.String("window", "hann", windowUsage),
 	}
 }
 
@@ -50,7 +51,7 @@ func (f *stftFlags) config() (retrieval.Config, error) {
 
 // engineFlags are the streaming engine's options shared by stream and synth.
 type engineFlags struct {
-	fs                   *flag.FlagSet
+	fs                   *pflag.FlagSet
 	look, iters          *int
 	future               *float64
 	budget               *string
@@ -60,7 +61,7 @@ type engineFlags struct {
 	mel                  *melFlags // the mel bottleneck (stream, live); nil: none
 }
 
-func addEngineFlags(fs *flag.FlagSet) *engineFlags {
+func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 	return &engineFlags{
 		fs:   fs,
 		look: fs.Int("lookahead", 3, "look-ahead ℓ (frames)"),
@@ -93,7 +94,7 @@ func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (st
 		c.ItersPerHop = -1
 	}
 	itersSet := false
-	f.fs.Visit(func(fl *flag.Flag) { itersSet = itersSet || fl.Name == "iters-per-hop" })
+	f.fs.Visit(func(fl *pflag.Flag) { itersSet = itersSet || fl.Name == "iters-per-hop" })
 	switch b := strings.TrimSpace(*f.budget); {
 	case strings.EqualFold(b, "auto"):
 		if realtime && !itersSet { // an explicit K is what the user asked for
@@ -125,26 +126,8 @@ func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (st
 }
 
 // bottleneck adds the mel flags of stream and live: resynthesis through a mel bottleneck.
-func (f *engineFlags) bottleneck(fs *flag.FlagSet) {
+func (f *engineFlags) bottleneck(fs *pflag.FlagSet) {
 	f.mel = addMelFlags(fs, "of a mel bottleneck: analysis → mel → resynthesis, to hear what a vocoder's mel input keeps")
-}
-
-// parseWithInput parses flags that may come before or after one positional argument.
-func parseWithInput(fs *flag.FlagSet, args []string, cmd string) (string, error) {
-	var in string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return "", inputError{err}
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			if in != "" {
-				return "", badInput("%s: more than one input (%q, %q)", cmd, in, args[0])
-			}
-			in, args = args[0], args[1:]
-		}
-	}
-	return in, nil
 }
 
 // devicePacing is what a run paced by a device (or its simulation) adds to printReport.
@@ -237,26 +220,22 @@ func mixInto(dst []float64, chs [][]float64) {
 // runStream: WAV → analysis → engine → WAV, every channel, read and written block by block (memory
 // independent of the input's length), optionally paced in real time.
 func runStream(args []string) error {
-	fs := flag.NewFlagSet("stream", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: rephase stream IN.wav --out OUT.wav [options]\n\n"+
-			"Analyses IN.wav hop by hop and resynthesises it with the streaming engine; the output is aligned\n"+
+	fs := newFlagSet("stream", "stream IN.wav --out OUT.wav [options]",
+		"Analyses IN.wav hop by hop and resynthesises it with the streaming engine; the output is aligned\n"+
 			"with the input (latency removed) unless --no-compensate. SIGINT/SIGTERM stop the run, drain the\n"+
-			"engine and finalise the WAV of what was processed.\n\n")
-		fs.PrintDefaults()
-	}
-	out := fs.String("out", "", "output WAV file (required)")
+			"engine and finalise the WAV of what was processed.")
+	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
 	ef.bottleneck(fs)
 	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns and dropped input")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit PCM instead of 32-bit float")
+	progress := fs.String("progress", "auto", progressUsage)
 	in, err := parseWithInput(fs, args, "stream")
 	if err != nil {
 		return err
 	}
 	if in == "" || *out == "" {
-		fs.Usage()
 		return badInput("stream: need an input WAV and --out")
 	}
 	if err := checkOutput("--out", *out, in); err != nil {
@@ -296,13 +275,20 @@ func runStream(args []string) error {
 		}
 		defer ref.Close()
 	}
+	bar, err := newProgress("stream", *progress, "stream", length, rate)
+	if err != nil {
+		return err
+	}
 	ctx, stop := interruptContext()
 	defer stop()
-	sc := live.StreamConfig{Engine: cfg, Input: r, Output: w, Compensate: !*ef.noCompensate, Paced: *realtime}
+	sc := live.StreamConfig{Engine: cfg, Input: progressReader{r, bar}, Output: w, Compensate: !*ef.noCompensate, Paced: *realtime}
 	if ref != nil {
 		sc.Reference = ref
 	}
 	rep, err := live.Stream(ctx, sc)
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		var ie *live.InputError
 		if errors.As(err, &ie) {
@@ -338,28 +324,27 @@ func runStream(args []string) error {
 
 // runAnalyze: WAV → frame stream on stdout (or --out).
 func runAnalyze(args []string) error {
-	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: rephase analyze IN.wav [options] > frames\n\n"+
-			"Writes the STFT magnitudes of IN.wav (channels mixed to mono) as a frame stream (docs/frame-stream.md),\n"+
+	fs := newFlagSet("analyze", "analyze IN.wav [options] > frames",
+		"Writes the STFT magnitudes of IN.wav (channels mixed to mono) as a frame stream (docs/frame-stream.md),\n"+
 			"or with --format npy as a float32 .npy of bins × frames, as np.abs(librosa.stft(y)) (default for --out *.npy).\n"+
 			"With --n-mels, writes mel frames g(Φ·|X|^p) instead (--power, --log): a version 3 frame stream that\n"+
-			"describes its filterbank, or an n_mels × frames .npy, as a TTS model's mel spectrogram.\n\n")
-		fs.PrintDefaults()
-	}
-	out := fs.String("out", "-", "output file (- for stdout)")
+			"describes its filterbank, or an n_mels × frames .npy, as a TTS model's mel spectrogram.")
+	out := fs.StringP("out", "o", "-", "output `FILE` (- for stdout)")
 	headerless := fs.Bool("headerless", false, "omit the header (the reader must be given the parameters)")
 	format := fs.String("format", "", "output format: frames (the frame stream) | npy (bins × frames float32); default npy for --out *.npy, else frames")
 	sf := addSTFTFlags(fs)
 	mf := addMelFlags(fs, "per frame instead of the n_fft/2+1 magnitudes")
 	msf := addMelStorageFlags(fs)
+	progress := fs.String("progress", "auto", progressUsage)
 	in, err := parseWithInput(fs, args, "analyze")
 	if err != nil {
 		return err
 	}
 	if in == "" {
-		fs.Usage()
 		return badInput("analyze: need an input WAV")
+	}
+	if err := checkProgress("analyze", *progress); err != nil { // also for --format npy, which has no bar
+		return err
 	}
 	o, err := openOutput(*out, in)
 	if err != nil {
@@ -396,7 +381,7 @@ func runAnalyze(args []string) error {
 		if err != nil {
 			return err
 		}
-		return analyzeNpy(o, r, stft, toMel)
+		return analyzeNpy(o, r, stft, toMel) // in memory, a matter of seconds: no bar
 	}
 	hdr := framestream.Header{SampleRate: r.SampleRate(), NFFT: stft.NFFT, Hop: stft.Hop, WinLength: stft.WinLength,
 		Window: stft.Window, Symmetric: stft.Symmetric, Length: r.Len(), Mel: mc, MelLoss: ml}
@@ -418,8 +403,16 @@ func runAnalyze(args []string) error {
 		block[c] = make([]float64, streamBlock)
 	}
 	x := make([]float64, streamBlock)
+	bar, err := newProgress("analyze", *progress, "analyze", r.Len(), r.SampleRate())
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		defer bar.Finish()
+	}
+	pr := progressReader{r, bar}
 	for ctx.Err() == nil {
-		n, err := r.Read(block)
+		n, err := pr.Read(block)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -449,15 +442,11 @@ func runAnalyze(args []string) error {
 
 // runSynth: frame stream on stdin (or --in) → engine → WAV or raw PCM on stdout.
 func runSynth(args []string) error {
-	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: rephase synth --out OUT.wav|- [options] < frames\n\n"+
-			"Resynthesises a frame stream (docs/frame-stream.md) with the streaming engine. --out - writes raw\n"+
-			"PCM (--format) to stdout hop by hop; a WAV is written even when the stream is cut short.\n\n")
-		fs.PrintDefaults()
-	}
-	in := fs.String("in", "-", "frame stream file (- for stdin)")
-	out := fs.String("out", "", "output WAV, or - for raw PCM on stdout (required)")
+	fs := newFlagSet("synth", "synth --out OUT.wav|- [options] < frames",
+		"Resynthesises a frame stream (docs/frame-stream.md) with the streaming engine. --out - writes raw\n"+
+			"PCM (--format) to stdout hop by hop; a WAV is written even when the stream is cut short.")
+	in := fs.StringP("in", "i", "-", "frame stream `FILE` (- for stdin)")
+	out := fs.StringP("out", "o", "", "output WAV `FILE`, or - for raw PCM on stdout (required)")
 	format := fs.String("format", "f32", "raw PCM format for --out -: f32 (float32le) | s16 (s16le)")
 	headerless := fs.Bool("headerless", false, "the stream has no header: take --sr, --n-fft, --hop, --win-length, --window, --center (and --n-mels … for mel frames)")
 	sr := fs.Int("sr", 16000, "sample rate for --headerless (Hz)")
@@ -467,11 +456,11 @@ func runSynth(args []string) error {
 	mf := addMelFlags(fs, "per frame of a --headerless mel stream (a header describes its own)")
 	msf := addMelStorageFlags(fs)
 	pcm16 := fs.Bool("pcm16", false, "write a 16-bit PCM WAV instead of 32-bit float")
+	progress := fs.String("progress", "auto", progressUsage+" (needs the signal length of a header)")
 	if _, err := parseWithInput(fs, args, "synth"); err != nil {
 		return err
 	}
 	if *out == "" {
-		fs.Usage()
 		return badInput("synth: need --out")
 	}
 	if *format != "f32" && *format != "s16" {
@@ -553,6 +542,13 @@ func runSynth(args []string) error {
 		}
 		return wout.Write([][]float64{v})
 	}
+	bar, err := newProgress("synth", *progress, "synth", hdr.Length, hdr.SampleRate)
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		defer bar.Finish()
+	}
 	ctx, stop := interruptContext()
 	defer stop()
 	frames := readFrames(ctx, fr)
@@ -576,6 +572,9 @@ loop:
 		}
 		err := pl.WriteFrame(f.mag, emit)
 		frames.free <- f.mag
+		if bar != nil {
+			bar.Set64(e.Stats().Frames * int64(e.Hop()))
+		}
 		if err != nil {
 			return err
 		}
