@@ -88,6 +88,24 @@ func (s *Stats) Percentile(p float64) time.Duration {
 	return s.Max
 }
 
+// FrameTimes returns every frame's compute time since Reset as the histogram behind Percentile
+// holds it, in increasing order: each frame at the geometric centre of its 2 % bin, capped by Max.
+// For plotting a distribution; it allocates Frames values.
+func (s *Stats) FrameTimes() []time.Duration {
+	out := make([]time.Duration, 0, s.Frames)
+	for i, n := range s.hist {
+		d := time.Duration(float64(histBase) * math.Pow(histRatio, float64(i)+0.5))
+		if i == 0 {
+			d = histBase / 2
+		}
+		d = min(d, s.Max)
+		for range n {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // IterationsPerFrame returns the mean number of optimizer iterations per frame.
 func (s *Stats) IterationsPerFrame() float64 {
 	if s.Frames == 0 {

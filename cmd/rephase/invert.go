@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/rephase/rephase/internal/plots"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/npy"
 	"github.com/rephase/rephase/stream/wav"
@@ -53,6 +54,7 @@ func runInvert(args []string) error {
 	normalize := fs.Bool("normalize", false, "scale the output so that its peak is −1 dBFS (0.891)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (inputs over 10 s, when stderr is a terminal) | on | off")
+	plotPath := fs.String("plot", "", "also draw the original, reconstruction and error spectrograms (dB) and the convergence curve of the first channel into this PNG `FILE`")
 	tfr := fs.String("tfr", "stft", "time-frequency representation to invert: stft | cwt (scalogram, like MATLAB's cwtmag2sig) | scattering (Kymatio's Scattering1D)")
 	var cf cwtFlags
 	cf.register(fs)
@@ -234,9 +236,22 @@ func runInvert(args []string) error {
 			}
 			return inputError{err}
 		}
-		if *display {
-			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Normalized Inconsistency  \n", c)
-			opt.Progress = func(it int, inc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, inc) }
+		var conv plots.Convergence
+		opt.Progress = nil
+		if *display || (*plotPath != "" && c == 0) {
+			if *display {
+				fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Normalized Inconsistency  \n", c)
+			}
+			conv.Label = "normalised inconsistency (dB)"
+			display, plotting := *display, *plotPath != "" && c == 0
+			opt.Progress = func(it int, inc float64) {
+				if display {
+					fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, inc)
+				}
+				if plotting {
+					conv.Points = append(conv.Points, plots.Point{Iteration: it, Value: inc})
+				}
+			}
 		}
 		if bar != nil {
 			done := c * opt.MaxIter
@@ -258,6 +273,12 @@ func runInvert(args []string) error {
 		}
 		outs = append(outs, res.Signal)
 		scs = append(scs, retrieval.DB(p.SpectralConvergence(res.Signal)))
+		if *plotPath != "" && c == 0 {
+			sp := plots.Spectra{STFT: cfg, SampleRate: rate, Original: j.mag, Output: s.Magnitude(nil, res.Signal)}
+			if err := writePlot(*plotPath, in, func(w io.Writer) error { return plots.WriteInversion(w, sp, conv) }); err != nil {
+				return err
+			}
+		}
 		if wavInput {
 			rel, err := channelRelativeL2(in, j.channel, res.Signal)
 			if err != nil {

@@ -293,3 +293,17 @@ func (o jsonObject) MarshalJSON() ([]byte, error) {
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
+
+// writePlot writes a figure to path through an output file (atomic for a regular file; refused
+// if it names the input in).
+func writePlot(path, in string, draw func(io.Writer) error) error {
+	o, err := openOutput(path, in)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	if err := draw(o); err != nil {
+		return err
+	}
+	return o.commit()
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rephase/rephase/internal/plots"
 	"io"
 	"math"
 	"os"
@@ -231,12 +232,16 @@ func runStream(args []string) error {
 	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns and dropped input")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit PCM instead of 32-bit float")
 	progress := fs.String("progress", "auto", progressUsage)
+	plotPath := fs.String("plot", "", "also draw the input, reconstruction and error spectrograms (dB) of the first channel and the histogram of the per-hop compute into this PNG `FILE` (reads both WAVs again; needs --out FILE and compensation)")
 	in, err := parseWithInput(fs, args, "stream")
 	if err != nil {
 		return err
 	}
 	if in == "" || *out == "" {
 		return badInput("stream: need an input WAV and --out")
+	}
+	if *plotPath != "" && (*out == "-" || in == "-" || *ef.noCompensate) {
+		return badInput("stream: --plot needs a file input and --out FILE, with compensation")
 	}
 	if err := checkOutput("--out", *out, in); err != nil {
 		return err
@@ -300,6 +305,11 @@ func runStream(args []string) error {
 		return err
 	}
 	rep.Input, rep.Output = in, *out
+	if *plotPath != "" {
+		if err := plotStream(*plotPath, in, *out, stft, rate, rep.Stats); err != nil {
+			return err
+		}
+	}
 	if *pcm16 {
 		c := w.Clipped()
 		rep.ClippedSamples = &c
@@ -705,4 +715,27 @@ func fsHeaderMode(headerless bool) framestream.HeaderMode {
 		return framestream.Headerless
 	}
 	return framestream.WithHeader
+}
+
+// plotStream draws `stream --plot`: the first channel of the input and of the output, read again
+// whole, and the engine's per-hop compute times against the hop's duration.
+func plotStream(path, in, out string, stft retrieval.Config, rate int, st stream.Stats) error {
+	x, err := readSignal(in)
+	if err != nil {
+		return err
+	}
+	y, err := readSignal(out)
+	if err != nil {
+		return err
+	}
+	sp, err := plots.Analyse(stft, rate, x.Channels[0], y.Channels[0])
+	if err != nil {
+		return inputError{err}
+	}
+	times := st.FrameTimes()
+	h := plots.Hops{Ms: make([]float64, len(times)), HopMs: 1000 * float64(stft.Hop) / float64(rate)}
+	for i, d := range times {
+		h.Ms[i] = float64(d.Microseconds()) / 1000
+	}
+	return writePlot(path, in, func(w io.Writer) error { return plots.WriteStream(w, sp, h) })
 }

@@ -203,4 +203,6 @@ type StreamReport struct {
 	Xruns        *uint64 `json:"xruns,omitempty"`
 	InputDropped *uint64 `json:"input_dropped,omitempty"`
 	Interrupted  bool    `json:"interrupted,omitempty"`
+	// Stats are the first channel's engine statistics (for plots; not in the JSON).
+	Stats stream.Stats `json:"-"`
 }

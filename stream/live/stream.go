@@ -87,6 +87,7 @@ func Stream(ctx context.Context, cfg StreamConfig) (StreamReport, error) {
 		rep.RTF = math.NaN() // paced: wall time equals audio time by construction
 	}
 	rep.Channels, rep.Seconds, rep.OutputSamples = nch, secs, ch.written
+	rep.Stats = *p.Engine().Stats()
 	if ch.meters != nil && !rep.Interrupted && (!cfg.Paced || cfg.Reference != nil) {
 		sc := ch.sc()
 		rep.SCDB = &sc
