@@ -132,7 +132,7 @@ func runLive(args []string) error {
 		}
 		if !inDevice && outDevice {
 			if rate == 0 {
-				d, err := device.Find(*output, *hostAPI, true)
+				d, err := device.Find(*output, *hostAPI, device.Output)
 				if err != nil {
 					return inputError{err}
 				}

@@ -94,9 +94,10 @@ func FormatList(w io.Writer, ds []Device) {
 // Find selects a device by spec: "default" (the default device of the host API, or of
 // PortAudio's default host API), a device index, or a case-insensitive name (an exact match wins
 // over a substring match). hostAPI, if not empty, restricts the search to the host API with that
-// index or whose name contains it ("jack", "alsa"). output selects output devices, otherwise input devices. The
+// index or whose name contains it ("jack", "alsa"). dir selects input or output devices. The
 // error for a device that does not exist lists the devices that do.
-func Find(spec, hostAPI string, output bool) (Device, error) {
+func Find(spec, hostAPI string, dir Direction) (Device, error) {
+	output := dir == Output
 	ds, err := List()
 	if err != nil {
 		return Device{}, err
@@ -107,10 +108,6 @@ func Find(spec, hostAPI string, output bool) (Device, error) {
 			return Device{}, fmt.Errorf("device: no host API with index %d (%d host APIs)", i, len(apis))
 		}
 		hostAPI = apis[i].Name
-	}
-	dir := "input"
-	if output {
-		dir = "output"
 	}
 	usable := func(d Device) bool {
 		if hostAPI != "" && !strings.Contains(strings.ToLower(d.HostAPI), strings.ToLower(hostAPI)) {
@@ -271,7 +268,7 @@ func Open(cfg Config) (*Stream, error) {
 	}
 	var p portaudio.StreamParameters
 	if cfg.Input != "" {
-		d, err := Find(cfg.Input, cfg.HostAPI, false)
+		d, err := Find(cfg.Input, cfg.HostAPI, Input)
 		if err != nil {
 			return nil, err
 		}
@@ -280,7 +277,7 @@ func Open(cfg Config) (*Stream, error) {
 		s.rate = d.DefaultSampleRate
 	}
 	if cfg.Output != "" {
-		d, err := Find(cfg.Output, cfg.HostAPI, true)
+		d, err := Find(cfg.Output, cfg.HostAPI, Output)
 		if err != nil {
 			return nil, err
 		}

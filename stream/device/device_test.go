@@ -100,20 +100,20 @@ func TestPassthroughJACK(t *testing.T) {
 
 func TestFindListsDevices(t *testing.T) {
 	requireJACK(t)
-	_, err := Find("no such device", "", true)
+	_, err := Find("no such device", "", Output)
 	if err == nil || !strings.Contains(err.Error(), "the devices are") || !strings.Contains(err.Error(), "system") {
 		t.Errorf("error for a missing device: %v", err)
 	}
-	if _, err := Find("99", "jack", true); err == nil {
+	if _, err := Find("99", "jack", Output); err == nil {
 		t.Error("index 99 accepted")
 	}
-	if d, err := Find("system", "jack", true); err != nil || d.MaxOutputChannels < 1 {
+	if d, err := Find("system", "jack", Output); err != nil || d.MaxOutputChannels < 1 {
 		t.Errorf("Find(system): %+v, %v", d, err)
 	}
 	apis, _ := portaudio.HostApis()
 	for i, a := range apis {
 		if strings.Contains(a.Name, "JACK") {
-			if d, err := Find("0", strconv.Itoa(i), true); err != nil || d.Index != 0 {
+			if d, err := Find("0", strconv.Itoa(i), Output); err != nil || d.Index != 0 {
 				t.Errorf("Find by device index 0 and host API index %d: %+v, %v", i, d, err)
 			}
 		}

@@ -47,24 +47,24 @@ type Stats struct {
 // Stream is never opened in this build.
 type Stream struct{}
 
-func Init() error                                            { return ErrNoCgo }
-func Terminate() error                                       { return nil }
-func List() ([]Device, error)                                { return nil, ErrNoCgo }
-func FormatList(w io.Writer, ds []Device)                    {}
-func Find(spec, hostAPI string, output bool) (Device, error) { return Device{}, ErrNoCgo }
-func Open(cfg Config) (*Stream, error)                       { return nil, ErrNoCgo }
-func LockRealtime(priority int) error                        { return ErrNoCgo }
-func UnlockRealtime()                                        {}
-func (s *Stream) Start() error                               { return ErrNoCgo }
-func (s *Stream) Prime()                                     {}
-func (s *Stream) EndOfStream()                               {}
-func (s *Stream) Stop() error                                { return nil }
-func (s *Stream) Close() error                               { return nil }
-func (s *Stream) Input() *ringbuffer.Consumer                { return nil }
-func (s *Stream) Output() *ringbuffer.Producer               { return nil }
-func (s *Stream) SampleRate() float64                        { return 0 }
-func (s *Stream) FramesPerBuffer() int                       { return 0 }
-func (s *Stream) Description() string                        { return "" }
-func (s *Stream) HasOutput() bool                            { return false }
-func (s *Stream) DeviceLatency() (in, out time.Duration)     { return 0, 0 }
-func (s *Stream) Stats() Stats                               { return Stats{} }
+func Init() error                                              { return ErrNoCgo }
+func Terminate() error                                         { return nil }
+func List() ([]Device, error)                                  { return nil, ErrNoCgo }
+func FormatList(w io.Writer, ds []Device)                      {}
+func Find(spec, hostAPI string, dir Direction) (Device, error) { return Device{}, ErrNoCgo }
+func Open(cfg Config) (*Stream, error)                         { return nil, ErrNoCgo }
+func LockRealtime(priority int) error                          { return ErrNoCgo }
+func UnlockRealtime()                                          {}
+func (s *Stream) Start() error                                 { return ErrNoCgo }
+func (s *Stream) Prime()                                       {}
+func (s *Stream) EndOfStream()                                 {}
+func (s *Stream) Stop() error                                  { return nil }
+func (s *Stream) Close() error                                 { return nil }
+func (s *Stream) Input() *ringbuffer.Consumer                  { return nil }
+func (s *Stream) Output() *ringbuffer.Producer                 { return nil }
+func (s *Stream) SampleRate() float64                          { return 0 }
+func (s *Stream) FramesPerBuffer() int                         { return 0 }
+func (s *Stream) Description() string                          { return "" }
+func (s *Stream) HasOutput() bool                              { return false }
+func (s *Stream) DeviceLatency() (in, out time.Duration)       { return 0, 0 }
+func (s *Stream) Stats() Stats                                 { return Stats{} }

@@ -25,7 +25,7 @@ func openJACK(t *testing.T, cfg device.Config) *device.Stream {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { device.Terminate() })
-	if _, err := device.Find("default", "jack", true); err != nil {
+	if _, err := device.Find("default", "jack", device.Output); err != nil {
 		if os.Getenv("REPHASE_REQUIRE_JACK") == "1" {
 			t.Fatalf("REPHASE_REQUIRE_JACK=1 but PortAudio finds no JACK output: %v", err)
 		}
