@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rephase/rephase/benchmarks"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream"
 	"github.com/rephase/rephase/stream/wav"
@@ -19,7 +20,8 @@ import (
 func runDemo(args []string) error {
 	fs := newFlagSet("demo", "demo [options]",
 		"Inverts MATLAB's stftmag2sig example (an exponential chirp 1→1024 Hz at 2048 Hz, n_fft 128, hop 32)\n"+
-			"with GD, GLA, FGLA and PGHI→FGLA, prints the spectral convergence of each and writes their WAVs.")
+			"with GD, GLA, FGLA and PGHI→FGLA, prints the spectral convergence of each and writes their WAVs;\n"+
+			"then, when espeak-ng is installed, the same for a spoken sentence at 16 kHz, offline and streaming.")
 	outDir := fs.StringP("out-dir", "o", "rephase-demo", "`DIR` for the WAV files")
 	iters := fs.Int("iters", 600, "iterations per method")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
@@ -141,12 +143,39 @@ func runDemo(args []string) error {
 		}
 		rows = append(rows, r)
 	}
+	speech, skipped, err := demoSpeech(*outDir, *iters)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		return writeJSON(os.Stdout, map[string]any{
+		out := map[string]any{
 			"input": "exponential chirp 1→1024 Hz + 1, N=2048, fs=2048", "n_fft": 128, "hop_length": 32,
-			"window": "hann", "center": true, "pad_mode": "reflect", "results": rows})
+			"window": "hann", "center": true, "pad_mode": "reflect", "results": rows}
+		if speech != nil {
+			out["speech"] = map[string]any{"input": "espeak-ng: " + benchmarks.SpeechText + ", 16 kHz", "n_fft": 512, "hop_length": 128, "results": speech}
+		}
+		return writeJSON(os.Stdout, out)
 	}
 	fmt.Printf("Exponential chirp (N = 2048, fs = 2048 Hz, 1 → 1024 Hz, plus 1); n_fft 128, periodic Hann, hop 32, center/reflect\n\n")
+	printDemoRows(rows)
+	fmt.Printf("\nSC is in the STFT domain except for \"scalogram gd\" (the scalogram's own, Morse (3, 20), 10 voices)\n")
+	fmt.Printf("and \"scattering\" (the scattering's own, of cos(40 t), N 2048, J 6, Q 8: the Kymatio example).\n")
+	fmt.Printf("wave err is the waveform error ‖x ∓ y‖/‖x‖ (sign-aligned; rel_l2 in --json): the magnitudes do not fix\n")
+	fmt.Printf("a time shift or a sign per component, so a reconstruction that sounds right can score ≈ 1.4; SC is the figure.\n")
+	fmt.Printf("MATLAB's example reports relative L2 0.1075 for gradient descent and 4.5252 for Griffin-Lim (STFT),\n")
+	fmt.Printf("and cwtmag2sig stopping at inconsistency 8.0e-6 after 255 iterations (scalogram).\n")
+	if speech == nil {
+		fmt.Printf("\nSpeech example skipped: %s\n", skipped)
+		return nil
+	}
+	fmt.Printf("\nSpeech, something to listen to: espeak-ng %q at 16 kHz; n_fft 512, periodic Hann, hop 128, center/reflect\n\n", benchmarks.SpeechText)
+	printDemoRows(speech)
+	fmt.Printf("\nThe streaming rows are the engine's file defaults (FGLA, %d iterations per hop, RTPGHI warm start).\n", stream.DefaultFileItersPerHop)
+	return nil
+}
+
+// printDemoRows prints rows as the demo's table.
+func printDemoRows(rows []demoRow) {
 	fmt.Printf("%-20s %-13s %10s %10s %10s %9s %11s  %s\n", "method", "init", "iterations", "SC (dB)", "wave err", "seconds", "latency ms", "file")
 	for _, r := range rows {
 		name := r.Name
@@ -159,13 +188,6 @@ func runDemo(args []string) error {
 		}
 		fmt.Printf("%-20s %-13s %10s %10.2f %10.4f %9.3f %11s  %s\n", name, r.Init, its, r.SCdB, r.RelL2, r.Seconds, lat, r.File)
 	}
-	fmt.Printf("\nSC is in the STFT domain except for \"scalogram gd\" (the scalogram's own, Morse (3, 20), 10 voices)\n")
-	fmt.Printf("and \"scattering\" (the scattering's own, of cos(40 t), N 2048, J 6, Q 8: the Kymatio example).\n")
-	fmt.Printf("wave err is the waveform error ‖x ∓ y‖/‖x‖ (sign-aligned; rel_l2 in --json): the magnitudes do not fix\n")
-	fmt.Printf("a time shift or a sign per component, so a reconstruction that sounds right can score ≈ 1.4; SC is the figure.\n")
-	fmt.Printf("MATLAB's example reports relative L2 0.1075 for gradient descent and 4.5252 for Griffin-Lim (STFT),\n")
-	fmt.Printf("and cwtmag2sig stopping at inconsistency 8.0e-6 after 255 iterations (scalogram).\n")
-	return nil
 }
 
 // demoRow is one line of the demo's table.
