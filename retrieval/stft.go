@@ -429,6 +429,21 @@ func (g *frameGroup) fold(grad []float64) {
 	}
 }
 
+// eval adds the loss of the run's frames (fl's penalty against the target rows tgt of the
+// whole spectrogram, bins values each) and returns it, and, when grad is not nil, adds their
+// gradient onto grad (through the padded buffer and its fold for a padded run).
+func (g *frameGroup) eval(fl *FrameLoss, grad, x, tgt []float64, bins int) float64 {
+	var gb []float64
+	if grad != nil {
+		gb = g.gradBuffer(grad)
+	}
+	f := fl.Eval(gb, g.signal(x), tgt[g.m0*bins:], 0, g.m1-g.m0, 0)
+	if grad != nil {
+		g.fold(grad)
+	}
+	return f
+}
+
 func (s *STFT) checkSignal(n int) {
 	if n != s.length {
 		panic(fmt.Sprintf("retrieval: signal has %d samples, the STFT was planned for %d", n, s.length))

@@ -1,0 +1,179 @@
+package retrieval
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// threadCases are STFT configurations for the multi-threaded Eval: every framing and padding,
+// a hop that does not divide n_fft, a short window, and the compressed loss.
+var threadCases = []struct {
+	name string
+	cfg  Config
+	loss Loss
+}{
+	{"center-reflect", Config{NFFT: 64, Hop: 16}, Loss{}},
+	{"center-zero", Config{NFFT: 64, Hop: 16, Pad: Zero}, Loss{}},
+	{"full", Config{NFFT: 64, Hop: 16, Framing: Full}, Loss{}},
+	{"inner-hop-24", Config{NFFT: 64, Hop: 24, Framing: Inner}, Loss{}},
+	{"short-window", Config{NFFT: 64, WinLength: 40, Hop: 10}, Loss{}},
+	{"compressed", Config{NFFT: 64, Hop: 16}, Loss{Compress: 0.3}},
+	{"hop-n_fft", Config{NFFT: 64, Hop: 64, Window: Rectangular}, Loss{}},
+}
+
+// threadProblem returns a Problem on a random signal of length samples whose target is the
+// magnitude of another random signal, and a point x to evaluate at.
+func threadProblem(t testing.TB, cfg Config, loss Loss, length int, seed uint64) (*Problem, []float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	s := mustSTFT(t, cfg, length)
+	p, err := NewProblem(s, s.Magnitude(nil, randSignal(rng, length)), loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p, randSignal(rng, length)
+}
+
+// TestEvalThreadsMatchSingleThread: with 2, 3 and 5 threads Eval's F and gradient agree with the
+// single-threaded ones within 1e-12 relative (F) and 1e-12 of the gradient's largest sample,
+// without a gradient too; and two evaluations, and two Problems, with the same thread count
+// give the same bits.
+func TestEvalThreadsMatchSingleThread(t *testing.T) {
+	for _, c := range threadCases {
+		p, x := threadProblem(t, c.cfg, c.loss, 40000, 3)
+		g1 := make([]float64, len(x))
+		f1 := p.Eval(g1, x)
+		f1n := p.Eval(nil, x)
+		for _, n := range []int{2, 3, 5} {
+			p.SetThreads(n)
+			if p.Threads() != n {
+				t.Fatalf("%s: SetThreads(%d) gives %d threads on %d frames", c.name, n, p.Threads(), p.S.Frames())
+			}
+			g := make([]float64, len(x))
+			f := p.Eval(g, x)
+			if math.Abs(f-f1) > 1e-12*math.Abs(f1) {
+				t.Errorf("%s, %d threads: F = %v, single-threaded %v", c.name, n, f, f1)
+			}
+			if fn := p.Eval(nil, x); math.Abs(fn-f1n) > 1e-12*math.Abs(f1n) {
+				t.Errorf("%s, %d threads: F without gradient = %v, single-threaded %v", c.name, n, fn, f1n)
+			}
+			tol := 1e-12 * maxAbs(g1)
+			for i := range g {
+				if math.Abs(g[i]-g1[i]) > tol {
+					t.Fatalf("%s, %d threads: gradient[%d] = %v, single-threaded %v", c.name, n, i, g[i], g1[i])
+				}
+			}
+			again := make([]float64, len(x))
+			if fa := p.Eval(again, x); fa != f || !slices.Equal(again, g) {
+				t.Errorf("%s, %d threads: a second Eval differs in the last bits", c.name, n)
+			}
+			q, _ := threadProblem(t, c.cfg, c.loss, 40000, 3)
+			q.SetThreads(n)
+			if fq := q.Eval(again, x); fq != f || !slices.Equal(again, g) {
+				t.Errorf("%s, %d threads: another Problem's Eval differs in the last bits", c.name, n)
+			}
+		}
+		p.SetThreads(1)
+		g := make([]float64, len(x))
+		if f := p.Eval(g, x); f != f1 || !slices.Equal(g, g1) {
+			t.Errorf("%s: back to 1 thread, Eval differs from the single-threaded one", c.name)
+		}
+	}
+}
+
+// TestShortInputStaysSingleThreaded: fewer than minFramesPerThread interior frames per thread
+// keep Eval on one thread, and Threads says how many a long input gets.
+func TestShortInputStaysSingleThreaded(t *testing.T) {
+	cfg := Config{NFFT: 64, Hop: 16}
+	p, _ := threadProblem(t, cfg, Loss{}, 16*(2*minFramesPerThread-4), 1)
+	p.SetThreads(8)
+	if p.Threads() != 1 {
+		t.Errorf("%d frames: %d threads, want 1", p.S.Frames(), p.Threads())
+	}
+	q, _ := threadProblem(t, cfg, Loss{}, 16*(3*minFramesPerThread+4), 1)
+	q.SetThreads(8)
+	if q.Threads() != 3 {
+		t.Errorf("%d frames: %d threads, want 3", q.S.Frames(), q.Threads())
+	}
+}
+
+// TestCloseStopsWorkers: SetThreads starts n−1 worker goroutines; Close and SetThreads(1) stop
+// them, and the Problem stays usable.
+func TestCloseStopsWorkers(t *testing.T) {
+	p, x := threadProblem(t, Config{NFFT: 64, Hop: 16}, Loss{}, 40000, 2)
+	waitWorkers(t, 0) // other tests' workers may still be exiting
+	p.SetThreads(4)
+	p.Eval(nil, x)
+	waitWorkers(t, 3)
+	p.Close()
+	waitWorkers(t, 0)
+	p.SetThreads(3)
+	waitWorkers(t, 2)
+	p.SetThreads(1)
+	waitWorkers(t, 0)
+	if p.Eval(nil, x) <= 0 {
+		t.Error("Eval after Close: F ≤ 0")
+	}
+}
+
+// waitWorkers waits (up to 5 s) until exactly n goroutines run a worker pool's loop.
+func waitWorkers(t *testing.T, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	got := -1
+	for range 500 {
+		got = strings.Count(string(buf[:runtime.Stack(buf, true)]), "newWorkerPool.func")
+		if got == n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%d worker goroutines, want %d", got, n)
+}
+
+// TestInvertThreads: Invert with Options.Threads 2 (through the padding relaxation) gives the
+// same bits on two runs, stays close to the single-threaded result over a few iterations, and
+// leaves the Problem on 2 threads.
+func TestInvertThreads(t *testing.T) {
+	p, _ := threadProblem(t, Config{NFFT: 64, Hop: 16}, Loss{}, 40000, 4)
+	opt := Options{MaxIter: 40, Tol: -1}
+	r1, err := Invert(p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Threads = 2
+	ra, err := Invert(p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Invert(p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ra.Signal, rb.Signal) {
+		t.Error("two 2-thread runs differ")
+	}
+	if p.Threads() != 2 {
+		t.Errorf("after Invert with 2 threads the Problem has %d", p.Threads())
+	}
+	if d := maxDiff(ra.Signal, r1.Signal); d > 1e-9*maxAbs(r1.Signal) {
+		t.Errorf("2 threads vs 1: max difference %g of max |x| %g", d, maxAbs(r1.Signal))
+	}
+	if _, err := Invert(p, Options{Threads: -1}); err == nil {
+		t.Error("negative Threads accepted")
+	}
+}
+
+func maxDiff(a, b []float64) float64 {
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(a[i]-b[i]))
+	}
+	return d
+}
