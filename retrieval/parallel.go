@@ -3,8 +3,6 @@ package retrieval
 import (
 	"fmt"
 	"sync"
-
-	"github.com/rephase/rephase/retrieval/fft"
 )
 
 // workerPool is a fixed set of goroutines that run one job each per round: round calls
@@ -70,32 +68,44 @@ func split(n, parts, k int) int { return k * n / parts }
 const minFramesPerThread = 64
 
 // stftShard is one thread's share of a Problem's interior frames: frames [a, b) of the interior
-// group (numbered from its first frame). Its first lead frames overlap the previous shard's
+// group (numbered from its first frame), with its own STFT (shard 0: the Problem's), whose FFT
+// plan and scratch its FrameLoss borrows. Its first lead frames overlap the previous shard's
 // samples; a shard other than the first accumulates their gradient in its own edge buffer,
 // which Eval adds onto the gradient after the round, so that no two threads write one sample.
 type stftShard struct {
-	fl   *FrameLoss
-	a, b int
-	lead int
-	edge []float64 // (lead−1)·hop + n_fft samples; nil for shard 0
-	f    float64   // the shard's part of F in the current round
+	s     *STFT
+	fl    *FrameLoss
+	a, b  int
+	lead  int
+	edge  []float64    // (lead−1)·hop + n_fft samples; nil for shard 0
+	yw    []float64    // Inconsistency's window (allocated on its first call)
+	spec2 []complex128 // Inconsistency's second spectrum
+	f     float64      // the shard's part of the round's sum
 }
 
-// stftPar is a Problem's worker set: the shards, and the arguments of the current Eval. It
-// refers to the STFT and the target, never to the Problem (see workerPool).
+// stftPar is a Problem's worker set: the shards, and the arguments of the current round. It
+// refers to the Problem's STFT, target and tables, never to the Problem (see workerPool).
 type stftPar struct {
-	s       *STFT
-	tgt     []float64
-	gi      int // the interior group
-	shards  []stftShard
-	pool    *workerPool
-	x, grad []float64 // the current Eval's arguments
+	tgt, mag []float64   // the Problem's compressed and linear targets
+	invD     sampleTable // the Problem's 1/D
+	gi       int         // the interior group
+	shards   []stftShard
+	pool     *workerPool
+	op       int       // the round's operation: opEval, opResidual or opPrecondition
+	x, grad  []float64 // the round's arguments
 }
 
-// newSTFTPar returns the worker set that runs fl's loss on the interior frames of s with up to
+const (
+	opEval = iota
+	opResidual
+	opPrecondition
+)
+
+// newSTFTPar returns the worker set that runs p's loss on the interior frames of p.S with up to
 // threads threads, or nil where fewer than two threads would each get minFramesPerThread frames.
-// Shard 0 uses fl itself; the others get their own FrameLoss and FFT plan.
-func newSTFTPar(s *STFT, tgt []float64, fl *FrameLoss, threads int) *stftPar {
+// Shard 0 uses p's STFT and FrameLoss; the others get their own.
+func newSTFTPar(p *Problem, threads int) *stftPar {
+	s := p.S
 	hop, n := s.cfg.Hop, s.cfg.NFFT
 	gi := -1
 	for i := range s.groups {
@@ -112,14 +122,17 @@ func newSTFTPar(s *STFT, tgt []float64, fl *FrameLoss, threads int) *stftPar {
 	if t < 2 {
 		return nil
 	}
-	q := &stftPar{s: s, tgt: tgt, gi: gi, shards: make([]stftShard, t)}
+	q := &stftPar{tgt: p.tgt, mag: p.mag, invD: p.invD, gi: gi, shards: make([]stftShard, t)}
 	for k := range q.shards {
 		sh := &q.shards[k]
-		sh.a, sh.b, sh.fl = split(frames, t, k), split(frames, t, k+1), fl
+		sh.a, sh.b, sh.s, sh.fl = split(frames, t, k), split(frames, t, k+1), s, p.fl
 		if k > 0 {
-			sh.fl = newFrameLossOn(fft.New(n), hop, s.win)
-			sh.fl.ownsPlan = true
-			sh.fl.gamma, sh.fl.eps2 = fl.gamma, fl.eps2
+			var err error
+			if sh.s, err = NewSTFT(s.cfg, s.length); err != nil {
+				panic("retrieval: " + err.Error()) // s's own configuration and length
+			}
+			sh.fl = newFrameLossOn(sh.s.plan, hop, s.win)
+			sh.fl.gamma, sh.fl.eps2 = p.fl.gamma, p.fl.eps2
 			sh.lead = lead
 			if lead > 0 {
 				sh.edge = make([]float64, (lead-1)*hop+n)
@@ -130,16 +143,42 @@ func newSTFTPar(s *STFT, tgt []float64, fl *FrameLoss, threads int) *stftPar {
 	return q
 }
 
-// run is thread k's part of Eval: shard k's frames, and for the first (last) shard the padded
-// groups before (after) the interior, folded onto the gradient.
+// run is thread k's part of the round's operation.
 func (q *stftPar) run(k int) {
-	s, sh := q.s, &q.shards[k]
-	x, grad := q.x, q.grad
-	sh.f = 0
+	switch q.op {
+	case opEval:
+		q.evalShard(k)
+	case opResidual:
+		q.residualShard(k)
+	case opPrecondition:
+		lo, hi := split(len(q.grad), len(q.shards), k), split(len(q.grad), len(q.shards), k+1)
+		q.invD.mulRange(q.grad, lo, hi)
+	}
+}
+
+// padded returns the padded groups thread k takes besides its interior frames: those before
+// the interior for the first thread, those after it for the last.
+func (q *stftPar) padded(k int) (from, to int) {
+	sh := &q.shards[k]
+	from, to = q.gi, q.gi
 	if k == 0 {
-		for gi := range q.gi {
-			sh.f += s.groups[gi].eval(sh.fl, grad, x, q.tgt, s.bins)
-		}
+		from = 0
+	}
+	if k == len(q.shards)-1 {
+		to = len(sh.s.groups)
+	}
+	return from, to
+}
+
+// evalShard is thread k's part of Eval: shard k's frames, and its padded groups folded onto the
+// gradient.
+func (q *stftPar) evalShard(k int) {
+	sh := &q.shards[k]
+	s, x, grad := sh.s, q.x, q.grad
+	sh.f = 0
+	from, to := q.padded(k)
+	for gi := from; gi < q.gi; gi++ {
+		sh.f += s.groups[gi].eval(sh.fl, grad, x, q.tgt, s.bins)
 	}
 	g := &s.groups[q.gi]
 	xs, ts := g.signal(x), q.tgt[g.m0*s.bins:]
@@ -155,39 +194,84 @@ func (q *stftPar) run(k int) {
 		}
 	}
 	sh.f += sh.fl.Eval(gs, xs, ts, m, sh.b, 0)
-	if k == len(q.shards)-1 {
-		for gi := q.gi + 1; gi < len(s.groups); gi++ {
-			sh.f += s.groups[gi].eval(sh.fl, grad, x, q.tgt, s.bins)
-		}
+	for gi := q.gi + 1; gi < to; gi++ {
+		sh.f += s.groups[gi].eval(sh.fl, grad, x, q.tgt, s.bins)
 	}
 }
 
-// eval runs Eval on its threads: F summed over the shards in order, and the shards' edge
-// gradients added in order after the round.
-func (q *stftPar) eval(grad, x []float64) float64 {
-	q.x, q.grad = x, grad
+// residualShard is thread k's part of Inconsistency: the residual of shard k's frames in runs of
+// residualBlock frames, and of its padded groups.
+func (q *stftPar) residualShard(k int) {
+	sh := &q.shards[k]
+	s := sh.s
+	num := 0.0
+	block := func(g *frameGroup, m0, m1, lo, hi int) {
+		num = s.blockResidual(num, g, m0, m1, lo, hi, q.x, q.mag, sh.yw, sh.spec2)
+	}
+	from, to := q.padded(k)
+	for gi := from; gi < q.gi; gi++ {
+		g := &s.groups[gi]
+		block(g, g.m0, g.m1, g.lo, g.hi)
+	}
+	g := &s.groups[q.gi]
+	for m0 := g.m0 + sh.a; m0 < g.m0+sh.b; m0 += s.residualBlock() {
+		m1 := min(g.m0+sh.b, m0+s.residualBlock())
+		block(g, m0, m1, s.FrameStart(m0), s.FrameStart(m1-1)+s.cfg.NFFT)
+	}
+	for gi := q.gi + 1; gi < to; gi++ {
+		g := &s.groups[gi]
+		block(g, g.m0, g.m1, g.lo, g.hi)
+	}
+	sh.f = num
+}
+
+// round runs op on the threads with the arguments x and grad and returns the shards' sums added
+// in shard order.
+func (q *stftPar) round(op int, grad, x []float64) float64 {
+	q.op, q.x, q.grad = op, x, grad
 	q.pool.round()
 	q.x, q.grad = nil, nil
 	f := 0.0
 	for k := range q.shards {
 		f += q.shards[k].f
 	}
+	return f
+}
+
+// eval runs Eval on the threads: F summed over the shards in order, and the shards' edge
+// gradients added in order after the round.
+func (q *stftPar) eval(grad, x []float64) float64 {
+	f := q.round(opEval, grad, x)
 	if grad != nil {
-		g := &q.s.groups[q.gi]
-		gs := grad[g.start:]
+		s := q.shards[0].s
+		gs := grad[s.groups[q.gi].start:]
 		for k := 1; k < len(q.shards); k++ {
 			sh := &q.shards[k]
-			addTo(gs[sh.a*q.s.cfg.Hop:], sh.edge)
+			addTo(gs[sh.a*s.cfg.Hop:], sh.edge)
 		}
 	}
 	return f
 }
 
-// close stops the workers and releases their FFT plans.
+// residual returns the numerator of Inconsistency, Σ over the shards in order; the first call
+// allocates the shards' windows (shard 0 uses the Problem's).
+func (q *stftPar) residual(x, yw []float64, spec2 []complex128) float64 {
+	for k := range q.shards {
+		sh := &q.shards[k]
+		if k == 0 {
+			sh.yw, sh.spec2 = yw, spec2
+		} else if sh.yw == nil {
+			sh.yw, sh.spec2 = make([]float64, len(yw)), make([]complex128, len(spec2))
+		}
+	}
+	return q.round(opResidual, nil, x)
+}
+
+// close stops the workers and releases their STFTs.
 func (q *stftPar) close() {
 	q.pool.close()
 	for k := 1; k < len(q.shards); k++ {
-		q.shards[k].fl.Close()
+		q.shards[k].s.Close()
 	}
 }
 

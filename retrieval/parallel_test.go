@@ -42,14 +42,18 @@ func threadProblem(t testing.TB, cfg Config, loss Loss, length int, seed uint64)
 
 // TestEvalThreadsMatchSingleThread: with 2, 3 and 5 threads Eval's F and gradient agree with the
 // single-threaded ones within 1e-12 relative (F) and 1e-12 of the gradient's largest sample,
-// without a gradient too; and two evaluations, and two Problems, with the same thread count
-// give the same bits.
+// without a gradient too; Precondition gives the same bits and Inconsistency agrees within
+// 1e-12 relative; and two evaluations, and two Problems, with the same thread count give the
+// same bits.
 func TestEvalThreadsMatchSingleThread(t *testing.T) {
 	for _, c := range threadCases {
 		p, x := threadProblem(t, c.cfg, c.loss, 40000, 3)
 		g1 := make([]float64, len(x))
 		f1 := p.Eval(g1, x)
 		f1n := p.Eval(nil, x)
+		inc1 := p.Inconsistency(x)
+		pre1 := slices.Clone(g1)
+		p.Precondition(pre1)
 		for _, n := range []int{2, 3, 5} {
 			p.SetThreads(n)
 			if p.Threads() != n {
@@ -68,6 +72,13 @@ func TestEvalThreadsMatchSingleThread(t *testing.T) {
 				if math.Abs(g[i]-g1[i]) > tol {
 					t.Fatalf("%s, %d threads: gradient[%d] = %v, single-threaded %v", c.name, n, i, g[i], g1[i])
 				}
+			}
+			if inc := p.Inconsistency(x); math.Abs(inc-inc1) > 1e-12*inc1 || p.Inconsistency(x) != inc {
+				t.Errorf("%s, %d threads: inconsistency %v (twice: %v), single-threaded %v", c.name, n, inc, p.Inconsistency(x), inc1)
+			}
+			pre := slices.Clone(g1)
+			if p.Precondition(pre); !slices.Equal(pre, pre1) {
+				t.Errorf("%s, %d threads: Precondition differs from the single-threaded one", c.name, n)
 			}
 			again := make([]float64, len(x))
 			if fa := p.Eval(again, x); fa != f || !slices.Equal(again, g) {

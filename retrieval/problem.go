@@ -127,7 +127,7 @@ func (p *Problem) SetThreads(n int) {
 	}
 	want := 1
 	if n > 1 {
-		q := newSTFTPar(p.S, p.tgt, p.fl, n)
+		q := newSTFTPar(p, n)
 		if q != nil {
 			want = len(q.shards)
 			if want == t {
@@ -177,6 +177,10 @@ func (p *Problem) stopThreads() {
 func (p *Problem) Precondition(g []float64) {
 	if len(g) != p.invD.length {
 		panic(fmt.Sprintf("retrieval: Precondition on %d samples, want %d", len(g), p.invD.length))
+	}
+	if p.par != nil {
+		p.par.round(opPrecondition, g, nil)
+		return
 	}
 	p.invD.mulInto(g)
 }
@@ -238,7 +242,13 @@ func (p *Problem) Inconsistency(x []float64) float64 {
 		p.yWindow = make([]float64, p.S.residualWindow())
 		p.specA = make([]complex128, p.S.bins)
 	}
-	num := p.S.inconsistencyResidual(x, p.mag, p.yWindow, p.specA)
+	var num float64
+	if p.par != nil {
+		p.S.checkSignal(len(x))
+		num = p.par.residual(x, p.yWindow, p.specA)
+	} else {
+		num = p.S.inconsistencyResidual(x, p.mag, p.yWindow, p.specA)
+	}
 	if p.magNorm == 0 {
 		return math.Sqrt(num)
 	}
