@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -56,6 +57,38 @@ func (w *workerPool) close() {
 			close(ch)
 		}
 	})
+}
+
+// workerSet is a Problem's set of threads (*stftPar, *cwtPar); the nil set is one thread.
+type workerSet interface {
+	threads() int
+	close()
+}
+
+// setThreads makes *cur the worker set that mk makes for n threads (mk returns nil where the
+// input is too short to gain; n = 1 asks for none), closing the old one, unless both have as
+// many threads. The set is closed by a cleanup if owner is collected while it runs. It panics
+// if n < 1.
+func setThreads[T any, Q workerSet](owner *T, cur *Q, cleanup *runtime.Cleanup, n int, mk func(int) Q) {
+	if n < 1 {
+		panic(fmt.Sprintf("retrieval: SetThreads(%d): need at least 1 thread", n))
+	}
+	var q Q
+	if n > 1 {
+		q = mk(n)
+	}
+	if q.threads() == (*cur).threads() {
+		q.close()
+		return
+	}
+	if (*cur).threads() > 1 {
+		cleanup.Stop()
+		(*cur).close()
+	}
+	*cur = q
+	if q.threads() > 1 {
+		*cleanup = runtime.AddCleanup(owner, func(q Q) { q.close() }, q)
+	}
 }
 
 // split returns the start of part k of n items in parts parts (contiguous, sizes differing by
@@ -267,8 +300,18 @@ func (q *stftPar) residual(x, yw []float64, spec2 []complex128) float64 {
 	return q.round(opResidual, nil, x)
 }
 
-// close stops the workers and releases their STFTs.
+func (q *stftPar) threads() int {
+	if q == nil {
+		return 1
+	}
+	return len(q.shards)
+}
+
+// close stops the workers and releases their STFTs (nil: nothing to do).
 func (q *stftPar) close() {
+	if q == nil {
+		return
+	}
 	q.pool.close()
 	for k := 1; k < len(q.shards); k++ {
 		q.shards[k].s.Close()
@@ -280,5 +323,139 @@ func addTo(dst, src []float64) {
 	dst = dst[:len(src)]
 	for i, v := range src {
 		dst[i] += v
+	}
+}
+
+// minRowsPerThread is the fewest filter-bank rows (scales, and the low-pass filter) per thread
+// for which ScalogramProblem.Eval splits its rows across threads, and minCWTLength the shortest
+// transform that does (see ScalogramProblem.SetThreads).
+const (
+	minRowsPerThread = 8
+	minCWTLength     = 4096
+)
+
+// cwtShard is one thread's share of a ScalogramProblem's filter-bank rows [r0, r1), with its
+// own scratch and gradient accumulator (thread 0: the CWT's and the Problem's).
+type cwtShard struct {
+	w      *cwtScratch
+	gk, z  []complex128 // n each
+	s      []complex128 // Inconsistency's scratch, Length() values
+	r0, r1 int
+	f      float64 // the shard's part of the round's sum
+}
+
+// cwtPar is a ScalogramProblem's worker set. It refers to the CWT and the target, never to the
+// Problem (see workerPool).
+type cwtPar struct {
+	c            *CWT
+	t            scalogramTarget
+	shards       []cwtShard
+	pool         *workerPool
+	op           int          // opEval or opResidual
+	grad         bool         // the round wants the gradient
+	specX, specY []complex128 // opResidual's DFTs
+}
+
+// newCWTPar returns p's worker set for up to threads threads, or nil where fewer than two
+// threads would each get minRowsPerThread rows or the transform is shorter than minCWTLength.
+func newCWTPar(p *ScalogramProblem, threads int) *cwtPar {
+	c := p.C
+	t := min(threads, c.rows()/minRowsPerThread)
+	if t < 2 || c.n < minCWTLength {
+		return nil
+	}
+	q := &cwtPar{c: c, t: p.scalogramTarget, shards: make([]cwtShard, t)}
+	for k := range q.shards {
+		sh := &q.shards[k]
+		sh.r0, sh.r1 = split(c.rows(), t, k), split(c.rows(), t, k+1)
+		if k == 0 {
+			sh.w, sh.gk, sh.z = &c.cwtScratch, p.gk, p.z
+			continue
+		}
+		w := newCWTScratch(c.n)
+		sh.w, sh.gk, sh.z = &w, make([]complex128, c.n), make([]complex128, c.n)
+	}
+	q.pool = newWorkerPool(t, q.run)
+	return q
+}
+
+// run is thread k's part of the round: its rows' loss and gradient spectrum (opEval) or
+// inconsistency terms (opResidual).
+func (q *cwtPar) run(k int) {
+	c, sh := q.c, &q.shards[k]
+	if q.op == opResidual {
+		sh.f = q.t.inconsistencyRows(0, c, sh.w, sh.s, q.specX, q.specY, sh.r0, sh.r1)
+		return
+	}
+	sh.f = 0
+	if q.grad {
+		clear(sh.z)
+	}
+	for r := sh.r0; r < sh.r1; r++ {
+		j := r
+		if r == len(c.scales) {
+			j = -1
+		}
+		sh.f += q.t.residual(j, c.row(sh.w, c.spec, r))
+		if q.grad {
+			c.accumulateOn(sh.w, sh.gk, sh.z, j)
+		}
+	}
+}
+
+// sum returns the shards' sums added in shard order.
+func (q *cwtPar) sum() float64 {
+	f := 0.0
+	for k := range q.shards {
+		f += q.shards[k].f
+	}
+	return f
+}
+
+// eval runs Eval's rows on the threads, given the signal's DFT in c.spec, and returns F; with
+// grad, the shards' accumulators are added onto the first's (the Problem's z) in shard order.
+func (q *cwtPar) eval(grad bool) float64 {
+	q.op, q.grad = opEval, grad
+	q.pool.round()
+	if grad {
+		z := q.shards[0].z
+		for k := 1; k < len(q.shards); k++ {
+			for i, v := range q.shards[k].z {
+				z[i] += v
+			}
+		}
+	}
+	return q.sum()
+}
+
+// residual returns the numerator of Inconsistency from the DFTs of x and y; the first call
+// allocates the shards' scratch.
+func (q *cwtPar) residual(specX, specY []complex128) float64 {
+	for k := range q.shards {
+		if q.shards[k].s == nil {
+			q.shards[k].s = make([]complex128, q.c.length)
+		}
+	}
+	q.op, q.specX, q.specY = opResidual, specX, specY
+	q.pool.round()
+	q.specX, q.specY = nil, nil
+	return q.sum()
+}
+
+func (q *cwtPar) threads() int {
+	if q == nil {
+		return 1
+	}
+	return len(q.shards)
+}
+
+// close stops the workers and releases their plans (nil: nothing to do).
+func (q *cwtPar) close() {
+	if q == nil {
+		return
+	}
+	q.pool.close()
+	for k := 1; k < len(q.shards); k++ {
+		q.shards[k].w.plan.Close()
 	}
 }

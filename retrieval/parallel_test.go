@@ -40,61 +40,91 @@ func threadProblem(t testing.TB, cfg Config, loss Loss, length int, seed uint64)
 	return p, randSignal(rng, length)
 }
 
-// TestEvalThreadsMatchSingleThread: with 2, 3 and 5 threads Eval's F and gradient agree with the
-// single-threaded ones within 1e-12 relative (F) and 1e-12 of the gradient's largest sample,
-// without a gradient too; Precondition gives the same bits and Inconsistency agrees within
-// 1e-12 relative; and two evaluations, and two Problems, with the same thread count give the
-// same bits.
+// threadedObjective is what both Problem kinds offer for threads.
+type threadedObjective interface {
+	objective
+	SetThreads(n int)
+	Threads() int
+}
+
+// TestEvalThreadsMatchSingleThread: for every STFT case, see checkThreads.
 func TestEvalThreadsMatchSingleThread(t *testing.T) {
 	for _, c := range threadCases {
 		p, x := threadProblem(t, c.cfg, c.loss, 40000, 3)
-		g1 := make([]float64, len(x))
-		f1 := p.Eval(g1, x)
-		f1n := p.Eval(nil, x)
-		inc1 := p.Inconsistency(x)
-		pre1 := slices.Clone(g1)
-		p.Precondition(pre1)
-		for _, n := range []int{2, 3, 5} {
-			p.SetThreads(n)
-			if p.Threads() != n {
-				t.Fatalf("%s: SetThreads(%d) gives %d threads on %d frames", c.name, n, p.Threads(), p.S.Frames())
-			}
-			g := make([]float64, len(x))
-			f := p.Eval(g, x)
-			if math.Abs(f-f1) > 1e-12*math.Abs(f1) {
-				t.Errorf("%s, %d threads: F = %v, single-threaded %v", c.name, n, f, f1)
-			}
-			if fn := p.Eval(nil, x); math.Abs(fn-f1n) > 1e-12*math.Abs(f1n) {
-				t.Errorf("%s, %d threads: F without gradient = %v, single-threaded %v", c.name, n, fn, f1n)
-			}
-			tol := 1e-12 * maxAbs(g1)
-			for i := range g {
-				if math.Abs(g[i]-g1[i]) > tol {
-					t.Fatalf("%s, %d threads: gradient[%d] = %v, single-threaded %v", c.name, n, i, g[i], g1[i])
-				}
-			}
-			if inc := p.Inconsistency(x); math.Abs(inc-inc1) > 1e-12*inc1 || p.Inconsistency(x) != inc {
-				t.Errorf("%s, %d threads: inconsistency %v (twice: %v), single-threaded %v", c.name, n, inc, p.Inconsistency(x), inc1)
-			}
-			pre := slices.Clone(g1)
-			if p.Precondition(pre); !slices.Equal(pre, pre1) {
-				t.Errorf("%s, %d threads: Precondition differs from the single-threaded one", c.name, n)
-			}
-			again := make([]float64, len(x))
-			if fa := p.Eval(again, x); fa != f || !slices.Equal(again, g) {
-				t.Errorf("%s, %d threads: a second Eval differs in the last bits", c.name, n)
-			}
+		checkThreads(t, c.name, p, x, []int{2, 3, 5}, func() threadedObjective {
 			q, _ := threadProblem(t, c.cfg, c.loss, 40000, 3)
-			q.SetThreads(n)
-			if fq := q.Eval(again, x); fq != f || !slices.Equal(again, g) {
-				t.Errorf("%s, %d threads: another Problem's Eval differs in the last bits", c.name, n)
-			}
+			return q
+		})
+	}
+}
+
+// TestScalogramThreadsMatchSingleThread: for every CWT case on 8192 samples, see checkThreads.
+func TestScalogramThreadsMatchSingleThread(t *testing.T) {
+	for _, c := range cwtCases() {
+		mk := func() (*ScalogramProblem, []float64) {
+			p, x := randomScalogramProblem(t, rand.New(rand.NewPCG(6, 7)), c.cfg, 8192)
+			t.Cleanup(p.Close)
+			return p, x
 		}
-		p.SetThreads(1)
+		p, x := mk()
+		ns := []int{2, 3}
+		if p.C.rows() < 3*minRowsPerThread {
+			ns = ns[:1]
+		}
+		checkThreads(t, c.name, p, x, ns, func() threadedObjective { q, _ := mk(); return q })
+	}
+}
+
+// checkThreads: with each thread count of ns, p's F and gradient agree with the single-threaded
+// ones within 1e-12 relative (F) and 1e-12 of the gradient's largest value, without a gradient
+// too; Precondition gives the same bits and Inconsistency agrees within 1e-12 relative; two
+// evaluations, and two Problems (fresh makes another like p), with the same thread count give
+// the same bits; and back on one thread the results are the single-threaded ones again.
+func checkThreads(t *testing.T, name string, p threadedObjective, x []float64, ns []int, fresh func() threadedObjective) {
+	t.Helper()
+	g1 := make([]float64, len(x))
+	f1 := p.Eval(g1, x)
+	f1n := p.Eval(nil, x)
+	inc1 := p.Inconsistency(x)
+	pre1 := slices.Clone(g1)
+	p.Precondition(pre1)
+	for _, n := range ns {
+		p.SetThreads(n)
+		if p.Threads() != n {
+			t.Fatalf("%s: SetThreads(%d) gives %d threads", name, n, p.Threads())
+		}
 		g := make([]float64, len(x))
-		if f := p.Eval(g, x); f != f1 || !slices.Equal(g, g1) {
-			t.Errorf("%s: back to 1 thread, Eval differs from the single-threaded one", c.name)
+		f := p.Eval(g, x)
+		if math.Abs(f-f1) > 1e-12*math.Abs(f1) {
+			t.Errorf("%s, %d threads: F = %v, single-threaded %v", name, n, f, f1)
 		}
+		if fn := p.Eval(nil, x); math.Abs(fn-f1n) > 1e-12*math.Abs(f1n) {
+			t.Errorf("%s, %d threads: F without gradient = %v, single-threaded %v", name, n, fn, f1n)
+		}
+		if d := maxDiff(g, g1); d > 1e-12*maxAbs(g1) {
+			t.Errorf("%s, %d threads: gradient differs by %g, max |gradient| %g", name, n, d, maxAbs(g1))
+		}
+		if inc := p.Inconsistency(x); math.Abs(inc-inc1) > 1e-12*inc1 || p.Inconsistency(x) != inc {
+			t.Errorf("%s, %d threads: inconsistency %v (twice: %v), single-threaded %v", name, n, inc, p.Inconsistency(x), inc1)
+		}
+		pre := slices.Clone(g1)
+		if p.Precondition(pre); maxDiff(pre, pre1) > 1e-12*maxAbs(pre1) {
+			t.Errorf("%s, %d threads: Precondition differs from the single-threaded one", name, n)
+		}
+		again := make([]float64, len(x))
+		if fa := p.Eval(again, x); fa != f || !slices.Equal(again, g) {
+			t.Errorf("%s, %d threads: a second Eval differs in the last bits", name, n)
+		}
+		q := fresh()
+		q.SetThreads(n)
+		if fq := q.Eval(again, x); fq != f || !slices.Equal(again, g) {
+			t.Errorf("%s, %d threads: another Problem's Eval differs in the last bits", name, n)
+		}
+	}
+	p.SetThreads(1)
+	g := make([]float64, len(x))
+	if f := p.Eval(g, x); f != f1 || !slices.Equal(g, g1) || p.Inconsistency(x) != inc1 {
+		t.Errorf("%s: back to 1 thread, Eval or Inconsistency differs from the single-threaded one", name)
 	}
 }
 

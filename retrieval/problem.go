@@ -117,57 +117,17 @@ func (p *Problem) Eval(grad, x []float64) float64 {
 // until Close or another SetThreads; Eval then allocates nothing (one wake-up per thread per
 // call). SetThreads allocates O(n·n_fft) and must not run concurrently with Eval.
 func (p *Problem) SetThreads(n int) {
-	if n < 1 {
-		panic(fmt.Sprintf("retrieval: SetThreads(%d): need at least 1 thread", n))
-	}
 	p.threads = n
-	t := 1
-	if p.par != nil {
-		t = len(p.par.shards)
-	}
-	want := 1
-	if n > 1 {
-		q := newSTFTPar(p, n)
-		if q != nil {
-			want = len(q.shards)
-			if want == t {
-				q.close()
-				return
-			}
-		}
-		p.stopThreads()
-		p.par = q
-		if q != nil {
-			p.cleanup = runtime.AddCleanup(p, func(q *stftPar) { q.close() }, q)
-		}
-		return
-	}
-	p.stopThreads()
+	setThreads(p, &p.par, &p.cleanup, n, func(n int) *stftPar { return newSTFTPar(p, n) })
 }
 
 // Threads returns the number of threads Eval uses (1 unless SetThreads found the input long
 // enough).
-func (p *Problem) Threads() int {
-	if p.par == nil {
-		return 1
-	}
-	return len(p.par.shards)
-}
+func (p *Problem) Threads() int { return p.par.threads() }
 
 // Close stops the worker goroutines of SetThreads (a no-op without them) and makes Eval
 // single-threaded again. The Problem stays usable; it does not close the STFT.
-func (p *Problem) Close() {
-	p.stopThreads()
-	p.threads = 1
-}
-
-func (p *Problem) stopThreads() {
-	if p.par != nil {
-		p.cleanup.Stop()
-		p.par.close()
-		p.par = nil
-	}
-}
+func (p *Problem) Close() { p.SetThreads(1) }
 
 // Precondition divides g (Length() samples) in place by D[t] = 2·n_fft·Σ_m w²[t − s_m], the
 // window overlap energy folded through the padding. For the magnitude MSE, x − Precondition(∇F(x))
