@@ -203,12 +203,32 @@ func (q *stftPar) padded(k int) (from, to int) {
 	return from, to
 }
 
+// owned returns the first gradient sample that thread k writes and clears in Eval (the gradient's
+// length for k = len(shards)): thread k owns [owned(k), owned(k+1)). Shard k ≥ 1 writes from its
+// first frame after the lead (before: its edge buffer); shard 0 from sample 0, and the padded
+// groups fold onto samples within n_fft of the ends, which a shard of at least 2·lead + 1
+// frames leaves to the first and last threads.
+func (q *stftPar) owned(k int) int {
+	s := q.shards[0].s
+	switch k {
+	case 0:
+		return 0
+	case len(q.shards):
+		return s.length
+	}
+	sh := &q.shards[k]
+	return s.groups[q.gi].start + (sh.a+sh.lead)*s.cfg.Hop
+}
+
 // evalShard is thread k's part of Eval: shard k's frames, and its padded groups folded onto the
 // gradient.
 func (q *stftPar) evalShard(k int) {
 	sh := &q.shards[k]
 	s, x, grad := sh.s, q.x, q.grad
 	sh.f = 0
+	if grad != nil {
+		clear(grad[q.owned(k):q.owned(k+1)])
+	}
 	from, to := q.padded(k)
 	for gi := from; gi < q.gi; gi++ {
 		sh.f += s.groups[gi].eval(sh.fl, grad, x, q.tgt, s.bins)

@@ -95,10 +95,12 @@ func (p *Problem) Eval(grad, x []float64) float64 {
 		if len(grad) != s.length {
 			panic(fmt.Sprintf("retrieval: gradient has %d samples, want %d", len(grad), s.length))
 		}
-		clear(grad)
 	}
 	if p.par != nil {
-		return p.par.eval(grad, x)
+		return p.par.eval(grad, x) // each thread clears its part of grad
+	}
+	if grad != nil {
+		clear(grad)
 	}
 	f := 0.0
 	for gi := range s.groups {
