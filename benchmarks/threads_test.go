@@ -96,23 +96,7 @@ func BenchmarkEvalThreads(b *testing.B) {
 			for i := range y {
 				y[i] = 0.5 * x[(i+100)%n]
 			}
-			g := make([]float64, n)
-			var per [2]time.Duration
-			b.ResetTimer()
-			for range b.N {
-				for i, threads := range []int{1, 2} {
-					p.SetThreads(threads)
-					t0 := time.Now()
-					for range 20 {
-						p.Eval(g, y)
-					}
-					per[i] += time.Since(t0)
-				}
-			}
-			us := func(i int) float64 { return per[i].Seconds() * 1e6 / float64(20*b.N) }
-			b.ReportMetric(us(0), "µs/eval-1t")
-			b.ReportMetric(us(1), "µs/eval-2t")
-			b.ReportMetric(us(0)/us(1), "speedup")
+			evalSideBySide(b, p, y, 20)
 		})
 	}
 }
@@ -131,4 +115,64 @@ func threadsProblem(b *testing.B, x []float64) *retrieval.Problem {
 	}
 	b.Cleanup(p.Close)
 	return p
+}
+
+// BenchmarkScalogramEvalThreads times ScalogramProblem.Eval (F and ∇F) on 1 and 2 threads,
+// alternated in rounds of 5 evaluations, for 16 kHz chirps of 1 024 to 22 500 samples (Morse
+// (3, 20), 10 voices per octave, default limits): where the threads start to gain is the
+// threshold minCWTLength in retrieval (transforms shorter than it run single-threaded whatever
+// is asked). Metrics as BenchmarkEvalThreads.
+//
+//	go test -run '^$' -bench ScalogramEvalThreads -count 5 ./benchmarks
+func BenchmarkScalogramEvalThreads(b *testing.B) {
+	for _, n := range []int{1024, 4096, 22500} {
+		b.Run(fmt.Sprintf("samples=%d", n), func(b *testing.B) {
+			x := make([]float64, n)
+			for i := range x {
+				t := float64(i) / gradRate
+				x[i] = math.Sin(2*math.Pi*(200*t+3000*t*t)) * math.Exp(-t)
+			}
+			c, err := retrieval.NewCWT(retrieval.CWTConfig{SampleRate: gradRate}, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(c.Close)
+			p, err := retrieval.NewScalogramProblem(c, c.Magnitude(nil, x), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(p.Close)
+			y := make([]float64, n)
+			for i := range y {
+				y[i] = 0.5 * x[(i+100)%n]
+			}
+			evalSideBySide(b, p, y, 5)
+			b.ReportMetric(float64(c.Scales()), "scales")
+		})
+	}
+}
+
+// evalSideBySide times p.Eval (F and ∇F at y) on 1 and on 2 threads, alternating rounds of
+// rounds evaluations, and reports µs per evaluation on each and their ratio.
+func evalSideBySide(b *testing.B, p interface {
+	SetThreads(int)
+	Eval(grad, x []float64) float64
+}, y []float64, rounds int) {
+	g := make([]float64, len(y))
+	var per [2]time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for i, threads := range []int{1, 2} {
+			p.SetThreads(threads)
+			t0 := time.Now()
+			for range rounds {
+				p.Eval(g, y)
+			}
+			per[i] += time.Since(t0)
+		}
+	}
+	us := func(i int) float64 { return per[i].Seconds() * 1e6 / float64(rounds*b.N) }
+	b.ReportMetric(us(0), "µs/eval-1t")
+	b.ReportMetric(us(1), "µs/eval-2t")
+	b.ReportMetric(us(0)/us(1), "speedup")
 }

@@ -30,7 +30,7 @@ func TestThreadedEvalDoesNotAllocate(t *testing.T) {
 // TestThreadedScalogramDoesNotAllocate: with its workers running, ScalogramProblem's Eval (with
 // and without a gradient) and, after its first call, Inconsistency allocate nothing.
 func TestThreadedScalogramDoesNotAllocate(t *testing.T) {
-	p, x := randomScalogramProblem(t, rand.New(rand.NewPCG(8, 9)), CWTConfig{IncludeLowpass: true}, 8192)
+	p, x := randomScalogramProblem(t, rand.New(rand.NewPCG(8, 9)), CWTConfig{IncludeLowpass: true}, 4096)
 	defer p.Close()
 	p.SetThreads(2)
 	if p.Threads() != 2 {
@@ -38,7 +38,7 @@ func TestThreadedScalogramDoesNotAllocate(t *testing.T) {
 	}
 	g := make([]float64, len(x))
 	p.Inconsistency(x)
-	if n := testing.AllocsPerRun(10, func() {
+	if n := testing.AllocsPerRun(3, func() {
 		p.Eval(g, x)
 		p.Eval(nil, x)
 		p.Inconsistency(x)
