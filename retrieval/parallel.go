@@ -37,9 +37,6 @@ func newWorkerPool(n int, job func(i int)) *workerPool {
 	return w
 }
 
-// threads returns the number of jobs per round, the caller's included.
-func (w *workerPool) threads() int { return len(w.start) }
-
 // round runs job(i) for every i, job(0) on the caller, and waits for all of them.
 func (w *workerPool) round() {
 	w.wg.Add(len(w.start) - 1)

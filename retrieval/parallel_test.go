@@ -163,14 +163,42 @@ func TestCloseStopsWorkers(t *testing.T) {
 	}
 }
 
+// TestUnclosedProblemStopsWorkers: the workers of a Problem that is dropped without Close stop
+// once it is collected.
+func TestUnclosedProblemStopsWorkers(t *testing.T) {
+	s := mustSTFT(t, Config{NFFT: 64, Hop: 16}, 40000)
+	x := randSignal(rand.New(rand.NewPCG(1, 2)), 40000)
+	mag := s.Magnitude(nil, x)
+	waitWorkers(t, 0)
+	func() {
+		p, err := NewProblem(s, mag, Loss{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SetThreads(3)
+		p.Eval(nil, x)
+		waitWorkers(t, 2)
+		runtime.KeepAlive(p)
+	}()
+	for i := 0; i < 100 && workers() > 0; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitWorkers(t, 0)
+}
+
+// workers returns the number of goroutines that run a worker pool's loop.
+func workers() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "newWorkerPool.func")
+}
+
 // waitWorkers waits (up to 5 s) until exactly n goroutines run a worker pool's loop.
 func waitWorkers(t *testing.T, n int) {
 	t.Helper()
-	buf := make([]byte, 1<<20)
 	got := -1
 	for range 500 {
-		got = strings.Count(string(buf[:runtime.Stack(buf, true)]), "newWorkerPool.func")
-		if got == n {
+		if got = workers(); got == n {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
