@@ -347,10 +347,12 @@ func addTo(dst, src []float64) {
 
 // minRowsPerThread is the fewest filter-bank rows (scales, and the low-pass filter) per thread
 // for which ScalogramProblem.Eval splits its rows across threads, and minCWTLength the shortest
-// transform that does (see ScalogramProblem.SetThreads).
+// transform that does (see ScalogramProblem.SetThreads). BenchmarkScalogramEvalThreads with the
+// length threshold lowered: 2 threads 1.42–1.47× faster than 1 at 1 024 points (80 rows, 0.4 ms
+// per Eval), 1.55–1.66× at 4 096; shorter transforms were not measured.
 const (
 	minRowsPerThread = 8
-	minCWTLength     = 4096
+	minCWTLength     = 1024
 )
 
 // cwtShard is one thread's share of a ScalogramProblem's filter-bank rows [r0, r1), with its

@@ -30,7 +30,7 @@ func TestThreadedEvalDoesNotAllocate(t *testing.T) {
 // TestThreadedScalogramDoesNotAllocate: with its workers running, ScalogramProblem's Eval (with
 // and without a gradient) and, after its first call, Inconsistency allocate nothing.
 func TestThreadedScalogramDoesNotAllocate(t *testing.T) {
-	p, x := randomScalogramProblem(t, rand.New(rand.NewPCG(8, 9)), CWTConfig{IncludeLowpass: true}, 4096)
+	p, x := randomScalogramProblem(t, rand.New(rand.NewPCG(8, 9)), CWTConfig{IncludeLowpass: true}, 2048)
 	defer p.Close()
 	p.SetThreads(2)
 	if p.Threads() != 2 {

@@ -58,11 +58,11 @@ func TestEvalThreadsMatchSingleThread(t *testing.T) {
 	}
 }
 
-// TestScalogramThreadsMatchSingleThread: for every CWT case on 4096 samples, see checkThreads.
+// TestScalogramThreadsMatchSingleThread: for every CWT case on 2048 samples, see checkThreads.
 func TestScalogramThreadsMatchSingleThread(t *testing.T) {
 	for _, c := range cwtCases() {
 		mk := func() (*ScalogramProblem, []float64) {
-			p, x := randomScalogramProblem(t, rand.New(rand.NewPCG(6, 7)), c.cfg, 4096)
+			p, x := randomScalogramProblem(t, rand.New(rand.NewPCG(6, 7)), c.cfg, 2048)
 			t.Cleanup(p.Close)
 			return p, x
 		}

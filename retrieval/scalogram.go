@@ -203,7 +203,7 @@ func (p *ScalogramProblem) Eval(grad, x []float64) float64 {
 // length for Inconsistency); the accumulators and the per-thread sums are added in a fixed
 // order after the threads finish, so that for a given n the results are the same to the last
 // bit from run to run, and within about 1e-15 relative of the single-threaded ones (which they
-// equal for n = 1, the default). Transforms shorter than 4096 points (minCWTLength), or fewer
+// equal for n = 1, the default). Transforms shorter than 1024 points (minCWTLength), or fewer
 // than 8 rows per thread (minRowsPerThread), stay single-threaded; Threads reports the count in
 // use. The n−1 worker goroutines persist until Close or another SetThreads; Eval then allocates
 // nothing. SetThreads must not run concurrently with Eval.
