@@ -34,7 +34,9 @@ func CheckMagnitudes(mag []float64, bins int) error {
 //
 // A Problem owns its penalty: several Problems with different Loss settings may share one STFT
 // (not concurrently: they use the STFT's FFT plan and scratch). Eval and Precondition do not
-// allocate; the metric methods allocate their scratch once, on first use.
+// allocate; the metric methods allocate their scratch once, on first use. SetThreads spreads
+// Eval, Precondition and Inconsistency over worker goroutines that the Problem owns (Close
+// stops them); the Problem itself is still not safe for concurrent use.
 type Problem struct {
 	S    *STFT
 	loss Loss

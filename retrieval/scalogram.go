@@ -24,7 +24,8 @@ import (
 // a sign, and gradient descent on it recovers the signal). The low-pass part enters as a linear
 // least-squares term, so it also fixes the sign of the low frequencies.
 //
-// Not safe for concurrent use. Eval and Precondition do not allocate.
+// Not safe for concurrent use (SetThreads spreads Eval and Inconsistency over worker goroutines
+// that the Problem owns; Close stops them). Eval and Precondition do not allocate.
 type ScalogramProblem struct {
 	C *CWT
 	scalogramTarget
