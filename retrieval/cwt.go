@@ -270,12 +270,24 @@ type CWT struct {
 	phi    []float64 // low-pass response on bins 0..n-1 (nil without low-pass)
 	phiF   []float64 // phi / n
 	resp   []float64 // R[k] = Σ_j ψ_j[k]² + ψ_j[−k]² (+ 2φ[k]²): the frame operator's symbol
-	plan   *fft.CmplxPlan
 
-	// Scratch, n each. spec: the signal's DFT; buf: a filter's product, zero outside it between
-	// uses; out: a transform's output (the coefficients). Separate buffers keep every FFT out of
-	// place, on FFTW's measured plan.
-	spec, buf, out []complex128
+	// spec: the signal's DFT (n values).
+	spec []complex128
+	cwtScratch
+}
+
+// cwtScratch is what computing one scale's coefficients from the signal's DFT takes: a plan and
+// two buffers of the transform length. buf: a filter's product, zero outside it between uses;
+// out: a transform's output (the coefficients). Separate buffers keep every FFT out of place, on
+// FFTW's measured plan. A CWT has one; each extra thread of a ScalogramProblem has its own.
+type cwtScratch struct {
+	plan     *fft.CmplxPlan
+	buf, out []complex128
+}
+
+// newCWTScratch plans and allocates a cwtScratch for transforms of n points.
+func newCWTScratch(n int) cwtScratch {
+	return cwtScratch{plan: fft.NewCmplx(n), buf: make([]complex128, n), out: make([]complex128, n)}
 }
 
 // NewCWT plans a CWT for signals of length samples. Errors: length < 4; voices outside 1..48;
@@ -372,10 +384,8 @@ func NewCWT(cfg CWTConfig, length int) (*CWT, error) {
 			c.phiF[k] = v * inv
 		}
 	}
-	c.plan = fft.NewCmplx(c.n)
 	c.spec = make([]complex128, c.n)
-	c.buf = make([]complex128, c.n)
-	c.out = make([]complex128, c.n)
+	c.cwtScratch = newCWTScratch(c.n)
 	return c, nil
 }
 
@@ -477,25 +487,48 @@ func (c *CWT) load(x []float64) {
 
 // scale writes scale j's coefficients over the whole transform length into c.out, given c.spec,
 // and returns the signal's part of them (normalised).
-func (c *CWT) scale(j int) []complex128 {
+func (c *CWT) scale(j int) []complex128 { return c.scaleOn(&c.cwtScratch, c.spec, j) }
+
+// scaleOn is scale with the scratch w, from the signal's DFT spec: the coefficients go to w.out.
+func (c *CWT) scaleOn(w *cwtScratch, spec []complex128, j int) []complex128 {
 	k0, k1 := c.band[j][0], c.band[j][1]
 	for i, p := range c.psiF[j] {
-		c.buf[k0+i] = c.spec[k0+i] * complex(p, 0)
+		w.buf[k0+i] = spec[k0+i] * complex(p, 0)
 	}
-	c.plan.Inverse(c.out, c.buf)
-	clear(c.buf[k0:k1])
-	return c.out[c.ext : c.ext+c.length]
+	w.plan.Inverse(w.out, w.buf)
+	clear(w.buf[k0:k1])
+	return w.out[c.ext : c.ext+c.length]
 }
 
 // lowpass writes the low-pass coefficients over the transform length into c.out, given c.spec,
 // and returns the signal's part.
-func (c *CWT) lowpass() []complex128 {
+func (c *CWT) lowpass() []complex128 { return c.lowpassOn(&c.cwtScratch, c.spec) }
+
+// lowpassOn is lowpass with the scratch w, from the signal's DFT spec.
+func (c *CWT) lowpassOn(w *cwtScratch, spec []complex128) []complex128 {
 	for k, p := range c.phiF {
-		c.buf[k] = c.spec[k] * complex(p, 0)
+		w.buf[k] = spec[k] * complex(p, 0)
 	}
-	c.plan.Inverse(c.out, c.buf)
-	clear(c.buf)
-	return c.out[c.ext : c.ext+c.length]
+	w.plan.Inverse(w.out, w.buf)
+	clear(w.buf)
+	return w.out[c.ext : c.ext+c.length]
+}
+
+// rows returns the number of rows of the filter bank: the scales and the low-pass filter if any.
+func (c *CWT) rows() int {
+	if c.phi != nil {
+		return len(c.scales) + 1
+	}
+	return len(c.scales)
+}
+
+// row returns the coefficients of row r of the filter bank on the scratch w, from spec: scale r
+// for r < Scales(), the low-pass filter for r = Scales().
+func (c *CWT) row(w *cwtScratch, spec []complex128, r int) []complex128 {
+	if r == len(c.scales) {
+		return c.lowpassOn(w, spec)
+	}
+	return c.scaleOn(w, spec, r)
 }
 
 // Forward writes the complex CWT coefficients of x (Length() samples) into dst (Scales() ×

@@ -67,41 +67,50 @@ func (s *STFT) residualWindow() int {
 // inverse.
 func (s *STFT) inconsistencyResidual(x, mag, yw []float64, spec2 []complex128) float64 {
 	s.checkSignal(len(x))
-	hop, n, b := s.cfg.Hop, s.cfg.NFFT, s.bins
 	var num float64
 	s.residualBlocks(func(g *frameGroup, m0, m1, lo, hi int) {
-		y := yw[:hi-lo]
-		s.projectedSynthesisWindow(y, lo, x, mag)
-		xs := g.signal(x)
-		// ys[j] is sample g.start + j of y: the window itself, or for a padded run its padded
-		// buffer (gradBuffer's scratch, free again), gathered like signal's.
-		ys := y
-		if g.src == nil {
-			ys = y[g.start+(m0-g.m0)*hop-lo:]
-		} else {
-			ys = g.gradBuffer(nil)
-			for i, t := range g.src {
-				if t >= 0 {
-					ys[i] = y[int(t)-lo]
-				}
-			}
-		}
-		for m := m0; m < m1; m++ {
-			o := (m - g.m0) * hop
-			mulTo(s.frame, s.win, xs[o:o+n])
-			s.plan.Forward(s.spec, s.frame)
-			ProjectMagnitude(s.spec, mag[m*b:(m+1)*b])
-			if g.src == nil {
-				o = (m - m0) * hop
-			}
-			mulTo(s.frame, s.win, ys[o:o+n])
-			s.plan.Forward(spec2, s.frame)
-			for k, v := range s.spec {
-				d := spec2[k] - v
-				num += real(d)*real(d) + imag(d)*imag(d)
-			}
-		}
+		num = s.blockResidual(num, g, m0, m1, lo, hi, x, mag, yw, spec2)
 	})
+	return num
+}
+
+// blockResidual adds inconsistencyResidual's terms of the frames [m0, m1) of the group g (one
+// of s.groups), which read the signal samples [lo, hi) (hi − lo ≤ len(yw)), onto num in frame
+// order and returns the sum. Each frame's term is the same to the last bit whatever run it is
+// taken in.
+func (s *STFT) blockResidual(num float64, g *frameGroup, m0, m1, lo, hi int, x, mag, yw []float64, spec2 []complex128) float64 {
+	hop, n, b := s.cfg.Hop, s.cfg.NFFT, s.bins
+	y := yw[:hi-lo]
+	s.projectedSynthesisWindow(y, lo, x, mag)
+	xs := g.signal(x)
+	// ys[j] is sample g.start + j of y: the window itself, or for a padded run its padded
+	// buffer (gradBuffer's scratch, free again), gathered like signal's.
+	ys := y
+	if g.src == nil {
+		ys = y[g.start+(m0-g.m0)*hop-lo:]
+	} else {
+		ys = g.gradBuffer(nil)
+		for i, t := range g.src {
+			if t >= 0 {
+				ys[i] = y[int(t)-lo]
+			}
+		}
+	}
+	for m := m0; m < m1; m++ {
+		o := (m - g.m0) * hop
+		mulTo(s.frame, s.win, xs[o:o+n])
+		s.plan.Forward(s.spec, s.frame)
+		ProjectMagnitude(s.spec, mag[m*b:(m+1)*b])
+		if g.src == nil {
+			o = (m - m0) * hop
+		}
+		mulTo(s.frame, s.win, ys[o:o+n])
+		s.plan.Forward(spec2, s.frame)
+		for k, v := range s.spec {
+			d := spec2[k] - v
+			num += real(d)*real(d) + imag(d)*imag(d)
+		}
+	}
 	return num
 }
 

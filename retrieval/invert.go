@@ -153,6 +153,14 @@ type Options struct {
 	// in 600 iterations. The half/half split was chosen by measurement over polish fractions
 	// 1/10, 1/4, 1/2 and 1 on the chirp and two speech clips (benchmarks/REPORT.md).
 	Exact bool
+	// Threads, if > 0, is the number of threads the gradient evaluations use: Invert and
+	// InvertScalogram call the problem's SetThreads(Threads) first (its workers stay until the
+	// problem's Close) and the padding relaxation's problem uses as many. 0 keeps the problem's
+	// setting (1 unless SetThreads was called). For a given count the result is the same to the
+	// last bit from run to run; with more than one thread it differs from the single-threaded
+	// one by rounding (the overlap-adds and sums are grouped by thread), and the non-convex
+	// iteration can amplify that over many iterations.
+	Threads int
 	// Progress, if not nil, is called after iteration 1, every CheckEvery-th iteration and the
 	// last, with the normalised inconsistency at that point.
 	Progress func(iter int, inconsistency float64)
@@ -184,6 +192,9 @@ func Invert(p *Problem, opt Options) (*Result, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if opt.Threads > 0 {
+		p.SetThreads(opt.Threads)
 	}
 	if !opt.Exact && p.S.cfg.Framing == Center && p.S.cfg.Pad == Reflect && opt.MaxIter >= 40 && len(p.S.groups) > 1 {
 		return invertRelaxed(p, opt)
@@ -244,6 +255,8 @@ func (opt Options) withDefaults() (Options, error) {
 		return opt, fmt.Errorf("retrieval: FGLA extrapolation α = %g must lie in (0, 1]", opt.Alpha)
 	case !(opt.Momentum > 0 && opt.Momentum < 1):
 		return opt, fmt.Errorf("retrieval: momentum %g must lie in (0, 1)", opt.Momentum)
+	case opt.Threads < 0:
+		return opt, fmt.Errorf("retrieval: negative thread count %d", opt.Threads)
 	case !finite(opt.LearningRate) || opt.LearningRate < 0:
 		return opt, fmt.Errorf("retrieval: learning rate %g must be finite and ≥ 0", opt.LearningRate)
 	}
@@ -342,6 +355,10 @@ func invertRelaxed(p *Problem, opt Options) (*Result, error) {
 	rp, err := NewProblem(rs, p.mag, p.loss)
 	if err != nil {
 		return nil, err
+	}
+	if p.threads > 1 {
+		rp.SetThreads(p.threads)
+		defer rp.Close()
 	}
 	polish := max(20, opt.MaxIter/2)
 	o1 := opt

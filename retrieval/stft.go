@@ -429,6 +429,21 @@ func (g *frameGroup) fold(grad []float64) {
 	}
 }
 
+// eval adds the loss of the run's frames (fl's penalty against the target rows tgt of the
+// whole spectrogram, bins values each) and returns it, and, when grad is not nil, adds their
+// gradient onto grad (through the padded buffer and its fold for a padded run).
+func (g *frameGroup) eval(fl *FrameLoss, grad, x, tgt []float64, bins int) float64 {
+	var gb []float64
+	if grad != nil {
+		gb = g.gradBuffer(grad)
+	}
+	f := fl.Eval(gb, g.signal(x), tgt[g.m0*bins:], 0, g.m1-g.m0, 0)
+	if grad != nil {
+		g.fold(grad)
+	}
+	return f
+}
+
 func (s *STFT) checkSignal(n int) {
 	if n != s.length {
 		panic(fmt.Sprintf("retrieval: signal has %d samples, the STFT was planned for %d", n, s.length))
@@ -692,24 +707,27 @@ func (tb *sampleTable) at(t int) float64 {
 
 // mulInto multiplies dst[t] by the value for sample t, for every t < length (len(dst)). It does
 // not allocate.
-func (tb *sampleTable) mulInto(dst []float64) {
-	dst = dst[:tb.length]
+func (tb *sampleTable) mulInto(dst []float64) { tb.mulRange(dst[:tb.length], 0, tb.length) }
+
+// mulRange multiplies dst[t] by the value for sample t for lo ≤ t < hi (dst holds the whole
+// signal). It does not allocate.
+func (tb *sampleTable) mulRange(dst []float64, lo, hi int) {
 	k := len(tb.head)
-	for t, v := range tb.head {
-		dst[t] *= v
+	for t := lo; t < min(hi, k); t++ {
+		dst[t] *= tb.head[t]
 	}
-	if tb.tailAt > k {
-		mid := dst[k:tb.tailAt]
-		for len(mid) > 0 {
-			seg := mid[:min(len(tb.per), len(mid))]
-			for i := range seg {
-				seg[i] *= tb.per[i]
+	if a, e := max(lo, k), min(hi, tb.tailAt); a < e {
+		per := tb.per
+		j := (a - k) % len(per)
+		for t := a; t < e; t++ {
+			dst[t] *= per[j]
+			if j++; j == len(per) {
+				j = 0
 			}
-			mid = mid[len(seg):]
 		}
 	}
-	for i, v := range tb.tail {
-		dst[tb.tailAt+i] *= v
+	for t := max(lo, tb.tailAt); t < hi; t++ {
+		dst[t] *= tb.tail[t-tb.tailAt]
 	}
 }
 

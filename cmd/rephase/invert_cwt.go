@@ -44,6 +44,7 @@ type invertCommon struct {
 	display, pcm16, json    bool
 	normalize               bool
 	nfft, hop               int // for the STFT-domain spectral convergence of the result
+	threads                 int // --threads (not used by --tfr scattering)
 }
 
 // parseFreqLimits parses "FMIN,FMAX" (Hz).
@@ -91,7 +92,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	if cf.pad < 0 || cf.pad > a.Len() {
 		return badInput("invert: --pad %d: want 0..%d samples (the signal's length)", cf.pad, a.Len())
 	}
-	opt := retrieval.Options{MaxIter: o.iters, Tol: o.tol, Alpha: o.alpha, LearningRate: o.lr, Seed: o.seed}
+	opt := retrieval.Options{MaxIter: o.iters, Tol: o.tol, Alpha: o.alpha, LearningRate: o.lr, Seed: o.seed, Threads: o.threads}
 	if opt.Method, err = retrieval.ParseMethod(o.method); err != nil {
 		return inputError{err}
 	}
@@ -133,6 +134,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	var scs, stftSCs, rels, incs []float64
 	totalIters := 0
 	var stop retrieval.StopReason
+	threadsUsed := 1 // the threads the last channel's gradient used (Problem.Threads)
 	for ch, x := range a.Channels {
 		xp := retrieval.PadSymmetric(x, left, right)
 		var low []float64
@@ -174,6 +176,8 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		y := res.Signal[left : left+len(x)]
 		outs = append(outs, y)
 		scs = append(scs, retrieval.DB(p.SpectralConvergence(res.Signal)))
+		threadsUsed = p.Threads()
+		p.Close()
 		rels = append(rels, retrieval.RelativeL2(x, y))
 		incs = append(incs, res.Inconsistency)
 		stftSC := math.NaN() // (null in JSON) for a signal shorter than n_fft: not planned at all
@@ -199,8 +203,8 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		"freq_limits": rc.FreqLimits, "include_lowpass": rc.IncludeLowpass, "boundary": rc.Boundary.String(),
 		"pad": [2]int{left, right}, "iterations": totalIters / len(outs), "stop": stop.String(),
 		"inconsistency": mean(incs), "seconds": secs,
-		"ms_per_iteration": msPerIteration(secs, totalIters),
-		"sc_db":            mean(scs), "stft_sc_db": mean(stftSCs), "rel_l2": mean(rels),
+		"ms_per_iteration": msPerIteration(secs, totalIters), "threads": threadsUsed,
+		"sc_db": mean(scs), "stft_sc_db": mean(stftSCs), "rel_l2": mean(rels),
 		"channels": len(outs), "sample_rate": a.SampleRate, "samples": a.Len(),
 		"stft_n_fft": stftCfg.NFFT, "stft_hop_length": stftCfg.Hop,
 	}
