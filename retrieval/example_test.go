@@ -13,7 +13,7 @@ import (
 // spectral convergence ‖|STFT(x̂)| − T‖/‖T‖ in dB.
 func ExampleInvert() {
 	const rate = 8000
-	x := retrieval.LogChirp(rate, rate, 50, 3500) // 1 s exponential chirp, 50 Hz → 3.5 kHz
+	x := retrieval.LogChirp(rate, rate, 50, 3500)                             // 1 s exponential chirp, 50 Hz → 3.5 kHz
 	s, err := retrieval.NewSTFT(retrieval.Config{NFFT: 256, Hop: 64}, len(x)) // periodic Hann, centred, reflect padding
 	if err != nil {
 		panic(err)
