@@ -132,12 +132,12 @@ func (c *Chain) Push(mag []float64) [][]float64 {
 	c.one[0] = mag
 	frames := c.one
 	for _, e := range c.stages {
-		if e.Stretch() != 1 { // the one stretch: the stages before it kept a single frame
+		if len(frames) == 1 { // before the stretch, or a stretch that gave one frame
 			frames = e.Push(frames[0])
 			continue
 		}
-		for _, f := range frames {
-			e.Push(f) // in place
+		for _, f := range frames { // after the one stretch: effects of frame rate 1, in place
+			e.Push(f)
 		}
 	}
 	return frames

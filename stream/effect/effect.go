@@ -18,9 +18,9 @@ import (
 
 // Effect is one stage between analysis and resynthesis, with the shape of stream.Effects: Push
 // takes an analysed frame (Bins() linear magnitudes) and returns the frames to resynthesise, as
-// views valid until the next Push. An effect that keeps the frame rate (Stretch() == 1:
-// PitchShift, Gate, BandGain) modifies the frame in place and returns it alone; a TimeStretch
-// returns 0 to ⌈factor⌉ frames of its own. Push does not allocate. Effects keep state across
+// views valid until the next Push. PitchShift, Gate and BandGain keep the frame rate
+// (Stretch() == 1): they modify the frame in place and return it alone; a TimeStretch returns 0
+// to ⌈factor⌉ frames of its own (one per frame for factor 1). Push does not allocate. Effects keep state across
 // frames (Gate, TimeStretch) and are not safe for concurrent use; Reset starts a new signal.
 type Effect interface {
 	Push(mag []float64) [][]float64
@@ -259,13 +259,17 @@ type BandGain struct {
 	bins       int
 }
 
+// MaxBandGainDB bounds a band gain: +120 dB is a factor of 10⁶, more than any level correction
+// needs, and keeps magnitudes finite (+7000 dB, which Parse once accepted, turned them into +Inf).
+const MaxBandGainDB = 120
+
 // NewBandGain returns a band gain for an STFT of n_fft nfft at sampleRate Hz.
 func NewBandGain(lo, hi, db float64, nfft int, sampleRate float64) (*BandGain, error) {
 	if !(lo >= 0 && hi > lo && hi <= sampleRate/2) {
 		return nil, fmt.Errorf("effect: band [%v, %v] Hz, want 0 ≤ lo < hi ≤ fs/2 = %v Hz", lo, hi, sampleRate/2)
 	}
-	if math.IsNaN(db) || math.IsInf(db, 1) {
-		return nil, fmt.Errorf("effect: band gain %v dB", db)
+	if math.IsNaN(db) || db > MaxBandGainDB {
+		return nil, fmt.Errorf("effect: band gain %v dB, want at most %v dB (−Inf mutes the band)", db, float64(MaxBandGainDB))
 	}
 	bin := sampleRate / float64(nfft)
 	return &BandGain{lo: lo, hi: hi, db: db, k0: int(math.Ceil(lo / bin)), k1: int(math.Floor(hi/bin)) + 1,
