@@ -367,6 +367,12 @@ func runDevice(ctx context.Context, p *stream.Pipeline, cfg Config) (Report, err
 	played := false // the source was found played out and the ring empty
 loop:
 	for cfg.MaxSamples == 0 || consumed < cfg.MaxSamples {
+		// Checked every hop, not only while waiting for input: a worker slower than the device
+		// (overload, or the race detector) never waits, and must still stop when told.
+		if ctx.Err() != nil {
+			interrupted = true
+			break
+		}
 		for d.Input().Available() < hop {
 			if ctx.Err() != nil {
 				interrupted = true

@@ -464,3 +464,28 @@ func TestMeasureProbes(t *testing.T) {
 type discard struct{ n int64 }
 
 func (d *discard) Write(block [][]float64) error { d.n += int64(len(block[0])); return nil }
+
+// TestRunDeviceStopsWhenOverloaded: a worker slower than its device (here 4000 iterations per
+// hop, so the input ring never runs dry) still stops when its context is cancelled. The loop once
+// looked at the context only while waiting for input, so an overloaded live run ignored SIGINT.
+func TestRunDeviceStopsWhenOverloaded(t *testing.T) {
+	cfg := engineConfig()
+	cfg.ItersPerHop = 4000
+	d := newFakeDevice(1<<12, false, &device.Sine{Freq: 440, Amp: 0.25, Rate: rate})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var n atomic.Int64
+	stopper := sinkFunc(func(b []float32) error {
+		if n.Add(int64(len(b))) >= 1024 {
+			cancel()
+		}
+		return nil
+	})
+	r, err := Run(ctx, Config{Engine: cfg, Device: d, Sinks: []Sink{stopper}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Interrupted {
+		t.Errorf("not interrupted after %d samples to the sink", n.Load())
+	}
+}
