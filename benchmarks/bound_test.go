@@ -97,6 +97,9 @@ func BenchmarkBound(b *testing.B) {
 		{"fgla", retrieval.Options{Method: retrieval.FGLA}},
 		{"gd-lbfgs", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
 		{"gd-adam", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.Adam}},
+		{"gla-float32", retrieval.Options{Method: retrieval.GLA, Precision: fft.Float32}},
+		{"fgla-float32", retrieval.Options{Method: retrieval.FGLA, Precision: fft.Float32}},
+		{"gd-lbfgs-float32", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS, Precision: fft.Float32}},
 	} {
 		b.Run("offline/"+c.name, func(b *testing.B) {
 			p, _ := gradProblem(b, retrieval.Loss{}, (boundFrames-1)*gradHop)
@@ -126,10 +129,18 @@ func BenchmarkBound(b *testing.B) {
 	frames := boundEngineFrames(b)
 	const look, k = 3, 16
 	inLoss := look + (gradNFFT+gradHop-1)/gradHop - 1
-	for _, o := range []stream.Optimizer{stream.GLA, stream.FGLA, stream.LBFGS, stream.Adam} {
-		b.Run("engine/"+o.String(), func(b *testing.B) {
+	for _, c := range []struct {
+		o    stream.Optimizer
+		prec fft.Precision
+	}{{stream.GLA, fft.Float64}, {stream.FGLA, fft.Float64}, {stream.LBFGS, fft.Float64}, {stream.Adam, fft.Float64},
+		{stream.GLA, fft.Float32}, {stream.FGLA, fft.Float32}, {stream.LBFGS, fft.Float32}} {
+		name := c.o.String()
+		if c.prec == fft.Float32 {
+			name += "-float32"
+		}
+		b.Run("engine/"+name, func(b *testing.B) {
 			e, err := stream.NewEngine(stream.Config{STFT: retrieval.Config{NFFT: gradNFFT, Hop: gradHop},
-				Optimizer: o, Lookahead: look, ItersPerHop: k})
+				Optimizer: c.o, Lookahead: look, ItersPerHop: k, Precision: c.prec})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -171,12 +182,15 @@ func benchmarkPassParts(b *testing.B, pt *pairTimer) {
 	}
 	small := newPairTimer(16)
 	defer small.plan.Close()
+	single := fft.NewSinglePass(n)
+	defer single.Close()
 	for _, c := range []struct {
 		name string
 		f    func()
 	}{
 		{"pass", func() { pt.plan.MagnitudePass(acc, x, win, t, 2, -2, 0, frame, spec) }},
 		{"pass-no-inverse", func() { pt.plan.MagnitudePass(nil, x, win, t, 2, -2, 0, frame, spec) }},
+		{"pass-float32", func() { single.MagnitudePass(acc, x, win, t, 2, -2, 0) }},
 		{"forward", func() { pt.plan.Forward(spec, x) }},
 		// alpha 0, beta 1 is the projection t·X/|X|: idempotent, so spec stays the same.
 		{"map", func() { fft.MagnitudeMap(spec, t, 0, 1) }},

@@ -61,8 +61,39 @@ type FrameLoss struct {
 	frame           []float64
 	spec            []complex128
 	gamma, eps2     float64
-	pen             FramePenalty // nil: the magnitude loss of gamma
-	width           int          // target values per frame: bins, or pen.Width()
+	pen             FramePenalty    // nil: the magnitude loss of gamma
+	width           int             // target values per frame: bins, or pen.Width()
+	single          *fft.SinglePass // not nil: the magnitude MSE in single precision
+}
+
+// SetPrecision selects the floating-point format of the magnitude MSE's frame passes (the
+// default loss: γ = 1, no penalty; the other losses always run in float64). fft.Float32 plans a
+// single-precision pass (fft.SinglePass: it allocates and may take milliseconds, so call it at
+// setup, never per frame) and makes Eval about 1.2–1.7× faster at n_fft 512–2048 where AVX2 and
+// FFTW's single precision are available; the gradient is still accumulated in float64.
+// fft.Float64 releases it. It panics for another value.
+func (f *FrameLoss) SetPrecision(p fft.Precision) {
+	switch p {
+	case fft.Float64:
+		if f.single != nil {
+			f.single.Close()
+			f.single = nil
+		}
+	case fft.Float32:
+		if f.single == nil {
+			f.single = fft.NewSinglePass(f.nfft)
+		}
+	default:
+		panic(fmt.Sprintf("retrieval: unknown precision %d", int(p)))
+	}
+}
+
+// Precision returns the format set by SetPrecision.
+func (f *FrameLoss) Precision() fft.Precision {
+	if f.single != nil {
+		return fft.Float32
+	}
+	return fft.Float64
 }
 
 // FramePenalty is a loss on one frame's one-sided spectrum X (n_fft/2+1 bins) against a target
@@ -143,6 +174,7 @@ func (f *FrameLoss) Close() {
 	if f.ownsPlan {
 		f.plan.Close()
 	}
+	f.SetPrecision(fft.Float64)
 }
 
 // Eval returns F restricted to frames m0 ≤ m < m1 of the buffer x, and, when grad is not nil,
@@ -179,7 +211,11 @@ func (f *FrameLoss) Eval(grad, x, target []float64, m0, m1, fixed int) float64 {
 			if grad != nil && o+f.nfft > fixed {
 				acc, from = grad[o:o+f.nfft], max(0, fixed-o)
 			}
-			total += f.plan.MagnitudePass(acc, x[o:o+f.nfft], f.win, target[m*f.bins:(m+1)*f.bins], 2, -2, from, f.frame, f.spec)
+			if f.single != nil {
+				total += f.single.MagnitudePass(acc, x[o:o+f.nfft], f.win, target[m*f.bins:(m+1)*f.bins], 2, -2, from)
+			} else {
+				total += f.plan.MagnitudePass(acc, x[o:o+f.nfft], f.win, target[m*f.bins:(m+1)*f.bins], 2, -2, from, f.frame, f.spec)
+			}
 		}
 		return total
 	}

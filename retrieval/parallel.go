@@ -165,6 +165,7 @@ func newSTFTPar(p *Problem, threads int) *stftPar {
 			}
 			sh.fl = newFrameLossOn(sh.s.plan, hop, s.win)
 			sh.fl.gamma, sh.fl.eps2 = p.fl.gamma, p.fl.eps2
+			sh.fl.SetPrecision(p.fl.Precision())
 			sh.lead = lead
 			if lead > 0 {
 				sh.edge = make([]float64, (lead-1)*hop+n)
@@ -333,6 +334,7 @@ func (q *stftPar) close() {
 	}
 	q.pool.close()
 	for k := 1; k < len(q.shards); k++ {
+		q.shards[k].fl.Close() // its single-precision pass; the plan is the shard STFT's
 		q.shards[k].s.Close()
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+
+	"github.com/rephase/rephase/retrieval/fft"
 )
 
 // MagnitudeError reports an invalid target magnitude: NaN, ±Inf or negative.
@@ -131,7 +133,28 @@ func (p *Problem) Threads() int { return p.par.threads() }
 
 // Close stops the worker goroutines of SetThreads (a no-op without them) and makes Eval
 // single-threaded again. The Problem stays usable; it does not close the STFT.
-func (p *Problem) Close() { p.SetThreads(1) }
+func (p *Problem) Close() {
+	p.SetThreads(1)
+	p.fl.SetPrecision(fft.Float64)
+}
+
+// SetPrecision selects the floating-point format of Eval's frame passes for the magnitude MSE
+// (Loss{} — other losses always run in float64): see FrameLoss.SetPrecision. fft.Float32 is about
+// 1.2–1.7× faster per pass and limits the spectral convergence to about −120 dB; its iterates
+// differ from Float64's by rounding, which the non-convex iteration amplifies (benchmarks/REPORT.md
+// compares the two). It allocates a plan per thread; call it at setup. It panics for an unknown
+// precision.
+func (p *Problem) SetPrecision(prec fft.Precision) {
+	p.fl.SetPrecision(prec)
+	if p.par != nil {
+		for k := 1; k < len(p.par.shards); k++ {
+			p.par.shards[k].fl.SetPrecision(prec)
+		}
+	}
+}
+
+// Precision returns the format SetPrecision selected (fft.Float64 by default).
+func (p *Problem) Precision() fft.Precision { return p.fl.Precision() }
 
 // Precondition divides g (Length() samples) in place by D[t] = 2·n_fft·Σ_m w²[t − s_m], the
 // window overlap energy folded through the padding. For the magnitude MSE, x − Precondition(∇F(x))

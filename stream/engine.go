@@ -220,6 +220,12 @@ type Config struct {
 	// −32 dB mel SC at ℓ = 3 and 16 iterations per hop on speech (GLA −31, Adam −29 dB).
 	Mel     *retrieval.MelConfig
 	MelLoss retrieval.MelLoss
+	// Precision, if fft.Float32, runs the loss's frame passes (forward FFT, magnitude map,
+	// inverse FFT) in single precision, accumulating the gradient in float64
+	// (retrieval.FrameLoss.SetPrecision): about 1.2–1.7× faster per pass where FFTW's single
+	// precision and AVX2 are available, within rounding noise of float64 in spectral convergence
+	// (benchmarks/REPORT.md). Mel engines compute in float64 whatever it says.
+	Precision fft.Precision
 }
 
 // Resolve fills in defaults and validates c.
@@ -272,6 +278,9 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if !(c.FutureWeight >= 0 && c.FutureWeight <= 1) {
 		return c, fmt.Errorf("stream: future-frame weight %g must lie in [0, 1]", c.FutureWeight)
+	}
+	if c.Precision != fft.Float64 && c.Precision != fft.Float32 {
+		return c, fmt.Errorf("stream: unknown precision %d", int(c.Precision))
 	}
 	if c.Mel != nil {
 		m := *c.Mel // the caller's struct is not changed
@@ -395,6 +404,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.loss.SetPenalty(e.mel)
 	}
 	e.tgt = make([]float64, e.rows*e.width)
+	if e.mel == nil {
+		e.loss.SetPrecision(c.Precision)
+	}
 	if e.mel == nil {
 		e.lin = e.tgt
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/retrieval/fft"
 )
 
 const testRate = 16000
@@ -220,6 +221,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 	for _, c := range []Config{
 		{Optimizer: FGLA, Budget: 0.2, SampleRate: testRate}, {Optimizer: LBFGS, Budget: 0.2, SampleRate: testRate},
 		{Optimizer: Adam, Budget: 0.2, SampleRate: testRate}, {Optimizer: LBFGS, ItersPerHop: lbfgsItersPerHop + 8},
+		{Optimizer: FGLA, ItersPerHop: 4, Precision: fft.Float32}, {Optimizer: LBFGS, ItersPerHop: 4, Precision: fft.Float32},
 	} {
 		e, err := NewEngine(c)
 		if err != nil {

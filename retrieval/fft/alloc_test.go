@@ -27,3 +27,14 @@ func TestMagnitudePassNoAllocations(t *testing.T) {
 		t.Errorf("%v allocations per MagnitudePass, want 0", a)
 	}
 }
+
+func TestSinglePassNoAllocations(t *testing.T) {
+	const n = 512
+	s := NewSinglePass(n)
+	defer s.Close()
+	x, win, acc := make([]float64, n), make([]float64, n), make([]float64, n)
+	tg := make([]float64, n/2+1)
+	if a := testing.AllocsPerRun(100, func() { s.MagnitudePass(acc, x, win, tg, 2, -2, 0) }); a != 0 {
+		t.Errorf("%v allocations per SinglePass.MagnitudePass, want 0", a)
+	}
+}
