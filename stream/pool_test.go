@@ -178,15 +178,7 @@ func TestPoolDeadlines(t *testing.T) {
 
 func TestPoolMisuse(t *testing.T) {
 	es := poolEngines(t, 2)
-	mustPanic := func(what string, f func()) {
-		t.Helper()
-		defer func() {
-			if recover() == nil {
-				t.Errorf("%s did not panic", what)
-			}
-		}()
-		f()
-	}
+	mustPanic := func(what string, f func()) { t.Helper(); mustPanic(t, what, f) }
 	mustPanic("repeated engine", func() { NewPool([]*Engine{es[0], es[0]}, PoolConfig{}) })
 	mustPanic("nil engine", func() { NewPool([]*Engine{es[0], nil}, PoolConfig{}) })
 	mustPanic("negative workers", func() { NewPool(es, PoolConfig{Workers: -1}) })
@@ -197,4 +189,15 @@ func TestPoolMisuse(t *testing.T) {
 	mustPanic("short frame", func() { p.Push(0, make([]float64, 10)) })
 	p.Close()
 	mustPanic("Round after Close", p.Round)
+}
+
+// mustPanic fails t unless f panics.
+func mustPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s did not panic", what)
+		}
+	}()
+	f()
 }
