@@ -221,6 +221,9 @@ type StreamEntry struct {
 	Channel    int    `json:"channel"`
 	// OutputSamples counts the samples of the channel written to its output.
 	OutputSamples int64 `json:"output_samples"`
+	// ClippedSamples counts the samples of the whole output file clipped by a 16-bit
+	// encoding, for the caller to fill (absent: not counted).
+	ClippedSamples *int64 `json:"clipped_samples,omitempty"`
 	// SCDB is the channel's spectral convergence against its input in dB (with compensation,
 	// when the run measured it).
 	SCDB *float64 `json:"sc_db,omitempty"`
