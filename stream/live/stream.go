@@ -46,8 +46,9 @@ type StreamConfig struct {
 	Compensate bool
 	// Paced feeds the input through a ring at the sample rate, as an input callback would, and
 	// drains the output through a second ring at the sample rate, counting the xruns and the
-	// input dropped. Each of the pool's Workers runs its share of the channels within the hop:
-	// Engine.Budget is divided by that share.
+	// input dropped. Engine.Budget is divided among the channels, as if one thread ran them all:
+	// the pool's parallelism shortens the rounds (headroom against xruns on a loaded machine)
+	// instead of buying more iterations.
 	Paced bool
 	// Reference is the input opened a second time, read in step with the output for the
 	// spectral convergence of a compensated paced run (nil: none measured).
@@ -69,8 +70,8 @@ func Stream(ctx context.Context, cfg StreamConfig) (StreamReport, error) {
 	nch, rate := cfg.Input.Channels(), cfg.Input.SampleRate()
 	cfg.Engine.SampleRate = rate
 	workers := poolWorkers(cfg.Workers, nch)
-	if cfg.Paced { // each worker runs its share of the channels' engines within the hop
-		cfg.Engine.Budget /= float64((nch + workers - 1) / workers)
+	if cfg.Paced { // the channels' compute per hop in all, as on one thread: the pool's parallelism is headroom
+		cfg.Engine.Budget /= float64(nch)
 	}
 	s, err := newStreams(cfg.Engine, []Reader{cfg.Input}, []Writer{cfg.Output}, cfg.Compensate, workers)
 	if err != nil {
