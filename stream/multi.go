@@ -42,8 +42,8 @@ type multiStream struct {
 	flushed bool
 }
 
-// NewMultiPipeline runs the pipelines (stream i is pipes[i], Reset here; their engines must be
-// distinct) on a Pool of cfg.Workers workers. The pipelines stay the caller's, to close with their
+// NewMultiPipeline runs the pipelines (stream i is pipes[i], Reset here, so a frame pipeline's
+// SetLength comes after; their engines must be distinct) on a Pool of cfg.Workers workers. The pipelines stay the caller's, to close with their
 // engines after Close; drive them only through the MultiPipeline from now on. It panics if a
 // pipeline is nil or shares its engine (see NewPool).
 func NewMultiPipeline(pipes []*Pipeline, cfg PoolConfig) *MultiPipeline {
