@@ -251,7 +251,8 @@ func deref(p *float64) float64 {
 // Stream gives for each alone (which is what each channel's pipeline gives alone,
 // TestStreamFileMode), with and without compensation; the report has one entry per channel,
 // each counting its frames, and the pool's rounds as many as the longest stream's frames at
-// least. Inputs of different sample rates are an *InputError naming them.
+// least; a cancelled run flushes every input. Inputs of different sample rates are an
+// *InputError naming them.
 func TestStreamMulti(t *testing.T) {
 	cfg := engineConfig()
 	ins := [][][]float64{stereo(9000), {chirp(5000)}}
@@ -288,8 +289,23 @@ func TestStreamMulti(t *testing.T) {
 			t.Errorf("pool %+v for %d frames", r.Pool, r.Streams[0].Frames)
 		}
 	}
+	// Cancelled at the first output: every input stops, is flushed, and its output is complete.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	long := [][]float64{chirp(40000)}
+	ws := []*cancelWriter{{cancel: cancel}, {cancel: cancel}}
+	r, err := StreamMulti(ctx, MultiConfig{Engine: cfg, Inputs: []Reader{&memReader{ch: long}, &memReader{ch: long}},
+		Outputs: []Writer{ws[0], ws[1]}, Compensate: true})
+	if err != nil || !r.Interrupted || r.Streams[0].SCDB != nil {
+		t.Fatalf("cancelled: %v, interrupted %v", err, r.Interrupted)
+	}
+	for g, w := range ws {
+		if e := r.Streams[g]; w.n != e.OutputSamples || w.n != Block {
+			t.Errorf("cancelled: output %d has %d samples (%d reported), want the %d read", g, w.n, e.OutputSamples, Block)
+		}
+	}
 	var ie *InputError
-	_, err := StreamMulti(context.Background(), MultiConfig{Engine: cfg, Inputs: []Reader{&memReader{ch: ins[1]}, &memReader{ch: ins[1], hz: 22050}},
+	_, err = StreamMulti(context.Background(), MultiConfig{Engine: cfg, Inputs: []Reader{&memReader{ch: ins[1]}, &memReader{ch: ins[1], hz: 22050}},
 		Outputs: []Writer{&memWriter{}, &memWriter{}}})
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "input 1 is at 22050 Hz") {
 		t.Errorf("two sample rates: %v", err)
