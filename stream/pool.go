@@ -27,7 +27,8 @@ type PoolConfig struct {
 // Scheduling: in a round the workers take the pending streams one at a time from a shared
 // counter, in order of increasing deadline (earliest deadline first; ties by stream index), so
 // the load balances itself whatever the streams cost. A stream is on one worker for the whole
-// of its Push, and on no particular worker from one round to the next.
+// of its Push, and on no particular worker from one round to the next. A round with a single
+// pending stream runs it on the caller's goroutine, without waking a worker.
 //
 // Deadlines: stream i's deadline is measured from the start of Round; by default it is its
 // engine's hop duration (hop / SampleRate; none when the engine has no sample rate), settable
@@ -107,17 +108,21 @@ func (p *Pool) work(wake <-chan struct{}) {
 			if k >= len(p.order) {
 				break
 			}
-			i := p.order[k]
-			s := p.slots[i]
-			if !s.pending {
-				continue
-			}
-			s.err = p.engines[i].Push(s.out, s.in)
-			s.stats.record(time.Since(p.start), s.deadline)
-			s.pending = false
+			p.run(p.order[k])
 		}
 		p.round.Done()
 	}
+}
+
+// run pushes stream i's pending frame, if any, into its engine.
+func (p *Pool) run(i int) {
+	s := p.slots[i]
+	if !s.pending {
+		return
+	}
+	s.err = p.engines[i].Push(s.out, s.in)
+	s.stats.record(time.Since(p.start), s.deadline)
+	s.pending = false
 }
 
 // sortOrder sorts the streams by deadline (none last), then by index.
@@ -150,7 +155,9 @@ func (p *Pool) Push(i int, mag []float64) {
 }
 
 // Round pushes every pending frame into its engine on the workers, earliest deadline first, and
-// returns when all are done; streams without a pending frame are left alone. Afterwards Output(i)
+// returns when all are done; streams without a pending frame are left alone. A round of one
+// pending frame runs it on the calling goroutine instead, which would only wait for a worker
+// (one stream, or the last of streams of different lengths). Afterwards Output(i)
 // and Err(i) hold each pushed stream's result. It panics after Close, and, as Engine.Push does,
 // for a stream whose engine has been flushed and not reset. It does not allocate.
 func (p *Pool) Round() {
@@ -158,6 +165,19 @@ func (p *Pool) Round() {
 		panic("stream: Round on a closed pool")
 	}
 	p.start = time.Now()
+	only, n := -1, 0
+	for i, s := range p.slots {
+		if s.pending {
+			only, n = i, n+1
+		}
+	}
+	switch n {
+	case 0:
+		return
+	case 1: // waking a worker would only add its wake-up latency
+		p.run(only)
+		return
+	}
 	p.next.Store(0)
 	p.round.Add(len(p.wake))
 	for _, w := range p.wake {

@@ -124,6 +124,48 @@ func TestPoolMatchesSequentialEngines(t *testing.T) {
 	}
 }
 
+// TestPoolSingleStreamRounds: rounds of one pending stream (run on the caller), of two and of
+// none give each stream what its engine gives alone, and count in the round stats.
+func TestPoolSingleStreamRounds(t *testing.T) {
+	frames := poolFrames(t, 2)
+	var want [2][][]float64
+	for s, e := range poolEngines(t, 2) {
+		for _, f := range frames[s] {
+			hop := make([]float64, e.Hop())
+			if err := e.Push(hop, f); err != nil {
+				t.Fatal(err)
+			}
+			want[s] = append(want[s], hop)
+		}
+	}
+	p := NewPool(poolEngines(t, 2), PoolConfig{Workers: 2})
+	defer p.Close()
+	var next [2]int
+	for r := 0; next[0] < len(frames[0]) || next[1] < len(frames[1]); r++ {
+		pushed := [2]bool{r%3 != 1, r%3 != 0 && r%4 != 0} // only 0, only 1, both, none
+		for s := range 2 {
+			if pushed[s] = pushed[s] && next[s] < len(frames[s]); pushed[s] {
+				p.Push(s, frames[s][next[s]])
+			}
+		}
+		p.Round()
+		for s := range 2 {
+			if !pushed[s] {
+				continue
+			}
+			if p.Err(s) != nil || !slices.Equal(p.Output(s), want[s][next[s]]) {
+				t.Fatalf("round %d, stream %d (pushed %v): %v, or output differs from the engine alone", r, s, pushed, p.Err(s))
+			}
+			next[s]++
+		}
+	}
+	for s := range 2 {
+		if n := p.RoundStats(s).Frames; n != int64(len(frames[s])) {
+			t.Errorf("stream %d: %d frames in the round stats, want %d", s, n, len(frames[s]))
+		}
+	}
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1
@@ -178,15 +220,7 @@ func TestPoolDeadlines(t *testing.T) {
 
 func TestPoolMisuse(t *testing.T) {
 	es := poolEngines(t, 2)
-	mustPanic := func(what string, f func()) {
-		t.Helper()
-		defer func() {
-			if recover() == nil {
-				t.Errorf("%s did not panic", what)
-			}
-		}()
-		f()
-	}
+	mustPanic := func(what string, f func()) { t.Helper(); mustPanic(t, what, f) }
 	mustPanic("repeated engine", func() { NewPool([]*Engine{es[0], es[0]}, PoolConfig{}) })
 	mustPanic("nil engine", func() { NewPool([]*Engine{es[0], nil}, PoolConfig{}) })
 	mustPanic("negative workers", func() { NewPool(es, PoolConfig{Workers: -1}) })
@@ -197,4 +231,15 @@ func TestPoolMisuse(t *testing.T) {
 	mustPanic("short frame", func() { p.Push(0, make([]float64, 10)) })
 	p.Close()
 	mustPanic("Round after Close", p.Round)
+}
+
+// mustPanic fails t unless f panics.
+func mustPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s did not panic", what)
+		}
+	}()
+	f()
 }

@@ -49,6 +49,7 @@ type Pipeline struct {
 	mel        []float64 // a mel engine's frame (Engine.MelFrame), nil for a linear engine
 	emit       func([]float64) error
 	push       func([]float64) error
+	enqueue    func([]float64) error // a MultiPipeline's stream: takes the engine's frames for its rounds
 }
 
 // Effects transforms each analysed frame (bins = n_fft/2 + 1 magnitudes, modified in place) into
@@ -130,6 +131,9 @@ func (p *Pipeline) pushFrame(mag []float64) error {
 	if p.mel != nil {
 		mag = p.e.MelFrame(p.mel, mag)
 	}
+	if p.enqueue != nil {
+		return p.enqueue(mag)
+	}
 	if err := p.e.Push(p.hop, mag); err != nil {
 		return err
 	}
@@ -208,9 +212,17 @@ func (p *Pipeline) Write(x []float64, emit func(y []float64) error) error {
 // compensation; see SetEffects for a stretch). After Flush, Reset starts again.
 func (p *Pipeline) Flush(emit func(y []float64) error) error {
 	p.emit = emit
-	if p.a == nil { // a frame pipeline: to the length if known (SetLength), else the whole tail
-		p.e.Flush(p.tail)
-		return p.send(p.tail, p.limit)
+	if err := p.flushFrames(); err != nil {
+		return err
+	}
+	return p.flushTail()
+}
+
+// flushFrames fixes the output's length and pushes the analysis's last frames (none for a frame
+// pipeline, whose length SetLength fixed).
+func (p *Pipeline) flushFrames() error {
+	if p.a == nil {
+		return nil
 	}
 	p.limit = p.a.Samples()
 	if !p.compensate {
@@ -219,9 +231,12 @@ func (p *Pipeline) Flush(emit func(y []float64) error) error {
 	if p.fx != nil && p.fx.Stretch() != 1 {
 		p.limit = -1
 	}
-	if err := p.a.Flush(p.push); err != nil {
-		return err
-	}
+	return p.a.Flush(p.push)
+}
+
+// flushTail flushes the engine and sends its tail: a frame pipeline's up to the length if known
+// (SetLength), else whole.
+func (p *Pipeline) flushTail() error {
 	p.e.Flush(p.tail)
 	return p.send(p.tail, p.limit)
 }

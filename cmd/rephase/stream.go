@@ -10,11 +10,15 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 
 	"github.com/rephase/rephase/retrieval"
@@ -218,28 +222,44 @@ func mixInto(dst []float64, chs [][]float64) {
 	}
 }
 
-// runStream: WAV → analysis → engine → WAV, every channel, read and written block by block (memory
-// independent of the input's length), optionally paced in real time.
+// runStream: WAV → analysis → engine → WAV, every channel (or their mix), read and written block
+// by block (memory independent of the input's length), optionally paced in real time; several
+// inputs into a directory (streamMany). The channels run on a stream.Pool.
 func runStream(args []string) error {
-	fs := newFlagSet("stream", "stream IN.wav --out OUT.wav [options]",
+	fs := newFlagSet("stream", "stream IN.wav --out OUT.wav [options]\n  rephase stream IN1.wav IN2.wav … --out DIR [options]",
 		"Analyses IN.wav hop by hop and resynthesises it with the streaming engine; the output is aligned\n"+
-			"with the input (latency removed) unless --no-compensate. SIGINT/SIGTERM stop the run, drain the\n"+
-			"engine and finalise the WAV of what was processed.")
-	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
+			"with the input (latency removed) unless --no-compensate. Every channel has its own engine and the\n"+
+			"output as many channels (--channels mix: one engine for their mean, a mono output). Several inputs\n"+
+			"(one sample rate, any lengths) are resynthesised together into DIR/NAME.wav, one per input; each\n"+
+			"channel of each input is one stream of a pool of worker threads (one per core).\n"+
+			"SIGINT/SIGTERM stop the run, drain the engines and finalise the WAVs of what was processed.")
+	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout), or the output directory with several inputs")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
 	ef.bottleneck(fs)
-	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns and dropped input")
+	channels := fs.String("channels", "separate", "separate (one engine per channel, as many output channels) | mix (one engine for the channels' mean, mono output)")
+	realtime := fs.Bool("realtime", false, "pace the input through a ring buffer at the sample rate, as a device callback would, and count xruns and dropped input (one input)")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit PCM instead of 32-bit float")
 	progress := fs.String("progress", "auto", progressUsage)
-	plotPath := fs.String("plot", "", "also draw the input, reconstruction and error spectrograms (dB) of the first channel and the histogram of the per-hop compute into this PNG `FILE` (reads both WAVs again; needs --out FILE and compensation)")
-	in, err := parseWithInput(fs, args, "stream")
-	if err != nil {
+	plotPath := fs.String("plot", "", "also draw the input, reconstruction and error spectrograms (dB) of the first channel and the histogram of the per-hop compute into this PNG `FILE` (reads both WAVs again; needs --out FILE and compensation; one input)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if in == "" || *out == "" {
+	ins := fs.Args()
+	if len(ins) == 0 || *out == "" {
 		return badInput("stream: need an input WAV and --out")
 	}
+	if *channels != "separate" && *channels != "mix" {
+		return badInput("stream: unknown --channels %q (separate | mix)", *channels)
+	}
+	opt := streamOptions{sf: sf, ef: ef, mix: *channels == "mix", pcm16: *pcm16, progress: *progress}
+	if len(ins) > 1 {
+		if *realtime || *plotPath != "" {
+			return badInput("stream: --realtime and --plot take one input, not %d", len(ins))
+		}
+		return streamMany(ins, *out, opt)
+	}
+	in := ins[0]
 	if *plotPath != "" && (*out == "-" || in == "-" || *ef.noCompensate) {
 		return badInput("stream: --plot needs a file input and --out FILE, with compensation")
 	}
@@ -251,34 +271,31 @@ func runStream(args []string) error {
 		return err
 	}
 	defer r.Close()
-	rate, nch, length := r.SampleRate(), r.Channels(), r.Len()
-	stft, err := sf.config()
+	rate, length := r.SampleRate(), r.Len()
+	stft, err := opt.stft([]string{in}, []*wav.Reader{r})
 	if err != nil {
-		return inputError{err}
-	}
-	if err := checkNFFT(in, stft.NFFT, int(min(length, math.MaxInt32))); err != nil {
 		return err
 	}
 	cfg, err := ef.config(stft, rate, *realtime)
 	if err != nil {
 		return inputError{err}
 	}
-	enc := wav.Float32
-	if *pcm16 {
-		enc = wav.PCM16
-	}
-	w, err := wav.NewWriter(*out, rate, nch, enc)
+	src := opt.reader(r)
+	nch := src.Channels()
+	w, err := wav.NewWriter(*out, rate, nch, opt.encoding())
 	if err != nil {
 		return err
 	}
 	defer w.Close() // removes the temporary file unless committed
 
-	var ref *wav.Reader // the input read a second time for the paced run's spectral convergence
+	var ref live.Reader // the input read a second time for the paced run's spectral convergence
 	if *realtime && !*ef.noCompensate {
-		if ref, err = openAudio(in); err != nil {
+		rr, err := openAudio(in)
+		if err != nil {
 			return err
 		}
-		defer ref.Close()
+		defer rr.Close()
+		ref = opt.reader(rr)
 	}
 	bar, err := newProgress("stream", *progress, "stream", length, rate)
 	if err != nil {
@@ -286,27 +303,21 @@ func runStream(args []string) error {
 	}
 	ctx, stop := interruptContext()
 	defer stop()
-	sc := live.StreamConfig{Engine: cfg, Input: progressReader{r, bar}, Output: w, Compensate: !*ef.noCompensate, Paced: *realtime}
-	if ref != nil {
-		sc.Reference = ref
-	}
+	sc := live.StreamConfig{Engine: cfg, Input: progressReader{src, bar}, Output: w, Compensate: !*ef.noCompensate, Paced: *realtime,
+		Reference: ref}
 	rep, err := live.Stream(ctx, sc)
-	if bar != nil {
-		bar.Finish()
-	}
-	if err != nil {
-		var ie *live.InputError
-		if errors.As(err, &ie) {
-			return inputError{ie.Err}
-		}
+	if err := endRun(bar, err); err != nil {
 		return err
 	}
 	if err := w.Commit(); err != nil {
 		return err
 	}
 	rep.Input, rep.Output = in, *out
+	for i := range rep.Streams {
+		rep.Streams[i].Input, rep.Streams[i].Output = in, *out
+	}
 	if *plotPath != "" {
-		if err := plotStream(*plotPath, in, *out, stft, rate, rep.Stats); err != nil {
+		if err := plotStream(*plotPath, in, *out, stft, rate, rep.Stats, opt.mix); err != nil {
 			return err
 		}
 	}
@@ -326,10 +337,202 @@ func runStream(args []string) error {
 		pacing = &devicePacing{*rep.Xruns, *rep.InputDropped}
 	}
 	printReport(os.Stdout, &rep.EngineReport, rep.SCDB, pacing)
+	if len(rep.Streams) > 1 {
+		printStreams(os.Stdout, rep.Streams, rep.Pool, rate, cfg.STFT.Hop)
+	}
 	if rep.Interrupted {
 		fmt.Println("interrupted: engine drained, output finalised")
 	}
 	return nil
+}
+
+// endRun finishes the progress bar (if not nil) and returns err, a *live.InputError as an
+// inputError.
+func endRun(bar *progressbar.ProgressBar, err error) error {
+	if bar != nil {
+		bar.Finish()
+	}
+	var ie *live.InputError
+	if errors.As(err, &ie) {
+		return inputError{ie.Err}
+	}
+	return err
+}
+
+// streamOptions are the flags stream's runs with one and with several inputs share.
+type streamOptions struct {
+	sf         *stftFlags
+	ef         *engineFlags
+	mix, pcm16 bool
+	progress   string
+}
+
+// stft resolves the analysis flags and checks them against every input.
+func (o streamOptions) stft(ins []string, rs []*wav.Reader) (retrieval.Config, error) {
+	stft, err := o.sf.config()
+	if err != nil {
+		return stft, inputError{err}
+	}
+	for i, r := range rs {
+		if err := checkNFFT(ins[i], stft.NFFT, int(min(r.Len(), math.MaxInt32))); err != nil {
+			return stft, err
+		}
+	}
+	return stft, nil
+}
+
+// reader is r as the engines take it: its channels, or their mix with --channels mix.
+func (o streamOptions) reader(r *wav.Reader) live.Reader {
+	if o.mix && r.Channels() > 1 {
+		return &mixReader{Reader: r}
+	}
+	return r
+}
+
+// encoding is the output WAVs' encoding.
+func (o streamOptions) encoding() wav.Encoding {
+	if o.pcm16 {
+		return wav.PCM16
+	}
+	return wav.Float32
+}
+
+// mixReader is a live.Reader of one channel, the mean of its Reader's (--channels mix).
+type mixReader struct {
+	live.Reader
+	block [][]float64
+}
+
+func (m *mixReader) Channels() int { return 1 }
+
+func (m *mixReader) Read(dst [][]float64) (int, error) {
+	if m.block == nil {
+		m.block = make([][]float64, m.Reader.Channels())
+	}
+	for c := range m.block {
+		m.block[c] = slices.Grow(m.block[c][:0], len(dst[0]))[:len(dst[0])]
+	}
+	n, err := m.Reader.Read(m.block)
+	mixInto(dst[0][:n], m.block)
+	return n, err
+}
+
+// streamMany runs `rephase stream` with several inputs, each into dir/NAME.wav (NAME: the input's
+// file name without its extension), all of them in one pool (live.StreamMulti).
+func streamMany(ins []string, dir string, opt streamOptions) error {
+	if dir == "-" || slices.Contains(ins, "-") {
+		return badInput("stream: several inputs need input files and --out DIR, not -")
+	}
+	outs := make([]string, len(ins))
+	byName := map[string]string{}
+	for i, in := range ins {
+		name := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
+		if prev, dup := byName[name]; dup {
+			return badInput("stream: %s and %s would both write %s.wav in %s", prev, in, name, dir)
+		}
+		byName[name], outs[i] = in, filepath.Join(dir, name+".wav")
+		if err := checkOutput("--out", outs[i], ins...); err != nil {
+			return err
+		}
+	}
+	rs := make([]*wav.Reader, len(ins))
+	srcs := make([]live.Reader, len(ins))
+	longest := 0
+	for i, in := range ins {
+		r, err := openSignal(in)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if i > 0 && r.SampleRate() != rs[0].SampleRate() {
+			return badInput("stream: %s is at %d Hz, %s at %d Hz: several inputs need one sample rate", in, r.SampleRate(), ins[0], rs[0].SampleRate())
+		}
+		rs[i], srcs[i] = r, opt.reader(r)
+		if r.Len() > rs[longest].Len() {
+			longest = i
+		}
+	}
+	rate := rs[0].SampleRate()
+	stft, err := opt.stft(ins, rs)
+	if err != nil {
+		return err
+	}
+	cfg, err := opt.ef.config(stft, rate, false)
+	if err != nil {
+		return inputError{err}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ws := make([]*wav.Writer, len(ins))
+	outputs := make([]live.Writer, len(ins))
+	for i := range ins {
+		w, err := wav.NewWriter(outs[i], rate, srcs[i].Channels(), opt.encoding())
+		if err != nil {
+			return err
+		}
+		defer w.Close() // removes the temporary file unless committed
+		ws[i], outputs[i] = w, w
+	}
+	bar, err := newProgress("stream", opt.progress, "stream", rs[longest].Len(), rate)
+	if err != nil {
+		return err
+	}
+	srcs[longest] = progressReader{srcs[longest], bar} // the longest input ends last
+	ctx, stop := interruptContext()
+	defer stop()
+	rep, err := live.StreamMulti(ctx, live.MultiConfig{Engine: cfg, Inputs: srcs, Outputs: outputs, Compensate: !*opt.ef.noCompensate})
+	if err := endRun(bar, err); err != nil {
+		return err
+	}
+	for _, w := range ws {
+		if err := w.Commit(); err != nil {
+			return err
+		}
+	}
+	for i := range rep.Streams {
+		e := &rep.Streams[i]
+		e.Input, e.Output = ins[e.InputIndex], outs[e.InputIndex]
+		if opt.pcm16 {
+			c := ws[e.InputIndex].Clipped()
+			e.ClippedSamples = &c
+			if c > 0 && e.Channel == 0 {
+				fmt.Fprintf(os.Stderr, "rephase: %s: --pcm16 clipped %d samples\n", e.Output, c)
+			}
+		}
+	}
+	if *opt.ef.asJSON {
+		return writeJSON(os.Stdout, rep)
+	}
+	e := rep.Streams[0]
+	fmt.Printf("%d inputs → %s: %d streams at %d Hz, %.3f s\n", len(ins), dir, len(rep.Streams), rate, rep.Seconds)
+	fmt.Printf("engine: n_fft %v, hop %v, ℓ = %v, %v with %v warm start; latency %.1f ms (audio in → out)\n",
+		e.NFFT, e.HopLength, e.Lookahead, e.Optimizer, e.WarmStart, e.LatencyMS)
+	printStreams(os.Stdout, rep.Streams, &rep.Pool, rate, cfg.STFT.Hop)
+	if rep.Interrupted {
+		fmt.Println("interrupted: engines drained, outputs finalised")
+	}
+	return nil
+}
+
+// printStreams prints one row per stream (the input and channel, its output, samples, iterations
+// per hop, per-hop compute and round times, deadline misses and spectral convergence) and the
+// pool's round figures, for streams at rate Hz with hops of hop samples.
+func printStreams(w io.Writer, streams []live.StreamEntry, pool *live.PoolReport, rate, hop int) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stream\toutput\tsamples\titers/hop\thop p50/p99 ms\tround p50/p99 ms\tmisses (hop/round)\tSC dB\t")
+	for _, e := range streams {
+		sc := "-"
+		if e.SCDB != nil {
+			sc = fmt.Sprintf("%.2f", *e.SCDB)
+		}
+		fmt.Fprintf(tw, "%s:%d\t%s\t%d\t%.1f\t%.3f/%.3f\t%.3f/%.3f\t%d/%d\t%s\t\n", e.Input, e.Channel, e.Output, e.OutputSamples,
+			e.IterationsPerHop, e.BlockMSP50, e.BlockMSP99, e.RoundMSP50, e.RoundMSP99, e.DeadlineMisses, e.RoundDeadlineMisses, sc)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "pool: %d workers, %d streams, %d rounds: p50 %.3f ms, p99 %.3f ms, max %.3f ms; %d rounds over the hop (%.3f ms); %.3f s per s of audio\n",
+		pool.Workers, pool.Streams, pool.Rounds, pool.RoundMSP50, pool.RoundMSP99, pool.RoundMSMax, pool.DeadlineMisses,
+		1000*float64(hop)/float64(rate), pool.RTF)
 }
 
 // runAnalyze: WAV → frame stream on stdout (or --out).
@@ -717,12 +920,15 @@ func fsHeaderMode(headerless bool) framestream.HeaderMode {
 	return framestream.WithHeader
 }
 
-// plotStream draws `stream --plot`: the first channel of the input and of the output, read again
-// whole, and the engine's per-hop compute times against the hop's duration.
-func plotStream(path, in, out string, stft retrieval.Config, rate int, st stream.Stats) error {
+// plotStream draws `stream --plot`: the first channel of the input (their mix with mix) and of the
+// output, read again whole, and the engine's per-hop compute times against the hop's duration.
+func plotStream(path, in, out string, stft retrieval.Config, rate int, st stream.Stats, mix bool) error {
 	x, err := readSignal(in)
 	if err != nil {
 		return err
+	}
+	if mix {
+		x.Channels = [][]float64{mono(x)}
 	}
 	y, err := readSignal(out)
 	if err != nil {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -211,5 +214,113 @@ func TestRealtimeWithoutCompensationMatchesFileMode(t *testing.T) {
 	}
 	if !bytes.Equal(outs[0], outs[1]) {
 		t.Errorf("--realtime --no-compensate wrote %d bytes, file mode %d: not the same output", len(outs[1]), len(outs[0]))
+	}
+}
+
+// stdoutOf runs f with os.Stdout redirected and returns what it printed.
+func stdoutOf(t *testing.T, f func() error) []byte {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = w
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); got <- b }()
+	err = f()
+	os.Stdout = saved
+	w.Close()
+	b := <-got
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestStreamSeveralInputs (issue 19, item 4): two mono WAVs of different lengths and a stereo
+// WAV go through one pool into DIR/NAME.wav, each output bit for bit what `stream` writes for its
+// input alone, as long as its input, with its channel count; the JSON has one entry per stream
+// and the pool's rounds; --channels mix makes one mono stream of the stereo file; inputs of
+// different sample rates are an input error naming both.
+func TestStreamSeveralInputs(t *testing.T) {
+	dir := t.TempDir()
+	x := speechLike()
+	y := make([]float64, 5000)
+	for i := range y {
+		y[i] = 0.5 * x[len(x)-1-i]
+	}
+	ins := map[string][][]float64{"a": {x}, "b": {y}, "st": {x[2000:10000], x[:8000]}}
+	var paths []string
+	for _, name := range []string{"a", "b", "st"} {
+		p := filepath.Join(dir, name+".wav")
+		if err := wav.Write(p, 16000, ins[name], wav.Float32); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	flags := []string{"--iters-per-hop", "8", "--json"}
+	outDir := filepath.Join(dir, "out")
+	js := stdoutOf(t, func() error { return runStream(append(append(slices.Clone(paths), "--out", outDir), flags...)) })
+	var rep struct {
+		Streams []struct {
+			Input, Output string
+			Channel       int
+			OutputSamples int64 `json:"output_samples"`
+			Frames        int64
+		}
+		Pool struct {
+			Workers, Streams int
+			Rounds           int64
+		}
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatalf("%v: %s", err, js)
+	}
+	if len(rep.Streams) != 4 || rep.Pool.Streams != 4 || rep.Pool.Workers < 1 || rep.Pool.Rounds < rep.Streams[0].Frames {
+		t.Fatalf("report %s", js)
+	}
+	k := 0
+	for i, name := range []string{"a", "b", "st"} {
+		got, err := wav.Read(filepath.Join(outDir, name+".wav"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone := filepath.Join(dir, name+"-alone.wav")
+		stdoutOf(t, func() error { return runStream(append([]string{paths[i], "--out", alone}, flags...)) })
+		want, err := wav.Read(alone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Channels) != len(ins[name]) || got.Len() != len(ins[name][0]) {
+			t.Fatalf("%s: %d channels of %d samples, want %d of %d", name, len(got.Channels), got.Len(), len(ins[name]), len(ins[name][0]))
+		}
+		for c := range want.Channels {
+			if !slices.Equal(got.Channels[c], want.Channels[c]) {
+				t.Errorf("%s, channel %d: differs from the input run alone", name, c)
+			}
+			if e := rep.Streams[k]; e.Input != paths[i] || e.Channel != c || e.OutputSamples != int64(got.Len()) {
+				t.Errorf("entry %d: %+v, want %s channel %d, %d samples", k, e, paths[i], c, got.Len())
+			}
+			k++
+		}
+	}
+	// --channels mix: one engine for the stereo file's mean, a mono output.
+	mixed := filepath.Join(dir, "mixed.wav")
+	stdoutOf(t, func() error {
+		return runStream([]string{paths[2], "--out", mixed, "--channels", "mix", "--iters-per-hop", "8"})
+	})
+	if m, err := wav.Read(mixed); err != nil || len(m.Channels) != 1 || m.Len() != 8000 {
+		t.Fatalf("--channels mix: %v, want one channel of 8000 samples", err)
+	}
+	// Another sample rate.
+	other := filepath.Join(dir, "other.wav")
+	if err := wav.Write(other, 22050, [][]float64{x}, wav.Float32); err != nil {
+		t.Fatal(err)
+	}
+	err := runStream([]string{paths[0], other, "--out", filepath.Join(dir, "out2")})
+	var ie inputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), paths[0]) {
+		t.Errorf("two sample rates: %v, want an input error naming both files", err)
 	}
 }

@@ -1,8 +1,10 @@
 // Package live runs the streaming vocoder (analysis → effects → engine, stream.Pipeline) in real
 // time: Run drives it from an audio device's rings (stream/device, ringbuffer), or offline over a
-// signal, and Stream resynthesises a multi-channel file, optionally paced through rings at the
-// sample rate as a device would pace it (docs/design.md, "Data path"). cmd/rephase's live and
-// stream commands are flag parsing around these two functions.
+// signal, Stream resynthesises a multi-channel file, optionally paced through rings at the
+// sample rate as a device would pace it, and StreamMulti several files at once (docs/design.md,
+// "Data path"); the channels of Stream and StreamMulti are the streams of a stream.MultiPipeline
+// on a stream.Pool. cmd/rephase's live and stream commands are flag parsing around these
+// functions.
 //
 // The worker is the calling goroutine. Per hop it copies one hop of float32 samples out of the
 // input ring, converts them to float64, runs the pipeline and converts its output back into the

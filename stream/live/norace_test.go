@@ -51,20 +51,23 @@ func TestWorkerHopDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// TestChannelsBlockDoesNotAllocate: a block of file resynthesis (every channel's pipeline, the
-// meters, the interleaving into the Writer) allocates nothing once the buffers have grown.
+// TestChannelsBlockDoesNotAllocate: a block of file resynthesis (every channel's pipeline on the
+// pool, the meters, the interleaving into the Writer) allocates nothing once the buffers have
+// grown.
 func TestChannelsBlockDoesNotAllocate(t *testing.T) {
 	cfg := engineConfig()
 	var w discard
-	ch, err := newChannels(cfg, 2, true, 1<<20, &w)
+	in := &memReader{ch: [][]float64{make([]float64, 1<<20), nil}} // two channels of 2^20 samples
+	s, err := newStreams(cfg, []Reader{in}, []Writer{&w}, true, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ch.close()
+	defer s.close()
+	ch := s.groups[0]
 	x := chirp(1000)
 	block := [][]float64{x, x}
 	step := func() {
-		if err := ch.write(block); err != nil {
+		if err := s.writeOne(block); err != nil {
 			t.Fatal(err)
 		}
 		ch.writeRef(block)

@@ -203,6 +203,62 @@ type StreamReport struct {
 	Xruns        *uint64 `json:"xruns,omitempty"`
 	InputDropped *uint64 `json:"input_dropped,omitempty"`
 	Interrupted  bool    `json:"interrupted,omitempty"`
+	// Streams has one entry per channel, in order; Pool is the pool that ran them.
+	Streams []StreamEntry `json:"streams"`
+	Pool    *PoolReport   `json:"pool"`
 	// Stats are the first channel's engine statistics (for plots; not in the JSON).
 	Stats stream.Stats `json:"-"`
+}
+
+// StreamEntry is one stream (one channel of one input) of a Stream or StreamMulti run: its
+// engine's figures, with RTF the engine's own compute time per second of its audio (the pool
+// runs streams in parallel, so wall time is the pool's), and its times in the pool's rounds.
+type StreamEntry struct {
+	EngineReport
+	Input      string `json:"input"`  // the input's name, for the caller to fill
+	Output     string `json:"output"` // the output's name, for the caller to fill
+	InputIndex int    `json:"-"`      // the input's index in MultiConfig.Inputs (0 for Stream)
+	Channel    int    `json:"channel"`
+	// OutputSamples counts the samples of the channel written to its output.
+	OutputSamples int64 `json:"output_samples"`
+	// ClippedSamples counts the samples of the whole output file clipped by a 16-bit
+	// encoding, for the caller to fill (absent: not counted).
+	ClippedSamples *int64 `json:"clipped_samples,omitempty"`
+	// SCDB is the channel's spectral convergence against its input in dB (with compensation,
+	// when the run measured it).
+	SCDB *float64 `json:"sc_db,omitempty"`
+	// The time from the start of each round to the end of the stream's frame in it (ms, queueing
+	// for a worker included: stream.Pool.RoundStats), and the rounds in which that exceeded the
+	// hop duration.
+	RoundMSP50          float64 `json:"round_ms_p50"`
+	RoundMSP99          float64 `json:"round_ms_p99"`
+	RoundDeadlineMisses int64   `json:"round_deadline_misses"`
+}
+
+// PoolReport is the stream.Pool's figures of a run: its size and its rounds (each one frame of
+// every stream that had one, on all workers).
+type PoolReport struct {
+	Workers int   `json:"workers"`
+	Streams int   `json:"streams"`
+	Rounds  int64 `json:"rounds"`
+	// Round wall times (ms): median, 99th percentile, maximum.
+	RoundMSP50 float64 `json:"round_ms_p50"`
+	RoundMSP99 float64 `json:"round_ms_p99"`
+	RoundMSMax float64 `json:"round_ms_max"`
+	// DeadlineMisses counts the rounds longer than the hop duration: an underrun of every stream
+	// still waiting in them, had the run been in real time.
+	DeadlineMisses int64 `json:"deadline_misses"`
+	// RTF is the run's wall time per second of audio, all streams counted.
+	RTF float64 `json:"rtf"`
+}
+
+// MultiReport is what StreamMulti reports: the JSON of `rephase stream --json` with several
+// inputs.
+type MultiReport struct {
+	Streams []StreamEntry `json:"streams"`
+	Pool    PoolReport    `json:"pool"`
+	Seconds float64       `json:"seconds"` // wall-clock time
+	// Interrupted: the context was cancelled before the end of the inputs; the pipelines were
+	// flushed and the outputs hold what was read.
+	Interrupted bool `json:"interrupted,omitempty"`
 }

@@ -3,8 +3,10 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -44,38 +46,47 @@ type StreamConfig struct {
 	Compensate bool
 	// Paced feeds the input through a ring at the sample rate, as an input callback would, and
 	// drains the output through a second ring at the sample rate, counting the xruns and the
-	// input dropped. The channels share one worker: Engine.Budget is divided among them.
+	// input dropped. Engine.Budget is divided among the channels, as if one thread ran them all:
+	// the pool's parallelism shortens the rounds (headroom against xruns on a loaded machine)
+	// instead of buying more iterations.
 	Paced bool
 	// Reference is the input opened a second time, read in step with the output for the
 	// spectral convergence of a compensated paced run (nil: none measured).
 	Reference Reader
+	// Workers is the number of the pool's threads that run the channels (0: one per channel, at
+	// most runtime.GOMAXPROCS(0)).
+	Workers int
 }
 
 // Stream runs every channel of Input through its own stream.Pipeline into Output, block by
 // block (memory independent of the input's length), until the end of the input or ctx's
 // cancellation (StreamReport.Interrupted); then it flushes the pipelines, so that the output
-// holds everything read. It does not close or commit Input, Output or Reference. Errors are an
-// *InputError for the configuration or a failed read of Input, else those of the engine, of
-// Output or of Reference.
+// holds everything read. The channels run in parallel, one stream each of a
+// stream.MultiPipeline on a Pool of Workers threads, and give what each channel's pipeline gives
+// alone. It does not close or commit Input, Output or Reference. Errors are an *InputError for
+// the configuration or a failed read of Input, else those of the engine, of Output or of
+// Reference.
 func Stream(ctx context.Context, cfg StreamConfig) (StreamReport, error) {
 	nch, rate := cfg.Input.Channels(), cfg.Input.SampleRate()
 	cfg.Engine.SampleRate = rate
-	if cfg.Paced {
-		cfg.Engine.Budget /= float64(nch) // one worker runs every channel's engine within the hop
+	workers := poolWorkers(cfg.Workers, nch)
+	if cfg.Paced { // the channels' compute per hop in all, as on one thread: the pool's parallelism is headroom
+		cfg.Engine.Budget /= float64(nch)
 	}
-	ch, err := newChannels(cfg.Engine, nch, cfg.Compensate, cfg.Input.Len(), cfg.Output)
+	s, err := newStreams(cfg.Engine, []Reader{cfg.Input}, []Writer{cfg.Output}, cfg.Compensate, workers)
 	if err != nil {
 		return StreamReport{}, err
 	}
-	defer ch.close()
+	defer s.close()
+	ch := s.groups[0]
 	start := time.Now()
 	var rep StreamReport
 	if cfg.Paced {
 		var ps pacedStats
-		ps, err = paced(ctx, ch, cfg.Input, cfg.Reference)
+		ps, err = paced(ctx, s, cfg.Input, cfg.Reference)
 		rep.Xruns, rep.InputDropped, rep.Interrupted = &ps.xruns, &ps.dropped, ps.interrupted
 	} else {
-		rep.Interrupted, err = resynthesize(ctx, ch, cfg.Input)
+		rep.Interrupted, err = resynthesize(ctx, s, []Reader{cfg.Input})
 	}
 	if err != nil {
 		return StreamReport{}, err
@@ -88,67 +99,208 @@ func Stream(ctx context.Context, cfg StreamConfig) (StreamReport, error) {
 	}
 	rep.Channels, rep.Seconds, rep.OutputSamples = nch, secs, ch.written
 	rep.Stats = *p.Engine().Stats()
-	if ch.meters != nil && !rep.Interrupted && (!cfg.Paced || cfg.Reference != nil) {
+	withSC := !rep.Interrupted && (!cfg.Paced || cfg.Reference != nil)
+	if ch.meters != nil && withSC {
 		sc := ch.sc()
 		rep.SCDB = &sc
 	}
+	streams, pool := s.report(rate, secs, withSC)
+	rep.Streams, rep.Pool = streams, &pool
 	return rep, nil
 }
 
-// channels is one analysis → engine pipeline per channel run in lockstep, the output's
-// interleaving into the Writer, and the spectral-convergence meters.
+// MultiConfig describes the resynthesis of several inputs, each into its own output.
+type MultiConfig struct {
+	// Engine is the analysis and engine configuration of every channel of every input;
+	// SampleRate is set to the inputs'.
+	Engine stream.Config
+	// Inputs are the signals, at one sample rate, of any lengths and channel counts; Outputs[i]
+	// receives the resynthesis of Inputs[i], as many channels.
+	Inputs  []Reader
+	Outputs []Writer
+	// Compensate aligns each output with its input, as StreamConfig.Compensate does.
+	Compensate bool
+	// Workers is the number of the pool's threads (0: one per channel, at most
+	// runtime.GOMAXPROCS(0)).
+	Workers int
+}
+
+// StreamMulti runs every channel of every input through its own stream.Pipeline, all of them
+// streams of one stream.MultiPipeline on a Pool, block by block: the channels of all inputs share
+// the pool's rounds, an input that ends is flushed at once while the others go on, and each
+// output is what Stream gives for its input alone (bit for bit with a fixed ItersPerHop). It
+// stops reading at ctx's cancellation (MultiReport.Interrupted) and flushes every pipeline. It
+// does not close or commit the inputs or outputs. Errors are an *InputError for the
+// configuration, inputs of different sample rates (naming them by index) or a failed read, else
+// those of an engine or an output. It panics without inputs or with a different number of
+// outputs.
+func StreamMulti(ctx context.Context, cfg MultiConfig) (MultiReport, error) {
+	if len(cfg.Inputs) == 0 || len(cfg.Outputs) != len(cfg.Inputs) {
+		panic(fmt.Sprintf("live: StreamMulti of %d inputs into %d outputs", len(cfg.Inputs), len(cfg.Outputs)))
+	}
+	rate, nch := cfg.Inputs[0].SampleRate(), 0
+	for i, r := range cfg.Inputs {
+		if r.SampleRate() != rate {
+			return MultiReport{}, &InputError{fmt.Errorf("input %d is at %d Hz, input 0 at %d Hz: the inputs need one sample rate", i, r.SampleRate(), rate)}
+		}
+		nch += r.Channels()
+	}
+	cfg.Engine.SampleRate = rate
+	s, err := newStreams(cfg.Engine, cfg.Inputs, cfg.Outputs, cfg.Compensate, poolWorkers(cfg.Workers, nch))
+	if err != nil {
+		return MultiReport{}, err
+	}
+	defer s.close()
+	start := time.Now()
+	var rep MultiReport
+	if rep.Interrupted, err = resynthesize(ctx, s, cfg.Inputs); err != nil {
+		return MultiReport{}, err
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	rep.Streams, rep.Pool = s.report(rate, rep.Seconds, !rep.Interrupted)
+	return rep, nil
+}
+
+// poolWorkers is the pool's size for n streams: workers if > 0, else one per stream, at most
+// runtime.GOMAXPROCS(0).
+func poolWorkers(workers, n int) int {
+	if workers > 0 {
+		return workers
+	}
+	return max(1, min(runtime.GOMAXPROCS(0), n))
+}
+
+// streams is every input's channels (a group each), every channel a stream of one
+// stream.MultiPipeline, whose rounds take one block of every input at a time.
+type streams struct {
+	mp      *stream.MultiPipeline
+	workers int
+	groups  []*channels
+	xs      [][]float64 // per stream, the block of the next write
+	end     []bool      // per stream, flushed by the next flush
+	emit    func(i int, y []float64) error
+	closes  []func()
+}
+
+// channels is one input's streams: its pipelines, the output's interleaving into the Writer, and
+// the spectral-convergence meters.
 type channels struct {
+	first   int // the MultiPipeline's index of its first channel
 	pipes   []*stream.Pipeline
 	meters  []*stream.SCMeter // nil without compensation
 	bufs    [][]float64       // each channel's output not yet written
 	w       Writer
-	emits   []func([]float64) error
-	closes  []func()
 	delay   int64       // leading zeros of the output (the file delay without compensation), else 0
 	taken   [][]float64 // take's result, reused
 	written int64       // samples per channel written to w
 }
 
-func newChannels(cfg stream.Config, nch int, compensate bool, length int64, w Writer) (*channels, error) {
-	ch := &channels{w: w, bufs: make([][]float64, nch), taken: make([][]float64, nch)}
-	for c := range nch {
-		p, closeAll, err := newPipeline(cfg, compensate)
-		if err != nil {
-			ch.close()
-			return nil, err
-		}
-		ch.closes = append(ch.closes, closeAll)
-		ch.pipes = append(ch.pipes, p)
-		if compensate {
-			m, err := stream.NewSCMeter(cfg.STFT, int(min(length, math.MaxInt32)))
+func newStreams(cfg stream.Config, inputs []Reader, outputs []Writer, compensate bool, workers int) (*streams, error) {
+	s := &streams{workers: workers}
+	var pipes []*stream.Pipeline
+	var owner []*channels // per stream
+	var channel []int
+	for g, r := range inputs {
+		nch := r.Channels()
+		ch := &channels{first: len(pipes), w: outputs[g], bufs: make([][]float64, nch), taken: make([][]float64, nch)}
+		s.groups = append(s.groups, ch)
+		for c := range nch {
+			p, closeAll, err := newPipeline(cfg, compensate)
 			if err != nil {
-				ch.close()
-				return nil, &InputError{err}
+				s.close()
+				return nil, err
 			}
-			ch.closes = append(ch.closes, m.Close)
-			ch.meters = append(ch.meters, m)
-		} else {
-			ch.delay = int64(p.Engine().Latency().FileDelay)
+			s.closes = append(s.closes, closeAll)
+			ch.pipes, pipes = append(ch.pipes, p), append(pipes, p)
+			owner, channel = append(owner, ch), append(channel, c)
+			if compensate {
+				m, err := stream.NewSCMeter(cfg.STFT, int(min(r.Len(), math.MaxInt32)))
+				if err != nil {
+					s.close()
+					return nil, &InputError{err}
+				}
+				s.closes = append(s.closes, m.Close)
+				ch.meters = append(ch.meters, m)
+			} else {
+				ch.delay = int64(p.Engine().Latency().FileDelay)
+			}
 		}
-		ch.emits = append(ch.emits, func(y []float64) error { ch.bufs[c] = append(ch.bufs[c], y...); return nil })
 	}
-	return ch, nil
+	s.mp = stream.NewMultiPipeline(pipes, stream.PoolConfig{Workers: workers})
+	s.closes = append([]func(){s.mp.Close}, s.closes...) // the pool stops before the engines close
+	s.xs, s.end = make([][]float64, len(pipes)), make([]bool, len(pipes))
+	s.emit = func(i int, y []float64) error {
+		ch, c := owner[i], channel[i]
+		ch.bufs[c] = append(ch.bufs[c], y...)
+		return nil
+	}
+	return s, nil
 }
 
-func (ch *channels) close() {
-	for _, f := range ch.closes {
+func (s *streams) close() {
+	for _, f := range s.closes {
 		f()
 	}
 }
 
-// write feeds one block per channel (the same length) to the pipelines.
-func (ch *channels) write(block [][]float64) error {
-	for c, p := range ch.pipes {
-		if err := p.Write(block[c], ch.emits[c]); err != nil {
-			return err
+// set makes block (one slice per channel) input g's block of the next write.
+func (s *streams) set(g int, block [][]float64) {
+	copy(s.xs[s.groups[g].first:], block)
+}
+
+// write runs the blocks set since the last write through the pipelines; their output goes to
+// the groups' buffers.
+func (s *streams) write() error {
+	err := s.mp.Write(s.xs, s.emit)
+	clear(s.xs)
+	return err
+}
+
+// writeOne runs one block of the only input.
+func (s *streams) writeOne(block [][]float64) error {
+	s.set(0, block)
+	return s.write()
+}
+
+// flush flushes the pipelines of the inputs g with ended[g] (all of them when ended is nil).
+func (s *streams) flush(ended []bool) error {
+	if ended == nil {
+		return s.mp.Flush(nil, s.emit)
+	}
+	for g, ch := range s.groups {
+		for c := range ch.pipes {
+			s.end[ch.first+c] = ended[g]
 		}
 	}
-	return nil
+	return s.mp.Flush(s.end, s.emit)
+}
+
+// report returns one entry per stream (the spectral convergence if withSC and measured) and the
+// pool's figures, after secs seconds of a run at rate Hz.
+func (s *streams) report(rate int, secs float64, withSC bool) ([]StreamEntry, PoolReport) {
+	var entries []StreamEntry
+	audio := 0.0
+	pool := s.mp.Pool()
+	for g, ch := range s.groups {
+		for c, p := range ch.pipes {
+			e, i := p.Engine(), ch.first+c
+			sec := float64(p.Samples()) / float64(rate)
+			audio += sec
+			rs := pool.RoundStats(i)
+			en := StreamEntry{EngineReport: NewEngineReport(e, sec, e.Stats().Total.Seconds()), InputIndex: g, Channel: c,
+				OutputSamples: ch.written, RoundMSP50: ms(rs.Percentile(50)), RoundMSP99: ms(rs.Percentile(99)),
+				RoundDeadlineMisses: rs.DeadlineMisses}
+			if ch.meters != nil && withSC {
+				sc := ch.meters[c].DB()
+				en.SCDB = &sc
+			}
+			entries = append(entries, en)
+		}
+	}
+	r := s.mp.Rounds()
+	return entries, PoolReport{Workers: s.workers, Streams: len(entries), Rounds: r.Frames,
+		RoundMSP50: ms(r.Percentile(50)), RoundMSP99: ms(r.Percentile(99)), RoundMSMax: ms(r.Max),
+		DeadlineMisses: r.DeadlineMisses, RTF: secs / math.Max(audio, 1e-12)}
 }
 
 // writeRef feeds one block of the input per channel to the meters.
@@ -156,16 +308,6 @@ func (ch *channels) writeRef(block [][]float64) {
 	for c, m := range ch.meters {
 		m.WriteRef(block[c])
 	}
-}
-
-// flush flushes every pipeline.
-func (ch *channels) flush() error {
-	for c, p := range ch.pipes {
-		if err := p.Flush(ch.emits[c]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // take returns the output every channel has produced (the same count for all: the pipelines run
@@ -232,37 +374,60 @@ func readBlocks(nch, n int) [][]float64 {
 	return b
 }
 
-// resynthesize streams r through the pipelines as fast as they go, Block samples at a time,
-// until the end of r or ctx's cancellation (reported), then flushes them.
-func resynthesize(ctx context.Context, ch *channels, r Reader) (interrupted bool, err error) {
-	block := readBlocks(r.Channels(), Block)
-	for ctx.Err() == nil {
-		n, err := r.Read(block)
-		if errors.Is(err, io.EOF) {
-			break
+// resynthesize streams the inputs rs (s's groups) through the pipelines as fast as they go, Block
+// samples of each at a time, flushing each input's pipelines at its end, until every input has
+// ended or ctx is cancelled (reported), then flushes the rest.
+func resynthesize(ctx context.Context, s *streams, rs []Reader) (interrupted bool, err error) {
+	blocks := make([][][]float64, len(rs))
+	for g, r := range rs {
+		blocks[g] = readBlocks(r.Channels(), Block)
+	}
+	ended, left := make([]bool, len(rs)), len(rs)
+	for ctx.Err() == nil && left > 0 {
+		for g, r := range rs {
+			if ended[g] {
+				continue
+			}
+			block := blocks[g]
+			for c := range block {
+				block[c] = block[c][:Block]
+			}
+			n, err := r.Read(block)
+			if errors.Is(err, io.EOF) {
+				ended[g], left = true, left-1
+				continue
+			}
+			if err != nil {
+				return false, &InputError{err}
+			}
+			for c := range block {
+				block[c] = block[c][:n]
+			}
+			s.set(g, block)
+			s.groups[g].writeRef(block)
 		}
-		if err != nil {
-			return false, &InputError{err}
-		}
-		for c := range block {
-			block[c] = block[c][:n]
-		}
-		if err := ch.write(block); err != nil {
+		if err := s.write(); err != nil {
 			return false, err
 		}
-		ch.writeRef(block)
-		if err := ch.writeTaken(); err != nil {
+		if err := s.flush(ended); err != nil { // no-op for the inputs flushed already
 			return false, err
 		}
-		for c := range block {
-			block[c] = block[c][:Block]
+		for _, ch := range s.groups {
+			if err := ch.writeTaken(); err != nil {
+				return false, err
+			}
 		}
 	}
 	interrupted = ctx.Err() != nil
-	if err := ch.flush(); err != nil {
+	if err := s.flush(nil); err != nil {
 		return interrupted, err
 	}
-	return interrupted, ch.writeTaken()
+	for _, ch := range s.groups {
+		if err := ch.writeTaken(); err != nil {
+			return interrupted, err
+		}
+	}
+	return interrupted, nil
 }
 
 // pacedStats is what a paced run counts.
@@ -319,8 +484,9 @@ func (g *gaps) pop() {
 // input was lost. The output (and the spectral-convergence reference, read from ref) is written
 // as the worker produces it. When ctx is cancelled or the worker fails, the producer stops at
 // once.
-func paced(ctx context.Context, ch *channels, r, ref Reader) (pacedStats, error) {
+func paced(ctx context.Context, s *streams, r, ref Reader) (pacedStats, error) {
 	var rep pacedStats
+	ch := s.groups[0]
 	nch, rate := r.Channels(), r.SampleRate()
 	hop := ch.pipes[0].Engine().Hop()
 	length := r.Len()
@@ -497,7 +663,7 @@ func paced(ctx context.Context, ch *channels, r, ref Reader) (pacedStats, error)
 				block[c][i] = float64(in32[i*nch+c])
 			}
 		}
-		if err = ch.write(block); err == nil {
+		if err = s.writeOne(block); err == nil {
 			y := ch.take()
 			n := len(y[0])
 			err = write(y)
@@ -509,7 +675,7 @@ func paced(ctx context.Context, ch *channels, r, ref Reader) (pacedStats, error)
 	}
 	stopped := ctx.Err() != nil
 	if err == nil {
-		if err = ch.flush(); err == nil {
+		if err = s.flush(nil); err == nil {
 			err = write(ch.take())
 		}
 	}

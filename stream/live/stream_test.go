@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,12 +19,18 @@ type memReader struct {
 	ch     [][]float64
 	pos    int64
 	failAt int64
+	hz     int // the sample rate, 0: rate
 }
 
-func (r *memReader) Channels() int   { return len(r.ch) }
-func (r *memReader) SampleRate() int { return rate }
-func (r *memReader) Len() int64      { return int64(len(r.ch[0])) }
-func (r *memReader) Pos() int64      { return r.pos }
+func (r *memReader) Channels() int { return len(r.ch) }
+func (r *memReader) SampleRate() int {
+	if r.hz > 0 {
+		return r.hz
+	}
+	return rate
+}
+func (r *memReader) Len() int64 { return int64(len(r.ch[0])) }
+func (r *memReader) Pos() int64 { return r.pos }
 
 var errBadBlock = errors.New("bad block")
 
@@ -237,4 +245,69 @@ func deref(p *float64) float64 {
 		return math.NaN()
 	}
 	return *p
+}
+
+// TestStreamMulti: a stereo and a shorter mono input run in one pool give, bit for bit, what
+// Stream gives for each alone (which is what each channel's pipeline gives alone,
+// TestStreamFileMode), with and without compensation; the report has one entry per channel,
+// each counting its frames, and the pool's rounds as many as the longest stream's frames at
+// least; a cancelled run flushes every input. Inputs of different sample rates are an
+// *InputError naming them.
+func TestStreamMulti(t *testing.T) {
+	cfg := engineConfig()
+	ins := [][][]float64{stereo(9000), {chirp(5000)}}
+	for _, comp := range []bool{true, false} {
+		outs := []*memWriter{{}, {}}
+		r, err := StreamMulti(context.Background(), MultiConfig{Engine: cfg, Inputs: []Reader{&memReader{ch: ins[0]}, &memReader{ch: ins[1]}},
+			Outputs: []Writer{outs[0], outs[1]}, Compensate: comp, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Streams) != 3 || r.Pool.Streams != 3 || r.Pool.Workers != 2 || r.Interrupted {
+			t.Fatalf("report %+v", r)
+		}
+		for g, in := range ins {
+			var alone memWriter
+			ra, err := Stream(context.Background(), StreamConfig{Engine: cfg, Input: &memReader{ch: in}, Output: &alone, Compensate: comp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for c := range in {
+				if !slices.Equal(outs[g].ch[c], alone.ch[c]) {
+					t.Errorf("compensate %v: input %d, channel %d differs from Stream alone", comp, g, c)
+				}
+			}
+			e := r.Streams[len(ins[0])*g]
+			if e.InputIndex != g || e.Channel != 0 || e.OutputSamples != ra.OutputSamples || e.Frames != ra.Frames || (e.SCDB != nil) != comp {
+				t.Errorf("input %d: entry %+v, alone %d samples, %d frames", g, e, ra.OutputSamples, ra.Frames)
+			}
+			if comp && math.Abs(*e.SCDB-*ra.Streams[0].SCDB) > 1e-9 {
+				t.Errorf("input %d: SC %.3f dB, alone %.3f dB", g, *e.SCDB, *ra.Streams[0].SCDB)
+			}
+		}
+		if r.Pool.Rounds < r.Streams[0].Frames || r.Pool.RoundMSP50 <= 0 || r.Pool.RoundMSP50 > r.Pool.RoundMSMax {
+			t.Errorf("pool %+v for %d frames", r.Pool, r.Streams[0].Frames)
+		}
+	}
+	// Cancelled at the first output: every input stops, is flushed, and its output is complete.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	long := [][]float64{chirp(40000)}
+	ws := []*cancelWriter{{cancel: cancel}, {cancel: cancel}}
+	r, err := StreamMulti(ctx, MultiConfig{Engine: cfg, Inputs: []Reader{&memReader{ch: long}, &memReader{ch: long}},
+		Outputs: []Writer{ws[0], ws[1]}, Compensate: true})
+	if err != nil || !r.Interrupted || r.Streams[0].SCDB != nil {
+		t.Fatalf("cancelled: %v, interrupted %v", err, r.Interrupted)
+	}
+	for g, w := range ws {
+		if e := r.Streams[g]; w.n != e.OutputSamples || w.n != Block {
+			t.Errorf("cancelled: output %d has %d samples (%d reported), want the %d read", g, w.n, e.OutputSamples, Block)
+		}
+	}
+	var ie *InputError
+	_, err = StreamMulti(context.Background(), MultiConfig{Engine: cfg, Inputs: []Reader{&memReader{ch: ins[1]}, &memReader{ch: ins[1], hz: 22050}},
+		Outputs: []Writer{&memWriter{}, &memWriter{}}})
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "input 1 is at 22050 Hz") {
+		t.Errorf("two sample rates: %v", err)
+	}
 }
