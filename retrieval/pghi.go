@@ -59,7 +59,7 @@ func PGHI(phase, mag []float64, frames int, cfg Config, seed uint64) {
 	mag, phase = mag[:size], phase[:size]
 	maxT := 0.0
 	for _, v := range mag {
-		maxT = math.Max(maxT, v)
+		maxT = max(maxT, v)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d))
 	if maxT == 0 {
@@ -182,9 +182,9 @@ func (r *RTPGHI) Frame(phase, prev, cur, next []float64) {
 	haveLast := usePrev && r.haveLast
 	maxT := 0.0
 	for k, v := range cur {
-		maxT = math.Max(maxT, v)
+		maxT = max(maxT, v)
 		if usePrev {
-			maxT = math.Max(maxT, prev[k])
+			maxT = max(maxT, prev[k])
 		}
 	}
 	thr := r.tol * maxT
