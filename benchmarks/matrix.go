@@ -114,6 +114,7 @@ type ScaleRow struct {
 // with one worker (one core) and with one worker per core, side by side in one run.
 type StreamsResult struct {
 	Config            string
+	Precision         string // of the engines' frame passes (stream.Config.Precision)
 	SinglePerHopP50Ms float64 // one engine alone, Push p50 and p99
 	SinglePerHopP99Ms float64
 	HopMs             float64
@@ -152,7 +153,7 @@ type Results struct {
 	AnytimeOffline map[string]float64 // offline FGLA SC (dB) per anytime input, AnytimeIters iterations
 	AnytimeIters   int
 	Scaling        []ScaleRow
-	Streams        StreamsResult
+	Streams        []StreamsResult // float64, then float32 frame passes
 	Notes          []string
 	Elapsed        float64
 	hopTimes       []float64 // per-hop compute (ms) of the default engine on the plotted input
@@ -366,7 +367,7 @@ func Run(o Options) (*Results, error) {
 	}
 	r.Scaling = measureScaling(o.Quick)
 	step()
-	r.Streams = measureStreams(o.Quick)
+	r.Streams = []StreamsResult{measureStreams(o.Quick, fft.Float64), measureStreams(o.Quick, fft.Float32)}
 	step()
 	r.Elapsed = time.Since(start).Seconds()
 	return r, nil
@@ -573,10 +574,10 @@ func measureScaling(quick bool) []ScaleRow {
 // engine its own noise input): a round pushes one frame into each, and N is sustained when at
 // least 99 % of the rounds take less than the hop duration (5.33 ms). It searches N for a pool of
 // one worker and for one worker per core.
-func measureStreams(quick bool) StreamsResult {
+func measureStreams(quick bool, prec fft.Precision) StreamsResult {
 	const rate = 48000
 	cfg, _ := retrieval.Config{NFFT: 1024, Hop: 256}.Resolve()
-	ec := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: 2, ItersPerHop: 32}
+	ec := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: 2, ItersPerHop: 32, Precision: prec}
 	frames := noiseFrames(cfg, 2*rate)
 	if quick {
 		frames = frames[:20]
@@ -584,7 +585,7 @@ func measureStreams(quick bool) StreamsResult {
 	const warm = 8
 	hopMs := 1000 * float64(cfg.Hop) / rate
 	p50, p99 := perHop(ec, frames, 1)
-	res := StreamsResult{Config: "48 kHz, n_fft 1024, hop 256, ℓ = 2, K = 32", SinglePerHopP50Ms: p50,
+	res := StreamsResult{Config: "48 kHz, n_fft 1024, hop 256, ℓ = 2, K = 32, FGLA", Precision: prec.String(), SinglePerHopP50Ms: p50,
 		SinglePerHopP99Ms: p99, HopMs: hopMs, Estimate: int(hopMs / p50), Workers: runtime.GOMAXPROCS(0),
 		Rounds: len(frames) - warm}
 	// try runs n engines on a pool of w workers and returns the p50 and p99 round (ms) and the

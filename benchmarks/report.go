@@ -163,8 +163,15 @@ func writeMarkdown(w io.Writer, r *Results, plots map[string]string) {
 }
 
 // writeStreams writes the streams-per-core section (issue 19, item 4).
-func writeStreams(w io.Writer, st StreamsResult) {
+func writeStreams(w io.Writer, sts []StreamsResult) {
 	fmt.Fprintf(w, "## Concurrent real-time streams per core\n\n")
+	for _, st := range sts {
+		writeStreamsOne(w, st)
+	}
+}
+
+func writeStreamsOne(w io.Writer, st StreamsResult) {
+	fmt.Fprintf(w, "### %s frame passes\n\n", st.Precision)
 	fmt.Fprintf(w, "%s: one engine alone needs %.3f ms per hop (p50; p99 %.3f ms) of the %.3f ms hop duration, so ⌊hop / p50⌋ = %d streams fit one core in principle. ",
 		st.Config, st.SinglePerHopP50Ms, st.SinglePerHopP99Ms, st.HopMs, st.Estimate)
 	fmt.Fprintf(w, "Measured with `stream.Pool` (N engines on worker goroutines locked to OS threads, earliest deadline first; a round pushes one frame into each, %d rounds per N after warm-up), N sustained when the p99 of a round stays under the hop duration:\n\n", st.Rounds)
@@ -546,7 +553,8 @@ func (r *Results) Summary(w io.Writer) {
 		fmt.Fprintf(w, "%-10s %-22s %-9s %-20s %3d %3d %8.2f %8.1f %8.3f %8.3f\n", row.Input, row.Setup, row.Mode, row.Method,
 			row.Lookahead, row.ItersPerHop, row.SCdB, row.LatencyMs, row.HopP99Ms, row.RTF)
 	}
-	st := r.Streams
-	fmt.Fprintf(w, "streams (%s): %d sustained on %d workers, %.1f per core (1 worker: %d; estimate %d per core)\n",
-		st.Config, st.Sustained, st.Workers, st.PerCore, st.SustainedOneWorker, st.Estimate)
+	for _, st := range r.Streams {
+		fmt.Fprintf(w, "streams (%s, %s): %d sustained on %d workers, %.1f per core (1 worker: %d; estimate %d per core)\n",
+			st.Config, st.Precision, st.Sustained, st.Workers, st.PerCore, st.SustainedOneWorker, st.Estimate)
+	}
 }
