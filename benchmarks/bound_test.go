@@ -93,10 +93,10 @@ func BenchmarkBound(b *testing.B) {
 		name string
 		opt  retrieval.Options
 	}{
-		{"gla", retrieval.Options{Method: retrieval.GLA}},
-		{"fgla", retrieval.Options{Method: retrieval.FGLA}},
-		{"gd-lbfgs", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
-		{"gd-adam", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.Adam}},
+		{"gla", retrieval.Options{Optimizer: retrieval.GLA}},
+		{"fgla", retrieval.Options{Optimizer: retrieval.FGLA}},
+		{"gd-lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
+		{"gd-adam", retrieval.Options{Optimizer: retrieval.Adam}},
 	} {
 		b.Run("offline/"+c.name, func(b *testing.B) {
 			p, _ := gradProblem(b, retrieval.Loss{}, (boundFrames-1)*gradHop)

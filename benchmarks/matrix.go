@@ -273,11 +273,11 @@ type offlineCase struct {
 }
 
 var offlineCases = []offlineCase{
-	{"GLA", retrieval.Options{Method: retrieval.GLA}},
-	{"FGLA", retrieval.Options{Method: retrieval.FGLA}},
-	{"GD Adam", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.Adam}},
-	{"GD L-BFGS", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
-	{"PGHI → FGLA", retrieval.Options{Method: retrieval.FGLA, Init: retrieval.InitPGHI}},
+	{"GLA", retrieval.Options{Optimizer: retrieval.GLA}},
+	{"FGLA", retrieval.Options{Optimizer: retrieval.FGLA}},
+	{"GD Adam", retrieval.Options{Optimizer: retrieval.Adam}},
+	{"GD L-BFGS", retrieval.Options{Optimizer: retrieval.LBFGS}},
+	{"PGHI → FGLA", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
 }
 
 // Run measures the matrix. Quick runs a handful of small cases (to check that everything runs,
@@ -475,7 +475,7 @@ func (r *Results) runAnytime(quick bool, step func()) error {
 	}
 	r.AnytimeOffline, r.AnytimeIters = map[string]float64{}, iters
 	for _, in := range anytimeInputs(su.Rate, r.Seconds, quick) {
-		row, err := runOffline(in, su, cfg, offlineCase{"FGLA", retrieval.Options{Method: retrieval.FGLA}}, iters)
+		row, err := runOffline(in, su, cfg, offlineCase{"FGLA", retrieval.Options{Optimizer: retrieval.FGLA}}, iters)
 		if err != nil {
 			return err
 		}

@@ -4,54 +4,45 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 
+	"github.com/rephase/rephase/internal/enum"
 	"github.com/rephase/rephase/internal/optim"
 )
 
-// Method is the offline phase-retrieval algorithm. All of them run on the one preconditioned
-// gradient of Problem (a unit step = one Griffin-Lim iteration).
-type Method int
-
-const (
-	// FGLA is the fast Griffin-Lim algorithm (Perraudin, Balazs, Søndergaard 2013): a Griffin-Lim
-	// step from an extrapolated point, y_n = G(z_{n−1}), z_n = y_n + α·(y_n − y_{n−1}). Default.
-	FGLA Method = iota
-	// GLA is the Griffin-Lim algorithm (Griffin & Lim 1984): x ← x − D⁻¹∇F(x).
-	GLA
-	// GD is gradient descent on F with the optimizer of Options.Optimizer.
-	GD
-)
-
-var methodNames = [...]string{"fgla", "gla", "gd"}
-
-func (m Method) String() string { return enumString(methodNames[:], int(m)) }
-
-// ParseMethod parses "fgla", "gla" or "gd".
-func ParseMethod(s string) (Method, error) {
-	i, err := enumParse(methodNames[:], s, "method")
-	return Method(i), err
-}
-
-// Optimizer is the gradient-descent optimizer of Method GD.
+// Optimizer is the phase-retrieval algorithm, offline (Options.Optimizer) and in the streaming
+// engine (stream.Config.Optimizer, the same type): one vocabulary for both. Every optimizer steps
+// on the one preconditioned gradient of the loss (docs/design.md, "Preconditioning"), where a
+// unit step x − D⁻¹∇F(x) is one Griffin-Lim iteration; internal/optim holds the one
+// implementation of each. The zero value is FGLA. Text forms: ParseOptimizer and the
+// encoding.TextMarshaler pair (retrieval/text.go).
 type Optimizer int
 
 const (
+	// FGLA is the fast Griffin-Lim algorithm (Perraudin, Balazs, Søndergaard 2013): a Griffin-Lim
+	// step from an extrapolated point, y_n = G(z_{n−1}), z_n = y_n + α·(y_n − y_{n−1}) (α =
+	// Options.Alpha). The zero value and the default.
+	FGLA Optimizer = iota
+	// GLA is the Griffin-Lim algorithm (Griffin & Lim 1984): x ← x − D⁻¹∇F(x).
+	GLA
 	// LBFGS is limited-memory BFGS (Nocedal 1980) with the diagonal preconditioner D⁻¹ as the
-	// initial inverse Hessian and a backtracking Armijo line search that tries the unit step first.
-	// Default.
-	LBFGS Optimizer = iota
-	// Adam (Kingma & Ba 2015) on the preconditioned gradient.
+	// initial inverse Hessian and a backtracking Armijo line search that tries the unit step first
+	// (Options.History correction pairs).
+	LBFGS
+	// Adam (Kingma & Ba 2015) on the preconditioned gradient (step Options.LearningRate).
 	Adam
-	// SGDM is heavy-ball momentum on the preconditioned gradient (momentum 0.9 by default).
+	// SGDM is heavy-ball momentum on the preconditioned gradient (Options.LearningRate,
+	// Options.Momentum).
 	SGDM
 )
 
-var optimizerNames = [...]string{"lbfgs", "adam", "sgdm"}
+// optimizerNames are the optimizers' names, indexed by value (new values go at the end).
+var optimizerNames = [...]string{"fgla", "gla", "lbfgs", "adam", "sgdm"}
 
+// String returns the optimizer's name ("fgla", "gla", "lbfgs", "adam", "sgdm"), or "unknown(N)".
 func (o Optimizer) String() string { return enumString(optimizerNames[:], int(o)) }
 
-// ParseOptimizer parses "lbfgs", "adam" or "sgdm".
+// ParseOptimizer parses an optimizer's name ("fgla", "gla", "lbfgs", "adam" or "sgdm"), in any
+// case.
 func ParseOptimizer(s string) (Optimizer, error) {
 	i, err := enumParse(optimizerNames[:], s, "optimizer")
 	return Optimizer(i), err
@@ -84,20 +75,12 @@ func ParseInit(s string) (Init, error) {
 	return Init(i), err
 }
 
-func enumString(names []string, i int) string {
-	if i < 0 || i >= len(names) {
-		return fmt.Sprintf("unknown(%d)", i)
-	}
-	return names[i]
-}
+// enumString is the String of the package's enums (internal/enum's Name).
+func enumString(names []string, i int) string { return enum.Name(names, i) }
 
+// enumParse parses one of names for the package's enum what (internal/enum's Parse).
 func enumParse(names []string, s, what string) (int, error) {
-	for i, n := range names {
-		if strings.EqualFold(strings.TrimSpace(s), n) {
-			return i, nil
-		}
-	}
-	return 0, fmt.Errorf("retrieval: unknown %s %q (want one of %s)", what, s, strings.Join(names, ", "))
+	return enum.Parse(names, s, "retrieval", what)
 }
 
 // StopReason says why Invert stopped.
@@ -119,8 +102,8 @@ func (r StopReason) String() string {
 // Options configures Invert. The zero value is FGLA from frame-centre zero phase, 100 iterations,
 // inconsistency tolerance 1e-4, as MATLAB's stftmag2sig.
 type Options struct {
-	Method    Method
-	Optimizer Optimizer // for GD
+	// Optimizer is the algorithm; the zero value is FGLA.
+	Optimizer Optimizer
 	Init      Init
 	// InitialSignal, if not nil, is the starting signal (Length() samples) and Init is ignored.
 	InitialSignal []float64
@@ -267,27 +250,23 @@ func (opt Options) withDefaults() (Options, error) {
 // estimate, Adam's step unit. The optimizers are the ones the streaming engine uses
 // (internal/optim).
 func newStepper(opt Options, n int, rms float64) (optim.Stepper, error) {
-	switch opt.Method {
+	switch opt.Optimizer {
 	case GLA:
 		return optim.NewGLA(n), nil
 	case FGLA:
 		return optim.NewFGLA(n, opt.Alpha), nil
-	case GD:
-		switch opt.Optimizer {
-		case Adam:
-			return optim.NewAdam(n, adamRate(opt, rms)), nil
-		case SGDM:
-			lr := opt.LearningRate
-			if lr == 0 {
-				lr = 0.5
-			}
-			return optim.NewSGDM(n, lr, opt.Momentum), nil
-		case LBFGS:
-			return optim.NewLBFGS(n, opt.History, 30), nil
+	case Adam:
+		return optim.NewAdam(n, adamRate(opt, rms)), nil
+	case SGDM:
+		lr := opt.LearningRate
+		if lr == 0 {
+			lr = 0.5
 		}
-		return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
+		return optim.NewSGDM(n, lr, opt.Momentum), nil
+	case LBFGS:
+		return optim.NewLBFGS(n, opt.History, 30), nil
 	}
-	return nil, fmt.Errorf("retrieval: unknown method %d", int(opt.Method))
+	return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
 }
 
 // adamRate is Adam's step for opt on a signal of RMS estimate rms: opt.LearningRate (0: 0.01)

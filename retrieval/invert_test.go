@@ -30,13 +30,13 @@ func TestInvertChirpAllMethods(t *testing.T) {
 		opt    Options
 		maxRel float64
 	}{
-		{"fgla-zero", Options{Method: FGLA, MaxIter: 600, Tol: -1}, 0.01},
-		{"fgla-pghi", Options{Method: FGLA, Init: InitPGHI, MaxIter: 600, Tol: -1}, 2},
-		{"gd-lbfgs-zero", Options{Method: GD, Optimizer: LBFGS, MaxIter: 600, Tol: -1}, 0.01},
-		{"gla-zero", Options{Method: GLA, MaxIter: 600, Tol: -1}, 1},
-		{"gd-adam-zero", Options{Method: GD, Optimizer: Adam, MaxIter: 600, Tol: -1}, 1},
-		{"gd-sgdm-zero", Options{Method: GD, Optimizer: SGDM, MaxIter: 600, Tol: -1}, 1},
-		{"fgla-random", Options{Method: FGLA, Init: InitRandom, Seed: 1, MaxIter: 600, Tol: -1}, 2},
+		{"fgla-zero", Options{Optimizer: FGLA, MaxIter: 600, Tol: -1}, 0.01},
+		{"fgla-pghi", Options{Optimizer: FGLA, Init: InitPGHI, MaxIter: 600, Tol: -1}, 2},
+		{"gd-lbfgs-zero", Options{Optimizer: LBFGS, MaxIter: 600, Tol: -1}, 0.01},
+		{"gla-zero", Options{Optimizer: GLA, MaxIter: 600, Tol: -1}, 1},
+		{"gd-adam-zero", Options{Optimizer: Adam, MaxIter: 600, Tol: -1}, 1},
+		{"gd-sgdm-zero", Options{Optimizer: SGDM, MaxIter: 600, Tol: -1}, 1},
+		{"fgla-random", Options{Optimizer: FGLA, Init: InitRandom, Seed: 1, MaxIter: 600, Tol: -1}, 2},
 	} {
 		res, err := Invert(p, c.opt)
 		if err != nil {
@@ -87,10 +87,13 @@ func TestInvertOptionErrors(t *testing.T) {
 	if _, err := Invert(p, Options{MaxIter: -1}); err == nil {
 		t.Error("negative iteration count accepted")
 	}
-	for _, s := range []string{"gla", "FGLA", "gd"} {
-		if _, err := ParseMethod(s); err != nil {
-			t.Error(err)
+	for s, want := range map[string]Optimizer{"gla": GLA, "FGLA": FGLA, " LBFGS ": LBFGS, "Adam": Adam, "sgdm": SGDM} {
+		if o, err := ParseOptimizer(s); err != nil || o != want {
+			t.Errorf("ParseOptimizer(%q) = %v, %v", s, o, err)
 		}
+	}
+	if _, err := ParseOptimizer("gd"); err == nil {
+		t.Error("the old method name gd parsed as an optimizer")
 	}
 	if _, err := ParseOptimizer("rmsprop"); err == nil {
 		t.Error("unknown optimizer parsed")
@@ -111,7 +114,7 @@ func TestInvertRejectsNonFiniteOptions(t *testing.T) {
 	}
 	for _, o := range []Options{
 		{Alpha: math.NaN()}, {Alpha: 1.5}, {Tol: math.Inf(1)}, {Momentum: 1},
-		{Method: GD, Optimizer: Adam, LearningRate: math.NaN()}, {LearningRate: -1},
+		{Optimizer: Adam, LearningRate: math.NaN()}, {LearningRate: -1},
 	} {
 		if _, err := Invert(p, o); err == nil {
 			t.Errorf("options %+v accepted", o)

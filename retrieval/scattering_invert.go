@@ -118,7 +118,8 @@ func (p *ScatteringProblem) InitialSignal(x []float64, init Init, seed uint64) e
 	return nil
 }
 
-// ScatteringOptions configures InvertScattering: the shared Options (Method must be GD) and a
+// ScatteringOptions configures InvertScattering: the shared Options (a gradient optimizer: LBFGS,
+// Adam or SGDM) and a
 // warm-up. There is no meaningful zero value for the warm-up: use DefaultScatteringOptions.
 type ScatteringOptions struct {
 	Options
@@ -169,12 +170,12 @@ func (p *ScatteringProblem) rowWeights(eps float64) []float64 {
 // warm-up at zeroth-order weight 1000 and renormalisation 1, tolerance 1e-4 on the scattering
 // SC.
 func DefaultScatteringOptions() ScatteringOptions {
-	return ScatteringOptions{Options: Options{Method: GD, Optimizer: LBFGS, Init: InitNoise, MaxIter: 300},
+	return ScatteringOptions{Options: Options{Optimizer: LBFGS, Init: InitNoise, MaxIter: 300},
 		Warmup: 20, WarmupWeight: 1000, Renormalize: 1}
 }
 
 // InvertScattering recovers a signal whose scattering approximates p's target by gradient
-// descent (opt.Method must be GD) with opt.Optimizer: L-BFGS (the default, and by far the best
+// descent with opt.Optimizer (GLA and FGLA are errors): L-BFGS (the default, and by far the best
 // per iteration; benchmarks/report_static.md, "Scattering inversion"), Adam or SGD with
 // momentum, after opt's warm-up. opt.Init must be InitNoise when opt.InitialSignal is nil.
 // Learning rates: SGDM's is torch's SGD lr on the MSE (0 means the Kymatio example's 500; Momentum 0 means
@@ -187,8 +188,8 @@ func DefaultScatteringOptions() ScatteringOptions {
 // only weakly sees shifts below that scale, so a recovered signal is compared with the original
 // by its STFT magnitudes, not sample by sample. Allocates O(Length()·History).
 func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, error) {
-	if opt.Method != GD {
-		return nil, fmt.Errorf("retrieval: scattering inversion is gradient descent (method gd), not %v", opt.Method)
+	if opt.Optimizer == GLA || opt.Optimizer == FGLA {
+		return nil, fmt.Errorf("retrieval: scattering inversion is gradient descent (optimizer lbfgs, adam or sgdm), not %v", opt.Optimizer)
 	}
 	if opt.Warmup < 0 || (opt.Warmup > 0 && !(opt.WarmupWeight > 0)) {
 		return nil, fmt.Errorf("retrieval: scattering warm-up of %d iterations at weight %v", opt.Warmup, opt.WarmupWeight)

@@ -62,7 +62,7 @@ func TestInvertScatteringSeedSetting(t *testing.T) {
 func TestInvertScatteringRejects(t *testing.T) {
 	p, _ := seedScatteringProblem(t)
 	bad := []func(o *ScatteringOptions){
-		func(o *ScatteringOptions) { o.Method = FGLA },
+		func(o *ScatteringOptions) { o.Optimizer = FGLA },
 		func(o *ScatteringOptions) { o.Init = InitZero },
 		func(o *ScatteringOptions) { o.Warmup = -1 },
 		func(o *ScatteringOptions) { o.WarmupWeight = 0 },

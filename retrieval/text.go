@@ -2,7 +2,8 @@ package retrieval
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/rephase/rephase/internal/enum"
 )
 
 // Text forms of the package's enums (encoding.TextMarshaler and TextUnmarshaler), so that flags
@@ -10,41 +11,37 @@ import (
 // case-insensitively from the same names (a window also from its aliases, see ParseWindow).
 // Marshalling a value outside the enum is an error.
 
-// textOf returns the name of value v of an enum of n values whose names String gives.
-func textOf[T ~int](v T, n int, what string) ([]byte, error) {
-	if int(v) < 0 || int(v) >= n {
-		return nil, fmt.Errorf("retrieval: %s %d is not defined", what, int(v))
+// namesOf returns the Strings of the values 0 … n−1 of an enum.
+func namesOf[T ~int](n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprint(T(i))
 	}
-	return []byte(fmt.Sprint(v)), nil
+	return names
+}
+
+// textOf returns the name of value v of an enum of n values whose names String gives
+// (internal/enum's Marshal).
+func textOf[T ~int](v T, n int, what string) ([]byte, error) {
+	return enum.Marshal(namesOf[T](n), int(v), "retrieval", what)
 }
 
 // parseText sets *dst to the value 0 … n−1 whose String equals b, ignoring case and surrounding
-// space, or returns an error listing the names.
+// space, or returns an error listing the names (internal/enum's Parse).
 func parseText[T ~int](dst *T, b []byte, n int, what string) error {
-	s := strings.TrimSpace(string(b))
-	names := make([]string, n)
-	for i := range n {
-		names[i] = fmt.Sprint(T(i))
-		if strings.EqualFold(s, names[i]) {
-			*dst = T(i)
-			return nil
-		}
+	i, err := enum.Parse(namesOf[T](n), string(b), "retrieval", what)
+	if err == nil {
+		*dst = T(i)
 	}
-	return fmt.Errorf("retrieval: unknown %s %q (want one of %s)", what, s, strings.Join(names, ", "))
+	return err
 }
-
-// MarshalText implements encoding.TextMarshaler.
-func (m Method) MarshalText() ([]byte, error) { return textOf(m, len(methodNames), "method") }
-
-// UnmarshalText implements encoding.TextUnmarshaler ("fgla", "gla" or "gd", any case).
-func (m *Method) UnmarshalText(b []byte) error { return parseText(m, b, len(methodNames), "method") }
 
 // MarshalText implements encoding.TextMarshaler.
 func (o Optimizer) MarshalText() ([]byte, error) {
 	return textOf(o, len(optimizerNames), "optimizer")
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler ("lbfgs", "adam" or "sgdm", any case).
+// UnmarshalText implements encoding.TextUnmarshaler (the names of ParseOptimizer, any case).
 func (o *Optimizer) UnmarshalText(b []byte) error {
 	return parseText(o, b, len(optimizerNames), "optimizer")
 }

@@ -88,7 +88,7 @@ func TestEngineQualityOrdering(t *testing.T) {
 func TestEngineEveryOptimizerAndWarmStart(t *testing.T) {
 	x := testSignal()[:testRate/2]
 	base, _ := streamSC(t, Config{ItersPerHop: -1, Lookahead: 2, WarmStart: Zero}, x)
-	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam} {
+	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam, SGDM} {
 		for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
 			sc, e := streamSC(t, Config{ItersPerHop: 12, Lookahead: 2, Optimizer: o, WarmStart: w, Seed: 3}, x)
 			if math.IsNaN(sc) || sc > base-2 {
@@ -194,7 +194,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 	a, _ := NewAnalyzer(retrieval.Config{NFFT: 512, Hop: 128})
 	var frames [][]float64
 	a.Write(x, func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil })
-	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam} {
+	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam, SGDM} {
 		for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
 			e, err := NewEngine(Config{Optimizer: o, WarmStart: w, ItersPerHop: 4})
 			if err != nil {
@@ -248,7 +248,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 			mels[i][b] = math.Log(math.Max(v, 1e-5))
 		}
 	}
-	for _, o := range []Optimizer{LBFGS, GLA, Adam} {
+	for _, o := range []Optimizer{LBFGS, GLA, Adam, SGDM} {
 		e, err := NewEngine(Config{Optimizer: o, ItersPerHop: 4, SampleRate: testRate, Mel: &mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}})
 		if err != nil {
 			t.Fatal(err)
@@ -272,7 +272,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 // TestEngineEnumsAsText: Optimizer and WarmStart marshal to their names and unmarshal from them
 // in any case; undefined values and unknown names are errors.
 func TestEngineEnumsAsText(t *testing.T) {
-	for _, o := range []Optimizer{FGLA, LBFGS, GLA, Adam} {
+	for _, o := range []Optimizer{FGLA, LBFGS, GLA, Adam, SGDM} {
 		b, err := o.MarshalText()
 		var back Optimizer
 		if err != nil || back.UnmarshalText([]byte(strings.ToUpper(string(b)))) != nil || back != o {
@@ -289,5 +289,14 @@ func TestEngineEnumsAsText(t *testing.T) {
 	var o Optimizer
 	if _, err := Optimizer(9).MarshalText(); err == nil || o.UnmarshalText([]byte("newton")) == nil {
 		t.Error("an undefined optimizer marshalled, or an unknown name parsed")
+	}
+	// One vocabulary with retrieval: the same values under the same names.
+	for _, o := range []Optimizer{FGLA, GLA, LBFGS, Adam, SGDM} {
+		if r, err := retrieval.ParseOptimizer(o.String()); err != nil || r != o {
+			t.Errorf("stream optimizer %v is retrieval's %v, %v", o, r, err)
+		}
+	}
+	if _, err := NewEngine(Config{Optimizer: Optimizer(9)}); err == nil || !strings.Contains(err.Error(), "does not implement") {
+		t.Errorf("an optimizer the engine does not implement: %v", err)
 	}
 }

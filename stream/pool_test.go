@@ -37,7 +37,7 @@ func poolFrames(t *testing.T, n int) [][][]float64 {
 
 func poolEngines(t *testing.T, n int) []*Engine {
 	t.Helper()
-	opts := []Optimizer{FGLA, LBFGS, GLA, Adam}
+	opts := []Optimizer{FGLA, LBFGS, GLA, Adam, SGDM}
 	es := make([]*Engine, n)
 	for i := range es {
 		var err error

@@ -74,7 +74,7 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 				"unless --iters-per-hop is given, off for files; 0: off.\n"+
 				"The iterations then depend on the clock, so the output is not reproducible bit for bit: the report gives the\n"+
 				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
-		optimizer:    fs.String("optimizer", "fgla", "fgla | lbfgs | gla | adam (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)"),
+		optimizer:    fs.String("optimizer", "fgla", "fgla | gla | lbfgs | adam | sgdm (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)"),
 		warm:         fs.String("warm-start", "rtpghi", "rtpghi | rtpghi-causal | rtisi | zero | noise"),
 		future:       fs.Float64("future-weight", 0, "weight λ ∈ [0, 1] of the not-yet-arrived frames (1: RTISI-LA's normalisation)"),
 		seed:         fs.Uint64("seed", 1, "random seed"),
