@@ -196,8 +196,8 @@ type streamCase struct {
 
 func streamCases(quick bool) []streamCase {
 	cs := []streamCase{
-		{method: "RTPGHI", cfg: stream.Config{Lookahead: 1, ItersPerHop: -1}},
-		{method: "RTPGHI causal", cfg: stream.Config{NoLookahead: true, ItersPerHop: -1, WarmStart: stream.RTPGHICausal}},
+		{method: "RTPGHI", cfg: stream.Config{Lookahead: 1}},
+		{method: "RTPGHI causal", cfg: stream.Config{WarmStart: stream.RTPGHICausal}},
 		{method: "RTISI-LA", cfg: stream.Config{Lookahead: 3, ItersPerHop: 16, Optimizer: stream.GLA, WarmStart: stream.RTISI}},
 		{method: "engine deadline 0.5", cfg: stream.Config{Lookahead: 3, Budget: 0.5}, deadline: true},
 	}
@@ -209,7 +209,7 @@ func streamCases(quick bool) []streamCase {
 	}
 	for _, l := range looks {
 		for _, k := range ks {
-			c := streamCase{method: "engine", cfg: stream.Config{Lookahead: l, NoLookahead: l == 0, ItersPerHop: k}}
+			c := streamCase{method: "engine", cfg: stream.Config{Lookahead: l, ItersPerHop: k}}
 			if l == 0 {
 				c.cfg.WarmStart = stream.RTPGHICausal
 			}
@@ -231,7 +231,7 @@ func anytimeCases(quick bool) []streamCase {
 	var cs []streamCase
 	for _, o := range opts {
 		for _, l := range looks {
-			base := stream.Config{Optimizer: o, Lookahead: l, NoLookahead: l == 0}
+			base := stream.Config{Optimizer: o, Lookahead: l}
 			if l == 0 {
 				base.WarmStart = stream.RTPGHICausal
 			}
@@ -450,7 +450,7 @@ func runStreaming(in Input, su Setup, cfg retrieval.Config, c streamCase) (Row, 
 	st := e.Stats()
 	rc := e.Config()
 	k := rc.ItersPerHop
-	if c.deadline || k < 0 {
+	if c.deadline {
 		k = 0
 	}
 	return Row{Input: in.Name, Setup: su.Name, Mode: "streaming", Method: c.method, Lookahead: rc.Lookahead,
@@ -558,7 +558,7 @@ func measureScaling(quick bool) []ScaleRow {
 		if quick {
 			frames = frames[:min(len(frames), 20)]
 		}
-		ec := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: p.l, NoLookahead: p.l == 0, ItersPerHop: p.k}
+		ec := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: p.l, ItersPerHop: p.k}
 		if p.l == 0 {
 			ec.WarmStart = stream.RTPGHICausal
 		}

@@ -81,7 +81,7 @@ func TestMelStreamingTable(t *testing.T) {
 	}
 	for _, in := range inputs {
 		for _, r := range runs {
-			c := stream.Config{STFT: retrieval.Config{NFFT: 1024, Hop: 256}, SampleRate: 22050, Lookahead: r.look, NoLookahead: r.look == 0,
+			c := stream.Config{STFT: retrieval.Config{NFFT: 1024, Hop: 256}, SampleRate: 22050, Lookahead: r.look,
 				ItersPerHop: r.k, Budget: r.budget, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganMelLoss}
 			if r.look == 0 {
 				c.WarmStart = stream.RTPGHICausal

@@ -70,7 +70,8 @@ type WarmStart int
 const (
 	// RTPGHI takes the phase from real-time phase-gradient heap integration with one frame of
 	// delay (centred time differences, Průša & Holighaus 2017): the newest frame only serves as
-	// the look-ahead of the one before it, so it needs Lookahead ≥ 1 and takes one of its frames.
+	// the look-ahead of the one before it, so it needs Lookahead ≥ 1 and takes one of its frames;
+	// at Lookahead 0, Resolve makes it RTPGHICausal. The zero value.
 	RTPGHI WarmStart = iota
 	// RTPGHICausal is RTPGHI with backward time differences: no delay, any Lookahead.
 	RTPGHICausal
@@ -109,8 +110,8 @@ func ParseWarmStart(s string) (WarmStart, error) {
 	return WarmStart(i), err
 }
 
-// DefaultFileItersPerHop is the iterations per hop when neither ItersPerHop nor Budget is set:
-// the largest count that keeps the default engine (FGLA, n_fft 512, hop 128, ℓ = 3) at a
+// DefaultFileItersPerHop is DefaultConfig's iterations per hop (file runs, no Budget): the
+// largest count that keeps the default engine (FGLA, n_fft 512, hop 128, ℓ = 3) at a
 // real-time factor ≤ 0.25 on one core of the benchmark machine (benchmarks/REPORT.md).
 const DefaultFileItersPerHop = 128
 
@@ -119,7 +120,25 @@ const DefaultFileItersPerHop = 128
 // analysis and the operating system.
 const DefaultRealtimeBudget = 0.5
 
-// Config configures an Engine. The zero value of every field but SampleRate has a default.
+// DefaultLookahead is DefaultConfig's look-ahead ℓ in frames: at n_fft 512, hop 128 and 16 kHz,
+// 56 ms from audio in to audio out.
+const DefaultLookahead = 3
+
+// DefaultConfig returns the engine's documented defaults: look-ahead DefaultLookahead,
+// DefaultFileItersPerHop iterations per hop of FGLA, the RTPGHI warm start, no Budget, and the
+// zero STFT, SampleRate, Alpha, LearningRate, Momentum and History (their zeros mean the
+// defaults their docs give, which depend on n_fft and the optimizer). Set SampleRate (and
+// STFT) before use; change what differs. A run of it is deterministic.
+func DefaultConfig() Config {
+	return Config{Lookahead: DefaultLookahead, ItersPerHop: DefaultFileItersPerHop, Optimizer: FGLA, WarmStart: RTPGHI}
+}
+
+// Config configures an Engine; start from DefaultConfig. Every field means what it says at 0
+// (no look-ahead, no iterations, no budget, no future-frame term, seed 0) except those whose 0
+// cannot be meant — the STFT's sizes, MaxItersPerHop (0: no cap), Alpha, LearningRate, Momentum, History, a mel filterbank's
+// NFFT and SampleRate — where 0 means the default their docs give. So the zero Config is valid:
+// causal RTPGHI alone (the warm start, no iterations, no look-ahead) at n_fft 512, hop 128,
+// the cheapest and lowest-latency engine (n_fft samples audio to audio).
 type Config struct {
 	// STFT holds n_fft, hop length, win_length and window (Framing and Pad are ignored: the
 	// engine's frame m covers samples [m·hop, m·hop + n_fft) of its output, i.e. the Full
@@ -127,14 +146,12 @@ type Config struct {
 	STFT retrieval.Config
 	// SampleRate in Hz: needed for Budget, deadline misses and latencies in seconds.
 	SampleRate int
-	// Lookahead ℓ is the number of frames after a hop's last frame that arrive before the hop
-	// is emitted; latency grows by ℓ·hop samples. The zero value means 3; set NoLookahead for
-	// ℓ = 0 (not with the RTPGHI warm start, whose one-frame delay takes one look-ahead frame).
+	// Lookahead ℓ ≥ 0 is the number of frames after a hop's last frame that arrive before the
+	// hop is emitted; latency grows by ℓ·hop samples. At ℓ = 0 the RTPGHI warm start, whose
+	// one-frame delay takes one look-ahead frame, becomes RTPGHICausal. DefaultConfig: 3.
 	Lookahead int
-	// ItersPerHop K is the number of optimizer iterations per frame. 0 with Budget 0 means
-	// DefaultFileItersPerHop;
-	// negative means none (pure warm start, e.g. RTPGHI alone) and stays negative in the
-	// resolved config, so that Resolve is idempotent.
+	// ItersPerHop K ≥ 0 is the number of optimizer iterations per frame when Budget is 0; 0 is
+	// a pure warm start (e.g. RTPGHI alone). DefaultConfig: DefaultFileItersPerHop.
 	ItersPerHop int
 	// Budget, if > 0, replaces ItersPerHop by a deadline: the engine starts another iteration
 	// while the time spent on this frame (from the start of Push) plus the running mean of one
@@ -166,8 +183,6 @@ type Config struct {
 	History int
 	// Seed seeds the Noise warm start and the random phase RTPGHI gives negligible bins.
 	Seed uint64
-	// NoLookahead makes ℓ = 0.
-	NoLookahead bool
 	// FutureWeight λ ∈ [0, 1] adds to the loss the frames that have not arrived yet but overlap
 	// the window, with target zero: λ·N·Σ_t miss[t]·x[t]², where miss[t] is their share of the
 	// steady-state Σw² at sample t. λ = 1 is what RTISI-LA's normalisation by the full Σw²
@@ -201,19 +216,14 @@ func (c Config) Resolve() (Config, error) {
 	if c.STFT, err = c.STFT.Resolve(); err != nil {
 		return c, err
 	}
-	if c.NoLookahead {
-		c.Lookahead = 0
-	} else if c.Lookahead == 0 {
-		c.Lookahead = 3
-	}
 	if c.Lookahead < 0 {
 		return c, fmt.Errorf("stream: look-ahead %d frames must be ≥ 0", c.Lookahead)
 	}
 	if c.WarmStart < RTPGHI || c.WarmStart > Noise {
 		return c, fmt.Errorf("stream: unknown warm start %d", int(c.WarmStart))
 	}
-	if c.WarmStart == RTPGHI && c.Lookahead < 1 {
-		return c, fmt.Errorf("stream: warm start rtpghi needs a look-ahead of at least 1 frame (use rtpghi-causal for 0)")
+	if c.WarmStart == RTPGHI && c.Lookahead == 0 {
+		c.WarmStart = RTPGHICausal // the one-frame delay needs a look-ahead frame
 	}
 	switch c.Optimizer {
 	case FGLA, GLA, LBFGS, Adam, SGDM:
@@ -229,8 +239,8 @@ func (c Config) Resolve() (Config, error) {
 	if c.SampleRate < 0 {
 		return c, fmt.Errorf("stream: sample rate %d Hz must be positive", c.SampleRate)
 	}
-	if c.ItersPerHop == 0 && c.Budget == 0 {
-		c.ItersPerHop = DefaultFileItersPerHop
+	if c.ItersPerHop < 0 {
+		return c, fmt.Errorf("stream: %d iterations per hop: want ≥ 0 (0: the warm start alone)", c.ItersPerHop)
 	}
 	if c.MaxItersPerHop < 0 {
 		return c, fmt.Errorf("stream: iteration cap %d must be ≥ 0 (0: none)", c.MaxItersPerHop)

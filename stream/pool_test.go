@@ -42,7 +42,7 @@ func poolEngines(t *testing.T, n int) []*Engine {
 	for i := range es {
 		var err error
 		es[i], err = NewEngine(Config{STFT: retrieval.Config{NFFT: 512, Hop: 128}, SampleRate: testRate,
-			Optimizer: opts[i%len(opts)], ItersPerHop: 3 + i%4})
+			Optimizer: opts[i%len(opts)], ItersPerHop: 3 + i%4, Lookahead: 3})
 		if err != nil {
 			t.Fatal(err)
 		}

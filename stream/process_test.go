@@ -29,7 +29,7 @@ func (r *repeatFrames) Stretch() float64 { return float64(r.k) }
 // the engine twice the frames, and Flush then cuts nothing: the output is every hop the engine
 // emitted and its tail, less the compensated delay.
 func TestPipelineEffects(t *testing.T) {
-	e, err := NewEngine(Config{STFT: retrieval.Config{NFFT: 256, Hop: 64}, SampleRate: 16000, ItersPerHop: 4})
+	e, err := NewEngine(Config{STFT: retrieval.Config{NFFT: 256, Hop: 64}, SampleRate: 16000, ItersPerHop: 4, Lookahead: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestPipelineEffects(t *testing.T) {
 func TestFramePipeline(t *testing.T) {
 	x := testSignal()[:6000]
 	cfg := retrieval.Config{NFFT: 512, Hop: 128}
-	e, err := NewEngine(Config{STFT: cfg, ItersPerHop: 4})
+	e, err := NewEngine(Config{STFT: cfg, ItersPerHop: 4, Lookahead: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

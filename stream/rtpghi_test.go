@@ -14,9 +14,9 @@ import (
 // convergence (dB) of the output against x in the STFT stft (retrieval.STFTSpectralConvergenceDB).
 func rtpghiSC(t *testing.T, stft retrieval.Config, causal bool, x []float64) float64 {
 	t.Helper()
-	c := stream.Config{STFT: stft, ItersPerHop: -1, Lookahead: 1}
+	c := stream.Config{STFT: stft, Lookahead: 1}
 	if causal {
-		c = stream.Config{STFT: stft, ItersPerHop: -1, NoLookahead: true, WarmStart: stream.RTPGHICausal}
+		c = stream.Config{STFT: stft, WarmStart: stream.RTPGHICausal}
 	}
 	sc, _ := resynthSC(t, c, x)
 	return sc

@@ -56,7 +56,7 @@ func TestSCMeterMatchesRetrieval(t *testing.T) {
 // checks the output is bit-identical to Resynthesize's, with and without compensation.
 func TestPipelineBlocksMatchResynthesize(t *testing.T) {
 	cfg := retrieval.Config{NFFT: 256, Hop: 64}
-	e, err := NewEngine(Config{STFT: cfg, SampleRate: 16000, ItersPerHop: 4})
+	e, err := NewEngine(Config{STFT: cfg, SampleRate: 16000, ItersPerHop: 4, Lookahead: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestPipelineOutputLength(t *testing.T) {
 	for _, l := range []int{0, 1, 3} {
 		for _, n := range []int{1, 63, 64, 200, 6034} {
 			for _, compensate := range []bool{true, false} {
-				c := Config{STFT: cfg, Lookahead: l, NoLookahead: l == 0, ItersPerHop: 1}
+				c := Config{STFT: cfg, Lookahead: l, ItersPerHop: 1}
 				if l == 0 {
 					c.WarmStart = RTPGHICausal
 				}

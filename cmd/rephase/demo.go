@@ -113,7 +113,7 @@ func runDemo(args []string) error {
 	}{
 		{"stream lbfgs ℓ=3", "stream-lbfgs.wav", stream.Config{Lookahead: 3, ItersPerHop: 16, Optimizer: stream.LBFGS}},
 		{"stream rtisi-la ℓ=3", "stream-rtisi-la.wav", stream.Config{Lookahead: 3, ItersPerHop: 16, Optimizer: stream.GLA, WarmStart: stream.RTISI}},
-		{"stream rtpghi ℓ=1", "stream-rtpghi.wav", stream.Config{Lookahead: 1, ItersPerHop: -1}},
+		{"stream rtpghi ℓ=1", "stream-rtpghi.wav", stream.Config{Lookahead: 1}},
 	} {
 		c.cfg.STFT, c.cfg.SampleRate = retrieval.Config{NFFT: 128, Hop: 32}, rate
 		e, err := stream.NewEngine(c.cfg)

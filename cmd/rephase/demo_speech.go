@@ -57,7 +57,8 @@ func demoSpeech(dir string, iters int) ([]demoRow, string, error) {
 		}
 	}
 	for _, look := range []int{3, 1} {
-		c := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: look}
+		c := stream.DefaultConfig()
+		c.STFT, c.SampleRate, c.Lookahead = cfg, rate, look
 		e, err := stream.NewEngine(c)
 		if err != nil {
 			return nil, "", err

@@ -65,7 +65,7 @@ type engineFlags struct {
 func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 	return &engineFlags{
 		fs:   fs,
-		look: fs.Int("lookahead", 3, "look-ahead ℓ (frames)"),
+		look: fs.Int("lookahead", stream.DefaultLookahead, "look-ahead ℓ (frames; 0 makes the rtpghi warm start rtpghi-causal)"),
 		iters: fs.Int("iters-per-hop", stream.DefaultFileItersPerHop,
 			"optimizer iterations per frame K in file mode (0: warm start only); fixed K gives the same output bytes run after run"),
 		budget: fs.String("budget", "auto",
@@ -86,13 +86,10 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 // config resolves the engine flags; realtime says whether the run is paced in real time (where
 // --budget auto means stream.DefaultRealtimeBudget).
 func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (stream.Config, error) {
-	c := stream.Config{STFT: stft, SampleRate: rate, Lookahead: *f.look, NoLookahead: *f.look == 0,
+	c := stream.Config{STFT: stft, SampleRate: rate, Lookahead: *f.look,
 		ItersPerHop: *f.iters, FutureWeight: *f.future, Seed: *f.seed}
 	if *f.iters < 0 {
 		return c, fmt.Errorf("--iters-per-hop %d: want ≥ 0 iterations (0: warm start only)", *f.iters)
-	}
-	if *f.iters == 0 {
-		c.ItersPerHop = -1
 	}
 	itersSet := false
 	f.fs.Visit(func(fl *pflag.Flag) { itersSet = itersSet || fl.Name == "iters-per-hop" })

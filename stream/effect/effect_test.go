@@ -34,7 +34,9 @@ func vocode(t *testing.T, x []float64, specs ...string) []float64 {
 		t.Fatal(err)
 	}
 	defer an.Close()
-	eng, err := stream.NewEngine(stream.Config{STFT: cfg, SampleRate: rate})
+	ec := stream.DefaultConfig()
+	ec.STFT, ec.SampleRate = cfg, rate
+	eng, err := stream.NewEngine(ec)
 	if err != nil {
 		t.Fatal(err)
 	}

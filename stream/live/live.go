@@ -17,8 +17,9 @@
 //	defer dev.Close()
 //	stft, _ := retrieval.Config{NFFT: 512, Framing: retrieval.Full}.Resolve()
 //	chain, _ := effect.NewChain([]string{"pitch:+12"}, stft, dev.SampleRate(), effect.FixedFrameRate)
-//	rep, err := live.Run(ctx, live.Config{Engine: stream.Config{STFT: stft, Budget: stream.DefaultRealtimeBudget},
-//		Effects: chain, Device: dev})
+//	ec := stream.DefaultConfig()
+//	ec.STFT, ec.Budget = stft, stream.DefaultRealtimeBudget
+//	rep, err := live.Run(ctx, live.Config{Engine: ec, Effects: chain, Device: dev})
 package live
 
 import (
