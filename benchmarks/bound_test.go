@@ -110,7 +110,7 @@ func BenchmarkBound(b *testing.B) {
 			b.ResetTimer()
 			for done := 0; done < b.N; {
 				opt := c.opt
-				opt.MaxIter, opt.Tol, opt.Exact = min(boundRun, b.N-done), -1, true
+				opt.MaxIter, opt.Tol, opt.Exact = min(boundRun, b.N-done), 0, true
 				res, err := retrieval.Invert(p, opt)
 				if err != nil {
 					b.Fatal(err)

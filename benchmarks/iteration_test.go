@@ -66,7 +66,7 @@ func BenchmarkIteration(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			p, _ := gradProblem(b, retrieval.Loss{}, 14*gradRate/10)
 			opt := c.opt
-			opt.MaxIter, opt.Tol, opt.Exact = b.N, -1, true
+			opt.MaxIter, opt.Tol, opt.Exact = b.N, 0, true
 			b.ReportAllocs()
 			b.ResetTimer()
 			if _, err := retrieval.Invert(p, opt); err != nil {

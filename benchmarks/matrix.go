@@ -385,7 +385,7 @@ func runOffline(in Input, su Setup, cfg retrieval.Config, c offlineCase, iters i
 		return Row{}, err
 	}
 	opt := c.opt
-	opt.MaxIter, opt.Tol = iters, -1
+	opt.MaxIter, opt.Tol = iters, 0
 	t0 := time.Now()
 	res, err := retrieval.Invert(p, opt)
 	if err != nil {

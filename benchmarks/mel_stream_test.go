@@ -141,7 +141,7 @@ func TestMelStreamingTable(t *testing.T) {
 		}
 		for _, init := range []retrieval.Init{retrieval.InitPGHI, retrieval.InitZero, retrieval.InitRandom} {
 			var pts plotter.XYs
-			opt := retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: 200, Tol: -1, Init: init, Seed: 1, CheckEvery: 1}
+			opt := retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: 200, Init: init, Seed: 1, CheckEvery: 1}
 			opt.Progress = func(it int, v float64) { pts = append(pts, plotter.XY{X: float64(it), Y: retrieval.DB(v)}) }
 			res, err := retrieval.InvertMel(p, opt)
 			if err != nil {

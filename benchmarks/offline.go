@@ -54,7 +54,7 @@ func OfflineQuality(input string, x []float64, cfg retrieval.Config, cases []Off
 		row := OfflineRow{Input: input, Case: c.Name}
 		for _, n := range checkpoints {
 			opt := c.Opt
-			opt.MaxIter, opt.Tol = n, -1
+			opt.MaxIter, opt.Tol = n, 0
 			t0 := time.Now()
 			res, err := retrieval.Invert(p, opt)
 			if err != nil {

@@ -33,7 +33,9 @@ func BenchmarkInvertThreads(b *testing.B) {
 	for range b.N {
 		for i, threads := range []int{1, 2} {
 			t0 := time.Now()
-			r, err := retrieval.Invert(p, retrieval.Options{Threads: threads})
+			opt := retrieval.DefaultOptions()
+			opt.Threads = threads
+			r, err := retrieval.Invert(p, opt)
 			if err != nil {
 				b.Fatal(err)
 			}

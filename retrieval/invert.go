@@ -99,18 +99,38 @@ func (r StopReason) String() string {
 	return [...]string{"max iterations", "converged", "stalled"}[r]
 }
 
-// Options configures Invert. The zero value is FGLA from frame-centre zero phase, 100 iterations,
-// inconsistency tolerance 1e-4, as MATLAB's stftmag2sig.
+// DefaultMaxIter and DefaultTol are DefaultOptions' iteration budget and inconsistency
+// tolerance, MATLAB stftmag2sig's.
+const (
+	DefaultMaxIter = 100
+	DefaultTol     = 1e-4
+)
+
+// DefaultOptions returns Invert's documented defaults, MATLAB stftmag2sig's: FGLA from
+// frame-centre zero phase, DefaultMaxIter iterations, stopping when the normalised inconsistency
+// falls below DefaultTol (checked every 20 iterations), with the zero Alpha, LearningRate,
+// Momentum and History (their zeros mean the defaults their docs give).
+func DefaultOptions() Options {
+	return Options{Optimizer: FGLA, Init: InitZero, MaxIter: DefaultMaxIter, Tol: DefaultTol}
+}
+
+// Options configures Invert, InvertScalogram and InvertMel; start from DefaultOptions. MaxIter
+// and Tol mean what they say at 0 (no iteration; no tolerance), so the zero Options is valid and
+// returns the initial estimate: the target magnitudes with frame-centre zero phase, synthesised
+// by the least-squares ISTFT. The fields whose 0 cannot be meant — CheckEvery, Alpha,
+// LearningRate, Momentum, History — take the defaults their docs give at 0.
 type Options struct {
 	// Optimizer is the algorithm; the zero value is FGLA.
 	Optimizer Optimizer
 	Init      Init
 	// InitialSignal, if not nil, is the starting signal (Length() samples) and Init is ignored.
 	InitialSignal []float64
-	// MaxIter is the iteration budget; 0 means 100.
+	// MaxIter ≥ 0 is the iteration budget; 0 returns the initial signal (Init or InitialSignal),
+	// e.g. PGHI alone with InitPGHI. DefaultOptions: DefaultMaxIter.
 	MaxIter int
-	// Tol stops when the normalised inconsistency (Problem.Inconsistency) falls below it; 0 means
-	// 1e-4, negative disables the check. It is evaluated every CheckEvery iterations.
+	// Tol, if > 0, stops when the normalised inconsistency (Problem.Inconsistency) falls below it,
+	// evaluated every CheckEvery iterations; 0 (or less) never stops early. DefaultOptions:
+	// DefaultTol.
 	Tol float64
 	// CheckEvery is how often (iterations) the inconsistency is computed for Tol and Progress; it
 	// costs about two iterations' worth of FFTs. 0 means 20.
@@ -209,14 +229,8 @@ func startSignal(n int, opt Options, init func(x []float64, i Init, seed uint64)
 
 // withDefaults fills Options' zero values.
 func (opt Options) withDefaults() (Options, error) {
-	if opt.MaxIter == 0 {
-		opt.MaxIter = 100
-	}
 	if opt.MaxIter < 0 {
 		return opt, fmt.Errorf("retrieval: negative iteration count %d", opt.MaxIter)
-	}
-	if opt.Tol == 0 {
-		opt.Tol = 1e-4
 	}
 	if opt.CheckEvery <= 0 {
 		opt.CheckEvery = 20
@@ -283,6 +297,7 @@ func adamRate(opt Options, rms float64) float64 {
 func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result {
 	st.Start(obj, x, 0)
 	res := &Result{Stop: MaxIterations}
+	checked := false // res.Inconsistency is x's
 	for it := 1; it <= opt.MaxIter; it++ {
 		stalled := st.Step(obj)
 		res.Iterations = it
@@ -297,8 +312,9 @@ func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result 
 			st.Start(obj, x, 0)
 			stalled = false
 		}
+		checked = false
 		if check && (opt.Tol > 0 || opt.Progress != nil) {
-			res.Inconsistency = obj.Inconsistency(x)
+			res.Inconsistency, checked = obj.Inconsistency(x), true
 			if opt.Progress != nil {
 				opt.Progress(it, res.Inconsistency)
 			}
@@ -313,7 +329,7 @@ func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result 
 		}
 	}
 	res.Signal = x // iterate owns x (callers pass a fresh start signal): no copy
-	if opt.Tol <= 0 && opt.Progress == nil {
+	if !checked {
 		res.Inconsistency = obj.Inconsistency(res.Signal)
 	}
 	return res

@@ -211,7 +211,7 @@ func pghiTransient(t *testing.T, x []float64) (pghi, fromPGHI, fromZero float64)
 	}
 	sc := map[Init]float64{}
 	for _, init := range []Init{InitPGHI, InitZero} {
-		res, err := Invert(p, Options{Optimizer: FGLA, Init: init, MaxIter: 600, Tol: -1, Seed: 1})
+		res, err := Invert(p, Options{Optimizer: FGLA, Init: init, MaxIter: 600, Seed: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -170,7 +170,7 @@ func (p *ScatteringProblem) rowWeights(eps float64) []float64 {
 // warm-up at zeroth-order weight 1000 and renormalisation 1, tolerance 1e-4 on the scattering
 // SC.
 func DefaultScatteringOptions() ScatteringOptions {
-	return ScatteringOptions{Options: Options{Optimizer: LBFGS, Init: InitNoise, MaxIter: 300},
+	return ScatteringOptions{Options: Options{Optimizer: LBFGS, Init: InitNoise, MaxIter: 300, Tol: DefaultTol},
 		Warmup: 20, WarmupWeight: 1000, Renormalize: 1}
 }
 
@@ -182,7 +182,7 @@ func DefaultScatteringOptions() ScatteringOptions {
 // 0.9), Adam's is in units of the signal RMS estimated from the target (0 means 0.3: after 300
 // iterations on the Kymatio example lr 0.01, 0.03, 0.1, 0.3 and 1 reach −12, −25, −40, −49 and
 // −26 dB scattering SC, and 0.3 beats 0.1 on the harmonic case, −24.8 against −19.6 dB). Tol stops
-// on the scattering-domain spectral convergence (0 means 1e-4, negative disables it), checked
+// on the scattering-domain spectral convergence (0 never stops early), checked
 // every CheckEvery iterations; the optimizer restarts after the warm-up. A scattering is blind to
 // the sign of x (S(−x) = S(x) but for the zeroth order) and, being averaged over 2^J samples,
 // only weakly sees shifts below that scale, so a recovered signal is compared with the original
@@ -224,7 +224,7 @@ func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, err
 			return nil, err
 		}
 		ow := o
-		ow.MaxIter, ow.Tol = warm, -1
+		ow.MaxIter, ow.Tol = warm, 0
 		p.w = make([]float64, p.S.Rows())
 		for r := range p.w {
 			p.w[r] = 1

@@ -47,7 +47,7 @@ func TestInvertScatteringSeedCase(t *testing.T) {
 func TestInvertScatteringSeedSetting(t *testing.T) {
 	p, _ := seedScatteringProblem(t)
 	opt := DefaultScatteringOptions()
-	opt.Optimizer, opt.Warmup, opt.Renormalize, opt.MaxIter, opt.Tol = SGDM, 0, 0, 100, -1
+	opt.Optimizer, opt.Warmup, opt.Renormalize, opt.MaxIter, opt.Tol = SGDM, 0, 0, 100, 0
 	opt.InitialSignal = make([]float64, p.S.Length())
 	fillNoise(opt.InitialSignal, 1, 1)
 	res, err := InvertScattering(p, opt)

@@ -63,7 +63,7 @@ func runDemo(args []string) error {
 		{"fgla", "pghi-fgla.wav", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
 	} {
 		c.opt.MaxIter = *iters
-		c.opt.Tol = -1
+		c.opt.Tol = 0
 		start := time.Now()
 		res, err := retrieval.Invert(p, c.opt)
 		if err != nil {

@@ -45,7 +45,7 @@ func demoSpeech(dir string, iters int) ([]demoRow, string, error) {
 		init retrieval.Init
 	}{{"speech-fgla.wav", retrieval.InitZero}, {"speech-pghi-fgla.wav", retrieval.InitPGHI}} {
 		start := time.Now()
-		res, err := retrieval.Invert(p, retrieval.Options{Optimizer: retrieval.FGLA, Init: c.init, MaxIter: iters, Tol: -1})
+		res, err := retrieval.Invert(p, retrieval.Options{Optimizer: retrieval.FGLA, Init: c.init, MaxIter: iters})
 		if err != nil {
 			return nil, "", err
 		}

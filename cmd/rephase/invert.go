@@ -147,9 +147,6 @@ func runInvert(args []string) error {
 	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
 		return inputError{err}
 	}
-	if *tol <= 0 {
-		opt.Tol = -1
-	}
 	loss := retrieval.Loss{Compress: *compress}
 
 	// Inputs: per channel, target magnitudes (.npy), or the WAV channel whose magnitudes are
@@ -265,14 +262,8 @@ func runInvert(args []string) error {
 			done := c * opt.MaxIter
 			opt.OnIteration = func(it int) { bar.Set(done + it) }
 		}
-		var res *retrieval.Result
-		if opt.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
-			x := make([]float64, s.Length())
-			if err := p.InitialSignal(x, opt.Init, opt.Seed); err != nil {
-				return err
-			}
-			res = &retrieval.Result{Signal: x, Inconsistency: p.Inconsistency(x), Stop: retrieval.MaxIterations}
-		} else if res, err = retrieval.Invert(p, opt); err != nil {
+		res, err := retrieval.Invert(p, opt) // --iters 0: the initial signal
+		if err != nil {
 			return err
 		}
 		if *display {

@@ -99,9 +99,6 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	if opt.Init, err = retrieval.ParseInit(o.init); err != nil {
 		return inputError{err}
 	}
-	if o.tol <= 0 {
-		opt.Tol = -1
-	}
 	if opt.Init == retrieval.InitPGHI {
 		return badInput("invert: --init pghi is for the STFT; use noise, zero or random with --tfr cwt")
 	}
@@ -154,16 +151,8 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Normalized Inconsistency  \n", ch)
 			o.Progress = func(it int, inc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, inc) }
 		}
-		var res *retrieval.Result
-		if o.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
-			x := make([]float64, c.Length())
-			if o.InitialSignal != nil {
-				copy(x, o.InitialSignal)
-			} else if err := p.InitialSignal(x, o.Init, o.Seed); err != nil {
-				return inputError{err}
-			}
-			res = &retrieval.Result{Signal: x, Inconsistency: p.Inconsistency(x), Stop: retrieval.MaxIterations}
-		} else if res, err = retrieval.InvertScalogram(p, o); err != nil {
+		res, err := retrieval.InvertScalogram(p, o) // --iters 0: the initial signal
+		if err != nil {
 			return inputError{err}
 		}
 		if display {

@@ -206,9 +206,6 @@ func runInvertMel(args []string) error {
 		return err
 	}
 	opt := retrieval.Options{MaxIter: *iters, Tol: *tol, Seed: *seed, Alpha: *alpha, LearningRate: *lr}
-	if *tol <= 0 {
-		opt.Tol = -1
-	}
 	if opt.Optimizer, err = retrieval.ParseOptimizer(*method); err != nil {
 		return inputError{err}
 	}
@@ -238,10 +235,10 @@ func runInvertMel(args []string) error {
 		default:
 			return badInput("invert: unknown --fit %q (linear | stored)", *fit)
 		}
-		x, res, err = runOrStart(opt, s.Length(), p.InitialSignal, func() (*retrieval.Result, error) { return retrieval.InvertMel(p, opt) })
-		if err != nil {
+		if res, err = retrieval.InvertMel(p, opt); err != nil { // --iters 0: the initial signal
 			return err
 		}
+		x = res.Signal
 		sc, inc = p.SpectralConvergence(x), p.Inconsistency(x)
 	} else {
 		mag, err := retrieval.DecompressSpectrogram(target, rows, loss)
@@ -252,10 +249,10 @@ func runInvertMel(args []string) error {
 		if err != nil {
 			return melInputError(in, err)
 		}
-		x, res, err = runOrStart(opt, s.Length(), p.InitialSignal, func() (*retrieval.Result, error) { return retrieval.Invert(p, opt) })
-		if err != nil {
+		if res, err = retrieval.Invert(p, opt); err != nil {
 			return err
 		}
+		x = res.Signal
 		sc, inc = p.SpectralConvergence(x), p.Inconsistency(x)
 	}
 	secs := time.Since(start).Seconds()
@@ -287,23 +284,6 @@ func runInvertMel(args []string) error {
 	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s\n", opt.Optimizer, opt.Init, res.Iterations, res.Stop, secs)
 	fmt.Printf("spectral convergence %.2f dB (%s, uncompressed)\n", retrieval.DB(sc), kind)
 	return nil
-}
-
-// runOrStart runs invert, or for --iters 0 returns the initial signal alone.
-func runOrStart(opt retrieval.Options, n int, init func([]float64, retrieval.Init, uint64) error,
-	invert func() (*retrieval.Result, error)) ([]float64, *retrieval.Result, error) {
-	if opt.MaxIter == 0 {
-		x := make([]float64, n)
-		if err := init(x, opt.Init, opt.Seed); err != nil {
-			return nil, nil, err
-		}
-		return x, &retrieval.Result{Signal: x}, nil
-	}
-	res, err := invert()
-	if err != nil {
-		return nil, nil, err
-	}
-	return res.Signal, res, nil
 }
 
 func melInputError(in string, err error) error {

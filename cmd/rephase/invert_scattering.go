@@ -94,9 +94,6 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 	if opt.Init != retrieval.InitNoise {
 		return badInput("invert: --tfr scattering starts from noise (--init noise), not %v", opt.Init)
 	}
-	if o.tol <= 0 {
-		opt.Tol = -1
-	}
 	if o.nfft > a.Len() {
 		return badInput("%s: --n-fft %d (of the STFT-domain spectral convergence) is longer than the signal (%d samples)", in, o.nfft, a.Len())
 	}
@@ -124,14 +121,8 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Scattering SC  \n", ch)
 			ro.Progress = func(it int, sc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, sc) }
 		}
-		var res *retrieval.Result
-		if ro.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
-			y := make([]float64, a.Len())
-			if err := p.InitialSignal(y, ro.Init, ro.Seed); err != nil {
-				return inputError{err}
-			}
-			res = &retrieval.Result{Signal: y, Inconsistency: p.Inconsistency(y)}
-		} else if res, err = retrieval.InvertScattering(p, ro); err != nil {
+		res, err := retrieval.InvertScattering(p, ro) // --iters 0: the initial signal
+		if err != nil {
 			return inputError{err}
 		}
 		if o.display {
