@@ -310,6 +310,13 @@ func TestEngineEnumsAsText(t *testing.T) {
 			t.Errorf("optimizer %v: %q, %v, back %v", o, b, err, back)
 		}
 	}
+	for _, a := range []Alignment{Aligned, Delayed} {
+		b, err := a.MarshalText()
+		var back Alignment
+		if err != nil || back.UnmarshalText([]byte(strings.ToUpper(string(b)))) != nil || back != a {
+			t.Errorf("alignment %v: %q, %v, back %v", a, b, err, back)
+		}
+	}
 	for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
 		b, err := w.MarshalText()
 		var back WarmStart

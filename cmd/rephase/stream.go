@@ -527,7 +527,11 @@ func runSynth(args []string) error {
 	// The frame pipeline aligns the output with the analysed signal (the engine's delay, less the
 	// Advance of centre-framed frames) and ends it at the signal's length when the header carries
 	// it (docs/frame-stream.md); --no-compensate keeps the engine's stream as it comes.
-	pl := stream.NewFramePipeline(e, !*ef.noCompensate, hdr.Advance())
+	align := stream.Aligned
+	if *ef.noCompensate {
+		align = stream.Delayed
+	}
+	pl := stream.NewFramePipeline(e, align, hdr.Advance())
 	pl.SetLength(hdr.Length)
 	var wout *wav.Writer // WAV output, written as it comes
 	var raw *rawWriter

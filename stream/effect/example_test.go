@@ -39,7 +39,7 @@ func ExampleChain() {
 		panic(err)
 	}
 	defer a.Close()
-	p, err := stream.NewPipeline(e, a, true) // true: drop the latency, output as long as the input
+	p, err := stream.NewPipeline(e, a, stream.Aligned) // drop the latency: output as long as the input
 	if err != nil {
 		panic(err)
 	}

@@ -147,7 +147,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Device != nil && stretch != 1 {
 		return Report{}, &InputError{fmt.Errorf("live: effects %s: time stretch changes the frame rate, so it runs offline only (no device)", effects)}
 	}
-	p, closeAll, err := newPipeline(cfg.Engine, false)
+	p, closeAll, err := newPipeline(cfg.Engine, stream.Delayed)
 	if err != nil {
 		return Report{}, err
 	}
@@ -167,9 +167,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	return r, err
 }
 
-// newPipeline builds an analysis and an engine for c, wired by a stream.Pipeline; closeAll
-// releases both.
-func newPipeline(c stream.Config, compensate bool) (p *stream.Pipeline, closeAll func(), err error) {
+// newPipeline builds an analysis and an engine for c, wired by a stream.Pipeline of alignment
+// align; closeAll releases both.
+func newPipeline(c stream.Config, align stream.Alignment) (p *stream.Pipeline, closeAll func(), err error) {
 	if c, err = c.Resolve(); err != nil {
 		return nil, nil, &InputError{err}
 	}
@@ -183,7 +183,7 @@ func newPipeline(c stream.Config, compensate bool) (p *stream.Pipeline, closeAll
 		return nil, nil, &InputError{err}
 	}
 	closeAll = func() { an.Close(); e.Close() }
-	if p, err = stream.NewPipeline(e, an, compensate); err != nil {
+	if p, err = stream.NewPipeline(e, an, align); err != nil {
 		closeAll()
 		return nil, nil, &InputError{err}
 	}

@@ -39,7 +39,7 @@ func (c *collect) Write(b []float32) error { c.y = append(c.y, b...); return nil
 // float32 (what the sinks receive).
 func aligned(t *testing.T, cfg stream.Config, x []float64) []float32 {
 	t.Helper()
-	p, closeAll, err := newPipeline(cfg, true)
+	p, closeAll, err := newPipeline(cfg, stream.Aligned)
 	if err != nil {
 		t.Fatal(err)
 	}

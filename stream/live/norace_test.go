@@ -5,6 +5,7 @@ package live
 import (
 	"testing"
 
+	"github.com/rephase/rephase/stream"
 	"github.com/rephase/rephase/stream/device"
 )
 
@@ -21,7 +22,7 @@ func (c *counting) Write(b []float32) error { c.n += len(b); return nil }
 // ring and sinks, with the probes' records) allocates nothing once the engine is warm.
 func TestWorkerHopDoesNotAllocate(t *testing.T) {
 	cfg := engineConfig()
-	p, closeAll, err := newPipeline(cfg, false)
+	p, closeAll, err := newPipeline(cfg, stream.Delayed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestWorkerHopDoesNotAllocate(t *testing.T) {
 func TestChannelsBlockDoesNotAllocate(t *testing.T) {
 	cfg := engineConfig()
 	var w discard
-	ch, err := newChannels(cfg, 2, true, 1<<20, &w)
+	ch, err := newChannels(cfg, 2, stream.Aligned, 1<<20, &w)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,11 @@ func Stream(ctx context.Context, cfg StreamConfig) (StreamReport, error) {
 	if cfg.Paced {
 		cfg.Engine.Budget /= float64(nch) // one worker runs every channel's engine within the hop
 	}
-	ch, err := newChannels(cfg.Engine, nch, cfg.Compensate, cfg.Input.Len(), cfg.Output)
+	align := stream.Delayed
+	if cfg.Compensate {
+		align = stream.Aligned
+	}
+	ch, err := newChannels(cfg.Engine, nch, align, cfg.Input.Len(), cfg.Output)
 	if err != nil {
 		return StreamReport{}, err
 	}
@@ -109,17 +113,17 @@ type channels struct {
 	written int64       // samples per channel written to w
 }
 
-func newChannels(cfg stream.Config, nch int, compensate bool, length int64, w Writer) (*channels, error) {
+func newChannels(cfg stream.Config, nch int, align stream.Alignment, length int64, w Writer) (*channels, error) {
 	ch := &channels{w: w, bufs: make([][]float64, nch), taken: make([][]float64, nch)}
 	for c := range nch {
-		p, closeAll, err := newPipeline(cfg, compensate)
+		p, closeAll, err := newPipeline(cfg, align)
 		if err != nil {
 			ch.close()
 			return nil, err
 		}
 		ch.closes = append(ch.closes, closeAll)
 		ch.pipes = append(ch.pipes, p)
-		if compensate {
+		if align == stream.Aligned {
 			m, err := stream.NewSCMeter(cfg.STFT, int(min(length, math.MaxInt32)))
 			if err != nil {
 				ch.close()
