@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/rephase/rephase/internal/enum"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/retrieval/fft"
 	"github.com/rephase/rephase/stream"
@@ -38,11 +39,41 @@ type Input struct {
 	X    []float64
 }
 
+// SpeechInput says whether Inputs includes espeak-ng speech.
+type SpeechInput int
+
+const (
+	// NoSpeech leaves it out (quick runs). The zero value.
+	NoSpeech SpeechInput = iota
+	// WithSpeech includes it.
+	WithSpeech
+)
+
+var speechInputNames = [...]string{"no-speech", "speech"}
+
+// String returns "no-speech" or "speech", or "unknown(N)".
+func (s SpeechInput) String() string { return enum.Name(speechInputNames[:], int(s)) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (s SpeechInput) MarshalText() ([]byte, error) {
+	return enum.Marshal(speechInputNames[:], int(s), "benchmarks", "speech input")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("no-speech" or "speech", any case).
+func (s *SpeechInput) UnmarshalText(b []byte) error {
+	i, err := enum.Parse(speechInputNames[:], string(b), "benchmarks", "speech input")
+	if err == nil {
+		*s = SpeechInput(i)
+	}
+	return err
+}
+
 // Inputs synthesises the matrix's signals at rate Hz, seconds long: MATLAB's exponential-chirp example
 // (1 Hz → Nyquist, plus 1) stretched to the duration, espeak-ng speech (skipped, with the
 // reason returned, when espeak-ng or sox is missing), a harmonic tone complex (220 Hz, 12
-// harmonics at 1/k), seeded white noise and an impulse train (10 Hz).
-func Inputs(rate int, seconds float64, withSpeech bool) ([]Input, []string) {
+// harmonics at 1/k), seeded white noise and an impulse train (10 Hz). speech says whether
+// the speech input is included.
+func Inputs(rate int, seconds float64, speech SpeechInput) ([]Input, []string) {
 	n := int(seconds * float64(rate))
 	var notes []string
 	chirp := retrieval.LogChirp(n, float64(rate), 1, float64(rate)/2)
@@ -50,7 +81,7 @@ func Inputs(rate int, seconds float64, withSpeech bool) ([]Input, []string) {
 		chirp[i] = 0.5 * (chirp[i] + 1)
 	}
 	ins := []Input{{"chirp", chirp}}
-	if withSpeech {
+	if speech == WithSpeech {
 		if s, err := Speech(rate, seconds); err != nil {
 			notes = append(notes, "speech skipped: "+err.Error())
 		} else {
@@ -257,14 +288,14 @@ const AnytimeOfflineIters = 600
 // with and without drums.
 func anytimeInputs(rate int, seconds float64, quick bool) []Input {
 	if quick {
-		ins, _ := Inputs(rate, seconds, false)
+		ins, _ := Inputs(rate, seconds, NoSpeech)
 		return ins[:1]
 	}
 	var ins []Input
 	if x, err := Speech(rate, seconds); err == nil {
 		ins = append(ins, Input{"speech", x})
 	}
-	return append(ins, Input{"music", Music(rate, seconds, true)}, Input{"tonal music", Music(rate, seconds, false)})
+	return append(ins, Input{"music", Music(rate, seconds, WithDrums)}, Input{"tonal music", Music(rate, seconds, NoDrums)})
 }
 
 type offlineCase struct {
@@ -295,7 +326,11 @@ func Run(o Options) (*Results, error) {
 	}
 	var jobs []job
 	for _, s := range setups {
-		ins, notes := Inputs(s.Rate, r.Seconds, !o.Quick)
+		speech := WithSpeech
+		if o.Quick {
+			speech = NoSpeech
+		}
+		ins, notes := Inputs(s.Rate, r.Seconds, speech)
 		r.Notes = append(r.Notes, notes...)
 		if o.Quick {
 			ins = ins[:1]

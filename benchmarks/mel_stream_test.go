@@ -63,7 +63,7 @@ func TestMelStreamingTable(t *testing.T) {
 	}
 	inputs := []Input{{"speech", speech}}
 	if *melStreamReport {
-		inputs = append(inputs, Input{"music", Music(22050, secs, true)})
+		inputs = append(inputs, Input{"music", Music(22050, secs, WithDrums)})
 	}
 	type run struct {
 		look, k int

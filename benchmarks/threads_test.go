@@ -26,7 +26,7 @@ import (
 //
 //	go test -run '^$' -bench InvertThreads -benchtime 1x -count 5 ./benchmarks
 func BenchmarkInvertThreads(b *testing.B) {
-	p := threadsProblem(b, Music(gradRate, 30, false))
+	p := threadsProblem(b, Music(gradRate, 30, NoDrums))
 	var per, ceil [2]time.Duration
 	var iters [2]int
 	b.ResetTimer()

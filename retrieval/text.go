@@ -65,6 +65,26 @@ func (w *Window) UnmarshalText(b []byte) error {
 }
 
 // MarshalText implements encoding.TextMarshaler.
+func (s WindowSymmetry) MarshalText() ([]byte, error) {
+	return textOf(s, len(windowSymmetryNames), "window symmetry")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("periodic" or "symmetric").
+func (s *WindowSymmetry) UnmarshalText(b []byte) error {
+	return parseText(s, b, len(windowSymmetryNames), "window symmetry")
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d TimeDifferences) MarshalText() ([]byte, error) {
+	return textOf(d, len(timeDifferencesNames), "time differences")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("centred" or "backward").
+func (d *TimeDifferences) UnmarshalText(b []byte) error {
+	return parseText(d, b, len(timeDifferencesNames), "time differences")
+}
+
+// MarshalText implements encoding.TextMarshaler.
 func (f Framing) MarshalText() ([]byte, error) { return textOf(f, 3, "framing") }
 
 // UnmarshalText implements encoding.TextUnmarshaler ("center", "full" or "inner").

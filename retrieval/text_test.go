@@ -24,6 +24,8 @@ func TestEnumsRoundTripAsText(t *testing.T) {
 		{[]enum{Hann, Hamming, Blackman, Gaussian, Rectangular}, func() encoding.TextUnmarshaler { return new(Window) }},
 		{[]enum{Center, Full, Inner}, func() encoding.TextUnmarshaler { return new(Framing) }},
 		{[]enum{Reflect, Zero}, func() encoding.TextUnmarshaler { return new(PadMode) }},
+		{[]enum{PeriodicWindow, SymmetricWindow}, func() encoding.TextUnmarshaler { return new(WindowSymmetry) }},
+		{[]enum{CentredDifferences, BackwardDifferences}, func() encoding.TextUnmarshaler { return new(TimeDifferences) }},
 		{[]enum{Periodic, Symmetric}, func() encoding.TextUnmarshaler { return new(Boundary) }},
 	}
 	for _, c := range cases {

@@ -52,7 +52,7 @@ func TestQualityMonotoneInIterations(t *testing.T) {
 	inputs := []struct {
 		name string
 		x    []float64
-	}{{"speech", speech}, {"music", benchmarks.Music(16000, 3, true)}, {"tonal music", benchmarks.Music(16000, 3, false)}}
+	}{{"speech", speech}, {"music", benchmarks.Music(16000, 3, benchmarks.WithDrums)}, {"tonal music", benchmarks.Music(16000, 3, benchmarks.NoDrums)}}
 	for _, in := range inputs {
 		// L-BFGS is left out: it is not monotone past 64 iterations per hop on some inputs (see
 		// stream.LBFGS and benchmarks/REPORT.md).

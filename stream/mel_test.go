@@ -92,7 +92,7 @@ func TestMelEngine(t *testing.T) {
 	for _, in := range []struct {
 		name string
 		x    []float64
-	}{{"speech", speech}, {"music", benchmarks.Music(22050, 2, true)}} {
+	}{{"speech", speech}, {"music", benchmarks.Music(22050, 2, benchmarks.WithDrums)}} {
 		frames := melFrames(t, in.x, fb)
 		var sc [2]float64
 		for i, k := range []int{16, 64} {
@@ -166,7 +166,7 @@ func TestMelEngineRejects(t *testing.T) {
 // bands (Engine.MelFrame) and resynthesises them, frame for frame what pushing the mel frames
 // by hand gives, without allocating per frame.
 func TestPipelineMelBottleneck(t *testing.T) {
-	x := benchmarks.Music(22050, 1, false)
+	x := benchmarks.Music(22050, 1, benchmarks.NoDrums)
 	fb, err := retrieval.NewMel(hifiganMel)
 	if err != nil {
 		t.Fatal(err)

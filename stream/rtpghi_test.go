@@ -87,9 +87,9 @@ func TestPGHISpeech(t *testing.T) {
 		}
 		pg := retrieval.STFTSpectralConvergenceDB(c.cfg, speech, x0)
 		var rt [2]float64
-		for i, causal := range []bool{false, true} {
+		for i, diff := range []retrieval.TimeDifferences{retrieval.CentredDifferences, retrieval.BackwardDifferences} {
 			phase := make([]float64, len(mag))
-			if err := retrieval.RTPGHIPhase(phase, mag, s.Frames(), s.Config(), causal, retrieval.PGHITolerance, 1); err != nil {
+			if err := retrieval.RTPGHIPhase(phase, mag, s.Frames(), s.Config(), diff, retrieval.PGHITolerance, 1); err != nil {
 				t.Fatal(err)
 			}
 			spec := make([]complex128, len(mag))
