@@ -76,11 +76,7 @@ func (d Drums) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler ("no-drums" or "drums", any case).
 func (d *Drums) UnmarshalText(b []byte) error {
-	i, err := enum.Parse(drumsNames[:], string(b), "benchmarks", "drums")
-	if err == nil {
-		*d = Drums(i)
-	}
-	return err
+	return enum.Unmarshal(d, drumsNames[:], b, "benchmarks", "drums")
 }
 
 // Music synthesises a few seconds of music at rate Hz (seconds ≤ 0: 3 s), deterministic: a

@@ -61,11 +61,7 @@ func (s SpeechInput) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler ("no-speech" or "speech", any case).
 func (s *SpeechInput) UnmarshalText(b []byte) error {
-	i, err := enum.Parse(speechInputNames[:], string(b), "benchmarks", "speech input")
-	if err == nil {
-		*s = SpeechInput(i)
-	}
-	return err
+	return enum.Unmarshal(s, speechInputNames[:], b, "benchmarks", "speech input")
 }
 
 // Inputs synthesises the matrix's signals at rate Hz, seconds long: MATLAB's exponential-chirp example

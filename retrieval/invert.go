@@ -95,9 +95,10 @@ const (
 	Stalled
 )
 
-func (r StopReason) String() string {
-	return [...]string{"max iterations", "converged", "stalled"}[r]
-}
+var stopReasonNames = [...]string{"max iterations", "converged", "stalled"}
+
+// String returns "max iterations", "converged" or "stalled", or "unknown(N)".
+func (r StopReason) String() string { return enumString(stopReasonNames[:], int(r)) }
 
 // DefaultMaxIter and DefaultTol are DefaultOptions' iteration budget and inconsistency
 // tolerance, MATLAB stftmag2sig's.

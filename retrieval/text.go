@@ -29,11 +29,7 @@ func textOf[T ~int](v T, n int, what string) ([]byte, error) {
 // parseText sets *dst to the value 0 … n−1 whose String equals b, ignoring case and surrounding
 // space, or returns an error listing the names (internal/enum's Parse).
 func parseText[T ~int](dst *T, b []byte, n int, what string) error {
-	i, err := enum.Parse(namesOf[T](n), string(b), "retrieval", what)
-	if err == nil {
-		*dst = T(i)
-	}
-	return err
+	return enum.Unmarshal(dst, namesOf[T](n), b, "retrieval", what)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -82,6 +78,16 @@ func (d TimeDifferences) MarshalText() ([]byte, error) {
 // UnmarshalText implements encoding.TextUnmarshaler ("centred" or "backward").
 func (d *TimeDifferences) UnmarshalText(b []byte) error {
 	return parseText(d, b, len(timeDifferencesNames), "time differences")
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r StopReason) MarshalText() ([]byte, error) {
+	return textOf(r, len(stopReasonNames), "stop reason")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("max iterations", "converged" or "stalled").
+func (r *StopReason) UnmarshalText(b []byte) error {
+	return parseText(r, b, len(stopReasonNames), "stop reason")
 }
 
 // MarshalText implements encoding.TextMarshaler.

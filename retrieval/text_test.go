@@ -25,6 +25,7 @@ func TestEnumsRoundTripAsText(t *testing.T) {
 		{[]enum{Center, Full, Inner}, func() encoding.TextUnmarshaler { return new(Framing) }},
 		{[]enum{Reflect, Zero}, func() encoding.TextUnmarshaler { return new(PadMode) }},
 		{[]enum{PeriodicWindow, SymmetricWindow}, func() encoding.TextUnmarshaler { return new(WindowSymmetry) }},
+		{[]enum{MaxIterations, Converged, Stalled}, func() encoding.TextUnmarshaler { return new(StopReason) }},
 		{[]enum{CentredDifferences, BackwardDifferences}, func() encoding.TextUnmarshaler { return new(TimeDifferences) }},
 		{[]enum{Periodic, Symmetric}, func() encoding.TextUnmarshaler { return new(Boundary) }},
 	}

@@ -96,11 +96,7 @@ func (w WarmStart) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler (the names of ParseWarmStart).
 func (w *WarmStart) UnmarshalText(b []byte) error {
-	v, err := ParseWarmStart(string(b))
-	if err == nil {
-		*w = v
-	}
-	return err
+	return enum.Unmarshal(w, warmStartNames[:], b, "stream", "warm start")
 }
 
 // ParseWarmStart parses "rtpghi", "rtpghi-causal", "rtisi", "zero" or "noise", in any case and

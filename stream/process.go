@@ -30,11 +30,7 @@ func (a Alignment) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler ("aligned" or "delayed", any case).
 func (a *Alignment) UnmarshalText(b []byte) error {
-	i, err := enum.Parse(alignmentNames[:], string(b), "stream", "alignment")
-	if err == nil {
-		*a = Alignment(i)
-	}
-	return err
+	return enum.Unmarshal(a, alignmentNames[:], b, "stream", "alignment")
 }
 
 // Resynthesize runs the whole signal x through the analysis a and the engine e (both Reset first,

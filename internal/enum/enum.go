@@ -27,6 +27,16 @@ func Marshal(names []string, v int, pkg, what string) ([]byte, error) {
 	return []byte(names[v]), nil
 }
 
+// Unmarshal sets *dst to the value Parse finds for the text b, or leaves it and returns Parse's
+// error: the body of an enum's UnmarshalText.
+func Unmarshal[T ~int](dst *T, names []string, b []byte, pkg, what string) error {
+	i, err := Parse(names, string(b), pkg, what)
+	if err == nil {
+		*dst = T(i)
+	}
+	return err
+}
+
 // Parse returns the index of the name that equals s, ignoring case and surrounding space, or an
 // error "PKG: unknown WHAT "s" (want one of a, b, …)".
 func Parse(names []string, s, pkg, what string) (int, error) {

@@ -37,3 +37,16 @@ func TestNameMarshalParse(t *testing.T) {
 		t.Errorf("Parse(gamma): %v", err)
 	}
 }
+
+// TestUnmarshal sets the value a name parses to and leaves it alone on an unknown name.
+func TestUnmarshal(t *testing.T) {
+	type kind int
+	names := []string{"a", "b"}
+	k := kind(0)
+	if err := Unmarshal(&k, names, []byte(" B "), "pkg", "kind"); err != nil || k != 1 {
+		t.Errorf("Unmarshal(B) = %d, %v", k, err)
+	}
+	if err := Unmarshal(&k, names, []byte("c"), "pkg", "kind"); err == nil || k != 1 {
+		t.Errorf("Unmarshal(c) = %d, %v", k, err)
+	}
+}
