@@ -93,13 +93,13 @@ func BenchmarkBound(b *testing.B) {
 		name string
 		opt  retrieval.Options
 	}{
-		{"gla", retrieval.Options{Method: retrieval.GLA}},
-		{"fgla", retrieval.Options{Method: retrieval.FGLA}},
-		{"gd-lbfgs", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
-		{"gd-adam", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.Adam}},
-		{"gla-float32", retrieval.Options{Method: retrieval.GLA, Precision: fft.Float32}},
-		{"fgla-float32", retrieval.Options{Method: retrieval.FGLA, Precision: fft.Float32}},
-		{"gd-lbfgs-float32", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS, Precision: fft.Float32}},
+		{"gla", retrieval.Options{Optimizer: retrieval.GLA}},
+		{"fgla", retrieval.Options{Optimizer: retrieval.FGLA}},
+		{"gd-lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
+		{"gd-adam", retrieval.Options{Optimizer: retrieval.Adam}},
+		{"gla-float32", retrieval.Options{Optimizer: retrieval.GLA, Precision: fft.Float32}},
+		{"fgla-float32", retrieval.Options{Optimizer: retrieval.FGLA, Precision: fft.Float32}},
+		{"gd-lbfgs-float32", retrieval.Options{Optimizer: retrieval.LBFGS, Precision: fft.Float32}},
 	} {
 		b.Run("offline/"+c.name, func(b *testing.B) {
 			p, _ := gradProblem(b, retrieval.Loss{}, (boundFrames-1)*gradHop)
@@ -113,7 +113,7 @@ func BenchmarkBound(b *testing.B) {
 			b.ResetTimer()
 			for done := 0; done < b.N; {
 				opt := c.opt
-				opt.MaxIter, opt.Tol, opt.Exact = min(boundRun, b.N-done), -1, true
+				opt.MaxIter, opt.Tol, opt.Exact = min(boundRun, b.N-done), 0, true
 				res, err := retrieval.Invert(p, opt)
 				if err != nil {
 					b.Fatal(err)

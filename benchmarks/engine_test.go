@@ -31,7 +31,7 @@ func BenchmarkEnginePush(b *testing.B) {
 	for _, o := range []stream.Optimizer{stream.LBFGS, stream.FGLA, stream.GLA, stream.Adam} {
 		for _, look := range []int{0, 1, 2, 3} {
 			b.Run(o.String()+"/lookahead="+strconv.Itoa(look), func(b *testing.B) {
-				ec := stream.Config{STFT: cfg, Optimizer: o, Lookahead: look, NoLookahead: look == 0, ItersPerHop: 16}
+				ec := stream.Config{STFT: cfg, Optimizer: o, Lookahead: look, ItersPerHop: 16}
 				if look == 0 {
 					ec.WarmStart = stream.RTPGHICausal
 				}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/rephase/rephase/internal/enum"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream/wav"
 )
@@ -53,10 +54,35 @@ func Speech(rate int, seconds float64) ([]float64, error) {
 	return x, nil
 }
 
+// Drums says whether Music plays a drum track.
+type Drums int
+
+const (
+	// NoDrums is melody, bass and chords alone ("tonal music"). The zero value.
+	NoDrums Drums = iota
+	// WithDrums adds the kick drum and hi-hats.
+	WithDrums
+)
+
+var drumsNames = [...]string{"no-drums", "drums"}
+
+// String returns "no-drums" or "drums", or "unknown(N)".
+func (d Drums) String() string { return enum.Name(drumsNames[:], int(d)) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Drums) MarshalText() ([]byte, error) {
+	return enum.Marshal(drumsNames[:], int(d), "benchmarks", "drums")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("no-drums" or "drums", any case).
+func (d *Drums) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(d, drumsNames[:], b, "benchmarks", "drums")
+}
+
 // Music synthesises a few seconds of music at rate Hz (seconds ≤ 0: 3 s), deterministic: a
 // plucked melody over a bass line and sustained chords (additive partials with 1/k amplitudes,
 // slight inharmonicity, exponential decays and a 5 Hz vibrato on the chords) at 120 beats per
-// minute and, with drums, a kick drum (a sine swept from 150 Hz to 50 Hz) on every beat and
+// minute and, WithDrums, a kick drum (a sine swept from 150 Hz to 50 Hz) on every beat and
 // seeded noise hi-hats on the off-beats; peak-normalised to 0.8. It has what speech lacks:
 // sustained harmonics, chords, sharp onsets and (with drums) broadband transients and a
 // sub-bass sweep that a 32 ms frame sees less than two periods of.
@@ -69,14 +95,14 @@ func Speech(rate int, seconds float64) ([]float64, error) {
 // first two metric frames held all but a fraction of a dB of the error of 2 s of music with
 // drums (−2 and −17 dB per frame against −40 to −70 dB inside), so every method measured
 // about −20 dB whatever it did (benchmarks/REPORT.md, "Anytime streaming").
-func Music(rate int, seconds float64, drums bool) []float64 {
+func Music(rate int, seconds float64, drums Drums) []float64 {
 	if seconds <= 0 {
 		seconds = 3
 	}
 	n, e := int(seconds*float64(rate)), int(MusicSilence*float64(rate))
 	x := make([]float64, n)
 	if n > 2*e {
-		copy(x[e:], musicBody(rate, float64(n-2*e)/float64(rate), drums))
+		copy(x[e:], musicBody(rate, float64(n-2*e)/float64(rate), drums == WithDrums))
 	}
 	return x
 }

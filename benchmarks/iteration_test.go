@@ -57,16 +57,16 @@ func BenchmarkIteration(b *testing.B) {
 		name string
 		opt  retrieval.Options
 	}{
-		{"gla", retrieval.Options{Method: retrieval.GLA}},
-		{"fgla", retrieval.Options{Method: retrieval.FGLA}},
-		{"gd-lbfgs", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
-		{"gd-adam", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.Adam}},
-		{"gd-sgdm", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.SGDM}},
+		{"gla", retrieval.Options{Optimizer: retrieval.GLA}},
+		{"fgla", retrieval.Options{Optimizer: retrieval.FGLA}},
+		{"gd-lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
+		{"gd-adam", retrieval.Options{Optimizer: retrieval.Adam}},
+		{"gd-sgdm", retrieval.Options{Optimizer: retrieval.SGDM}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			p, _ := gradProblem(b, retrieval.Loss{}, 14*gradRate/10)
 			opt := c.opt
-			opt.MaxIter, opt.Tol, opt.Exact = b.N, -1, true
+			opt.MaxIter, opt.Tol, opt.Exact = b.N, 0, true
 			b.ReportAllocs()
 			b.ResetTimer()
 			if _, err := retrieval.Invert(p, opt); err != nil {

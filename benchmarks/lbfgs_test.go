@@ -37,7 +37,7 @@ func BenchmarkLBFGS(b *testing.B) {
 		b.Run("own/iters="+strconv.Itoa(iters), func(b *testing.B) {
 			var sc float64
 			for range b.N {
-				res, err := retrieval.Invert(p, retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS, MaxIter: iters, Tol: -1, Exact: true})
+				res, err := retrieval.Invert(p, retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: iters, Exact: true})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/rephase/rephase/internal/enum"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/retrieval/fft"
 	"github.com/rephase/rephase/stream"
@@ -38,11 +39,37 @@ type Input struct {
 	X    []float64
 }
 
+// SpeechInput says whether Inputs includes espeak-ng speech.
+type SpeechInput int
+
+const (
+	// NoSpeech leaves it out (quick runs). The zero value.
+	NoSpeech SpeechInput = iota
+	// WithSpeech includes it.
+	WithSpeech
+)
+
+var speechInputNames = [...]string{"no-speech", "speech"}
+
+// String returns "no-speech" or "speech", or "unknown(N)".
+func (s SpeechInput) String() string { return enum.Name(speechInputNames[:], int(s)) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (s SpeechInput) MarshalText() ([]byte, error) {
+	return enum.Marshal(speechInputNames[:], int(s), "benchmarks", "speech input")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("no-speech" or "speech", any case).
+func (s *SpeechInput) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(s, speechInputNames[:], b, "benchmarks", "speech input")
+}
+
 // Inputs synthesises the matrix's signals at rate Hz, seconds long: MATLAB's exponential-chirp example
 // (1 Hz → Nyquist, plus 1) stretched to the duration, espeak-ng speech (skipped, with the
 // reason returned, when espeak-ng or sox is missing), a harmonic tone complex (220 Hz, 12
-// harmonics at 1/k), seeded white noise and an impulse train (10 Hz).
-func Inputs(rate int, seconds float64, withSpeech bool) ([]Input, []string) {
+// harmonics at 1/k), seeded white noise and an impulse train (10 Hz). speech says whether
+// the speech input is included.
+func Inputs(rate int, seconds float64, speech SpeechInput) ([]Input, []string) {
 	n := int(seconds * float64(rate))
 	var notes []string
 	chirp := retrieval.LogChirp(n, float64(rate), 1, float64(rate)/2)
@@ -50,7 +77,7 @@ func Inputs(rate int, seconds float64, withSpeech bool) ([]Input, []string) {
 		chirp[i] = 0.5 * (chirp[i] + 1)
 	}
 	ins := []Input{{"chirp", chirp}}
-	if withSpeech {
+	if speech == WithSpeech {
 		if s, err := Speech(rate, seconds); err != nil {
 			notes = append(notes, "speech skipped: "+err.Error())
 		} else {
@@ -114,7 +141,7 @@ type ScaleRow struct {
 // with one worker (one core) and with one worker per core, side by side in one run.
 type StreamsResult struct {
 	Config            string
-	Precision         string // of the engines' frame passes (stream.Config.Precision)
+	Precision         string  // of the engines' frame passes (stream.Config.Precision)
 	SinglePerHopP50Ms float64 // one engine alone, Push p50 and p99
 	SinglePerHopP99Ms float64
 	HopMs             float64
@@ -197,8 +224,8 @@ type streamCase struct {
 
 func streamCases(quick bool) []streamCase {
 	cs := []streamCase{
-		{method: "RTPGHI", cfg: stream.Config{Lookahead: 1, ItersPerHop: -1}},
-		{method: "RTPGHI causal", cfg: stream.Config{NoLookahead: true, ItersPerHop: -1, WarmStart: stream.RTPGHICausal}},
+		{method: "RTPGHI", cfg: stream.Config{Lookahead: 1}},
+		{method: "RTPGHI causal", cfg: stream.Config{WarmStart: stream.RTPGHICausal}},
 		{method: "RTISI-LA", cfg: stream.Config{Lookahead: 3, ItersPerHop: 16, Optimizer: stream.GLA, WarmStart: stream.RTISI}},
 		{method: "engine deadline 0.5", cfg: stream.Config{Lookahead: 3, Budget: 0.5}, deadline: true},
 	}
@@ -210,7 +237,7 @@ func streamCases(quick bool) []streamCase {
 	}
 	for _, l := range looks {
 		for _, k := range ks {
-			c := streamCase{method: "engine", cfg: stream.Config{Lookahead: l, NoLookahead: l == 0, ItersPerHop: k}}
+			c := streamCase{method: "engine", cfg: stream.Config{Lookahead: l, ItersPerHop: k}}
 			if l == 0 {
 				c.cfg.WarmStart = stream.RTPGHICausal
 			}
@@ -232,7 +259,7 @@ func anytimeCases(quick bool) []streamCase {
 	var cs []streamCase
 	for _, o := range opts {
 		for _, l := range looks {
-			base := stream.Config{Optimizer: o, Lookahead: l, NoLookahead: l == 0}
+			base := stream.Config{Optimizer: o, Lookahead: l}
 			if l == 0 {
 				base.WarmStart = stream.RTPGHICausal
 			}
@@ -258,14 +285,14 @@ const AnytimeOfflineIters = 600
 // with and without drums.
 func anytimeInputs(rate int, seconds float64, quick bool) []Input {
 	if quick {
-		ins, _ := Inputs(rate, seconds, false)
+		ins, _ := Inputs(rate, seconds, NoSpeech)
 		return ins[:1]
 	}
 	var ins []Input
 	if x, err := Speech(rate, seconds); err == nil {
 		ins = append(ins, Input{"speech", x})
 	}
-	return append(ins, Input{"music", Music(rate, seconds, true)}, Input{"tonal music", Music(rate, seconds, false)})
+	return append(ins, Input{"music", Music(rate, seconds, WithDrums)}, Input{"tonal music", Music(rate, seconds, NoDrums)})
 }
 
 type offlineCase struct {
@@ -274,11 +301,11 @@ type offlineCase struct {
 }
 
 var offlineCases = []offlineCase{
-	{"GLA", retrieval.Options{Method: retrieval.GLA}},
-	{"FGLA", retrieval.Options{Method: retrieval.FGLA}},
-	{"GD Adam", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.Adam}},
-	{"GD L-BFGS", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
-	{"PGHI → FGLA", retrieval.Options{Method: retrieval.FGLA, Init: retrieval.InitPGHI}},
+	{"GLA", retrieval.Options{Optimizer: retrieval.GLA}},
+	{"FGLA", retrieval.Options{Optimizer: retrieval.FGLA}},
+	{"GD Adam", retrieval.Options{Optimizer: retrieval.Adam}},
+	{"GD L-BFGS", retrieval.Options{Optimizer: retrieval.LBFGS}},
+	{"PGHI → FGLA", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
 }
 
 // Run measures the matrix. Quick runs a handful of small cases (to check that everything runs,
@@ -296,7 +323,11 @@ func Run(o Options) (*Results, error) {
 	}
 	var jobs []job
 	for _, s := range setups {
-		ins, notes := Inputs(s.Rate, r.Seconds, !o.Quick)
+		speech := WithSpeech
+		if o.Quick {
+			speech = NoSpeech
+		}
+		ins, notes := Inputs(s.Rate, r.Seconds, speech)
 		r.Notes = append(r.Notes, notes...)
 		if o.Quick {
 			ins = ins[:1]
@@ -386,7 +417,7 @@ func runOffline(in Input, su Setup, cfg retrieval.Config, c offlineCase, iters i
 		return Row{}, err
 	}
 	opt := c.opt
-	opt.MaxIter, opt.Tol = iters, -1
+	opt.MaxIter, opt.Tol = iters, 0
 	t0 := time.Now()
 	res, err := retrieval.Invert(p, opt)
 	if err != nil {
@@ -451,7 +482,7 @@ func runStreaming(in Input, su Setup, cfg retrieval.Config, c streamCase) (Row, 
 	st := e.Stats()
 	rc := e.Config()
 	k := rc.ItersPerHop
-	if c.deadline || k < 0 {
+	if c.deadline {
 		k = 0
 	}
 	return Row{Input: in.Name, Setup: su.Name, Mode: "streaming", Method: c.method, Lookahead: rc.Lookahead,
@@ -476,7 +507,7 @@ func (r *Results) runAnytime(quick bool, step func()) error {
 	}
 	r.AnytimeOffline, r.AnytimeIters = map[string]float64{}, iters
 	for _, in := range anytimeInputs(su.Rate, r.Seconds, quick) {
-		row, err := runOffline(in, su, cfg, offlineCase{"FGLA", retrieval.Options{Method: retrieval.FGLA}}, iters)
+		row, err := runOffline(in, su, cfg, offlineCase{"FGLA", retrieval.Options{Optimizer: retrieval.FGLA}}, iters)
 		if err != nil {
 			return err
 		}
@@ -559,7 +590,7 @@ func measureScaling(quick bool) []ScaleRow {
 		if quick {
 			frames = frames[:min(len(frames), 20)]
 		}
-		ec := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: p.l, NoLookahead: p.l == 0, ItersPerHop: p.k}
+		ec := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: p.l, ItersPerHop: p.k}
 		if p.l == 0 {
 			ec.WarmStart = stream.RTPGHICausal
 		}

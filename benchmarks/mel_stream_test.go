@@ -63,7 +63,7 @@ func TestMelStreamingTable(t *testing.T) {
 	}
 	inputs := []Input{{"speech", speech}}
 	if *melStreamReport {
-		inputs = append(inputs, Input{"music", Music(22050, secs, true)})
+		inputs = append(inputs, Input{"music", Music(22050, secs, WithDrums)})
 	}
 	type run struct {
 		look, k int
@@ -81,7 +81,7 @@ func TestMelStreamingTable(t *testing.T) {
 	}
 	for _, in := range inputs {
 		for _, r := range runs {
-			c := stream.Config{STFT: retrieval.Config{NFFT: 1024, Hop: 256}, SampleRate: 22050, Lookahead: r.look, NoLookahead: r.look == 0,
+			c := stream.Config{STFT: retrieval.Config{NFFT: 1024, Hop: 256}, SampleRate: 22050, Lookahead: r.look,
 				ItersPerHop: r.k, Budget: r.budget, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganMelLoss}
 			if r.look == 0 {
 				c.WarmStart = stream.RTPGHICausal
@@ -141,7 +141,7 @@ func TestMelStreamingTable(t *testing.T) {
 		}
 		for _, init := range []retrieval.Init{retrieval.InitPGHI, retrieval.InitZero, retrieval.InitRandom} {
 			var pts plotter.XYs
-			opt := retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS, MaxIter: 200, Tol: -1, Init: init, Seed: 1, CheckEvery: 1}
+			opt := retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: 200, Init: init, Seed: 1, CheckEvery: 1}
 			opt.Progress = func(it int, v float64) { pts = append(pts, plotter.XY{X: float64(it), Y: retrieval.DB(v)}) }
 			res, err := retrieval.InvertMel(p, opt)
 			if err != nil {

@@ -76,7 +76,7 @@ func TestMelInversionTable(t *testing.T) {
 				if err := v.p.InitialSignal(y, init, 1); err != nil {
 					t.Fatal(err)
 				}
-				res, err := retrieval.InvertMel(v.p, retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS, MaxIter: it, Tol: -1, InitialSignal: y})
+				res, err := retrieval.InvertMel(v.p, retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: it, InitialSignal: y})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -100,14 +100,14 @@ func TestMelInversionTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := retrieval.Invert(pp, retrieval.Options{Method: retrieval.FGLA, MaxIter: it, Tol: -1})
+		res, err := retrieval.Invert(pp, retrieval.Options{Optimizer: retrieval.FGLA, MaxIter: it})
 		if err != nil {
 			t.Fatal(err)
 		}
 		row("clipped LS → FGLA on the linear estimate (the peers' recipe, rephase's FGLA)", it, res.Signal, time.Since(t0).Seconds())
 	}
 	t0 := time.Now()
-	res, err := retrieval.Invert(lp, retrieval.Options{Method: retrieval.FGLA, MaxIter: 100, Tol: -1})
+	res, err := retrieval.Invert(lp, retrieval.Options{Optimizer: retrieval.FGLA, MaxIter: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

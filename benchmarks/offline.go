@@ -18,13 +18,13 @@ type OfflineCase struct {
 // OfflineCases are the rows of the offline quality table: every method and optimizer of
 // retrieval.Invert with its defaults.
 var OfflineCases = []OfflineCase{
-	{"GLA, zero phase", retrieval.Options{Method: retrieval.GLA}},
-	{"FGLA, zero phase (default)", retrieval.Options{Method: retrieval.FGLA}},
-	{"FGLA, random phase", retrieval.Options{Method: retrieval.FGLA, Init: retrieval.InitRandom}},
-	{"PGHI → FGLA", retrieval.Options{Method: retrieval.FGLA, Init: retrieval.InitPGHI}},
-	{"GD L-BFGS, zero phase", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
-	{"GD Adam, zero phase", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.Adam}},
-	{"GD SGDM, zero phase", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.SGDM}},
+	{"GLA, zero phase", retrieval.Options{Optimizer: retrieval.GLA}},
+	{"FGLA, zero phase (default)", retrieval.Options{Optimizer: retrieval.FGLA}},
+	{"FGLA, random phase", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitRandom}},
+	{"PGHI → FGLA", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
+	{"GD L-BFGS, zero phase", retrieval.Options{Optimizer: retrieval.LBFGS}},
+	{"GD Adam, zero phase", retrieval.Options{Optimizer: retrieval.Adam}},
+	{"GD SGDM, zero phase", retrieval.Options{Optimizer: retrieval.SGDM}},
 }
 
 // OfflineRow is one measured row: spectral convergence (dB) after each checkpoint's number of
@@ -54,7 +54,7 @@ func OfflineQuality(input string, x []float64, cfg retrieval.Config, cases []Off
 		row := OfflineRow{Input: input, Case: c.Name}
 		for _, n := range checkpoints {
 			opt := c.Opt
-			opt.MaxIter, opt.Tol = n, -1
+			opt.MaxIter, opt.Tol = n, 0
 			t0 := time.Now()
 			res, err := retrieval.Invert(p, opt)
 			if err != nil {

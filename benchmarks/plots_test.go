@@ -75,7 +75,7 @@ func checkPlots(t *testing.T, r *Results, dir string) {
 
 // TestWritePlots draws every report figure from the quick matrix's cases on a short chirp.
 func TestWritePlots(t *testing.T) {
-	ins, _ := Inputs(Setups[0].Rate, 0.5, false)
+	ins, _ := Inputs(Setups[0].Rate, 0.5, NoSpeech)
 	r, err := plotResults(ins[0], true)
 	if err != nil {
 		t.Fatal(err)

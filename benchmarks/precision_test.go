@@ -41,7 +41,7 @@ func TestPrecisionTable(t *testing.T) {
 		rate int
 	}
 	ins := []input{{"chirp", Chirp(), retrieval.Config{NFFT: 128, Hop: 32}, 2048},
-		{"music", Music(16000, 2, true), retrieval.Config{NFFT: 512, Hop: 128}, 16000}}
+		{"music", Music(16000, 2, WithDrums), retrieval.Config{NFFT: 512, Hop: 128}, 16000}}
 	if *precisionReport {
 		sp, err := Speech(16000, 2)
 		if err != nil {
@@ -53,8 +53,8 @@ func TestPrecisionTable(t *testing.T) {
 		name  string
 		opt   retrieval.Options
 		iters int
-	}{{"GLA", retrieval.Options{Method: retrieval.GLA}, 600}, {"FGLA", retrieval.Options{Method: retrieval.FGLA}, 600},
-		{"L-BFGS", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}, 200}}
+	}{{"GLA", retrieval.Options{Optimizer: retrieval.GLA}, 600}, {"FGLA", retrieval.Options{Optimizer: retrieval.FGLA}, 600},
+		{"L-BFGS", retrieval.Options{Optimizer: retrieval.LBFGS}, 200}}
 	type engineCase struct {
 		o    stream.Optimizer
 		l, k int

@@ -26,14 +26,16 @@ import (
 //
 //	go test -run '^$' -bench InvertThreads -benchtime 1x -count 5 ./benchmarks
 func BenchmarkInvertThreads(b *testing.B) {
-	p := threadsProblem(b, Music(gradRate, 30, false))
+	p := threadsProblem(b, Music(gradRate, 30, NoDrums))
 	var per, ceil [2]time.Duration
 	var iters [2]int
 	b.ResetTimer()
 	for range b.N {
 		for i, threads := range []int{1, 2} {
 			t0 := time.Now()
-			r, err := retrieval.Invert(p, retrieval.Options{Threads: threads})
+			opt := retrieval.DefaultOptions()
+			opt.Threads = threads
+			r, err := retrieval.Invert(p, opt)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -286,7 +286,7 @@ func TestScalogramChirp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := InvertScalogram(p, Options{Method: GD, Optimizer: LBFGS, MaxIter: 1500, Tol: 1e-5, Init: InitNoise, Seed: 1})
+	res, err := InvertScalogram(p, Options{Optimizer: LBFGS, MaxIter: 1500, Tol: 1e-5, Init: InitNoise, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func ExampleInvertScalogram() {
 	c, _ := NewCWT(CWTConfig{SampleRate: 2048, FreqLimits: [2]float64{lo, math.Nextafter(hi, 0)}, IncludeLowpass: true}, len(xp))
 	defer c.Close()
 	p, _ := NewScalogramProblem(c, c.Magnitude(nil, xp), c.Lowpass(nil, xp))
-	res, _ := InvertScalogram(p, Options{Method: GD, Optimizer: LBFGS, MaxIter: 1500, Tol: 1e-5, Init: InitNoise, Seed: 1})
+	res, _ := InvertScalogram(p, Options{Optimizer: LBFGS, MaxIter: 1500, Tol: 1e-5, Init: InitNoise, Seed: 1})
 	y := res.Signal[left : left+len(x)]
 	fmt.Printf("%d scales; converged: %v; relative L2 below 0.05: %v\n", c.Scales(), res.Stop == Converged, RelativeL2(x, y) < 0.05)
 	// Output: 97 scales; converged: true; relative L2 below 0.05: true

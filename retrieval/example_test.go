@@ -24,7 +24,9 @@ func ExampleInvert() {
 	if err != nil {
 		panic(err)
 	}
-	res, err := retrieval.Invert(p, retrieval.Options{MaxIter: 200, Tol: -1})
+	opt := retrieval.DefaultOptions() // FGLA from zero phase
+	opt.MaxIter, opt.Tol = 200, 0     // 200 iterations, no early stop
+	res, err := retrieval.Invert(p, opt)
 	if err != nil {
 		panic(err)
 	}

@@ -4,55 +4,46 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 
+	"github.com/rephase/rephase/internal/enum"
 	"github.com/rephase/rephase/internal/optim"
 	"github.com/rephase/rephase/retrieval/fft"
 )
 
-// Method is the offline phase-retrieval algorithm. All of them run on the one preconditioned
-// gradient of Problem (a unit step = one Griffin-Lim iteration).
-type Method int
-
-const (
-	// FGLA is the fast Griffin-Lim algorithm (Perraudin, Balazs, Søndergaard 2013): a Griffin-Lim
-	// step from an extrapolated point, y_n = G(z_{n−1}), z_n = y_n + α·(y_n − y_{n−1}). Default.
-	FGLA Method = iota
-	// GLA is the Griffin-Lim algorithm (Griffin & Lim 1984): x ← x − D⁻¹∇F(x).
-	GLA
-	// GD is gradient descent on F with the optimizer of Options.Optimizer.
-	GD
-)
-
-var methodNames = [...]string{"fgla", "gla", "gd"}
-
-func (m Method) String() string { return enumString(methodNames[:], int(m)) }
-
-// ParseMethod parses "fgla", "gla" or "gd".
-func ParseMethod(s string) (Method, error) {
-	i, err := enumParse(methodNames[:], s, "method")
-	return Method(i), err
-}
-
-// Optimizer is the gradient-descent optimizer of Method GD.
+// Optimizer is the phase-retrieval algorithm, offline (Options.Optimizer) and in the streaming
+// engine (stream.Config.Optimizer, the same type): one vocabulary for both. Every optimizer steps
+// on the one preconditioned gradient of the loss (docs/design.md, "Preconditioning"), where a
+// unit step x − D⁻¹∇F(x) is one Griffin-Lim iteration; internal/optim holds the one
+// implementation of each. The zero value is FGLA. Text forms: ParseOptimizer and the
+// encoding.TextMarshaler pair (retrieval/text.go).
 type Optimizer int
 
 const (
+	// FGLA is the fast Griffin-Lim algorithm (Perraudin, Balazs, Søndergaard 2013): a Griffin-Lim
+	// step from an extrapolated point, y_n = G(z_{n−1}), z_n = y_n + α·(y_n − y_{n−1}) (α =
+	// Options.Alpha). The zero value and the default.
+	FGLA Optimizer = iota
+	// GLA is the Griffin-Lim algorithm (Griffin & Lim 1984): x ← x − D⁻¹∇F(x).
+	GLA
 	// LBFGS is limited-memory BFGS (Nocedal 1980) with the diagonal preconditioner D⁻¹ as the
-	// initial inverse Hessian and a backtracking Armijo line search that tries the unit step first.
-	// Default.
-	LBFGS Optimizer = iota
-	// Adam (Kingma & Ba 2015) on the preconditioned gradient.
+	// initial inverse Hessian and a backtracking Armijo line search that tries the unit step first
+	// (Options.History correction pairs).
+	LBFGS
+	// Adam (Kingma & Ba 2015) on the preconditioned gradient (step Options.LearningRate).
 	Adam
-	// SGDM is heavy-ball momentum on the preconditioned gradient (momentum 0.9 by default).
+	// SGDM is heavy-ball momentum on the preconditioned gradient (Options.LearningRate,
+	// Options.Momentum).
 	SGDM
 )
 
-var optimizerNames = [...]string{"lbfgs", "adam", "sgdm"}
+// optimizerNames are the optimizers' names, indexed by value (new values go at the end).
+var optimizerNames = [...]string{"fgla", "gla", "lbfgs", "adam", "sgdm"}
 
+// String returns the optimizer's name ("fgla", "gla", "lbfgs", "adam", "sgdm"), or "unknown(N)".
 func (o Optimizer) String() string { return enumString(optimizerNames[:], int(o)) }
 
-// ParseOptimizer parses "lbfgs", "adam" or "sgdm".
+// ParseOptimizer parses an optimizer's name ("fgla", "gla", "lbfgs", "adam" or "sgdm"), in any
+// case.
 func ParseOptimizer(s string) (Optimizer, error) {
 	i, err := enumParse(optimizerNames[:], s, "optimizer")
 	return Optimizer(i), err
@@ -85,20 +76,12 @@ func ParseInit(s string) (Init, error) {
 	return Init(i), err
 }
 
-func enumString(names []string, i int) string {
-	if i < 0 || i >= len(names) {
-		return fmt.Sprintf("unknown(%d)", i)
-	}
-	return names[i]
-}
+// enumString is the String of the package's enums (internal/enum's Name).
+func enumString(names []string, i int) string { return enum.Name(names, i) }
 
+// enumParse parses one of names for the package's enum what (internal/enum's Parse).
 func enumParse(names []string, s, what string) (int, error) {
-	for i, n := range names {
-		if strings.EqualFold(strings.TrimSpace(s), n) {
-			return i, nil
-		}
-	}
-	return 0, fmt.Errorf("retrieval: unknown %s %q (want one of %s)", what, s, strings.Join(names, ", "))
+	return enum.Parse(names, s, "retrieval", what)
 }
 
 // StopReason says why Invert stopped.
@@ -113,22 +96,43 @@ const (
 	Stalled
 )
 
-func (r StopReason) String() string {
-	return [...]string{"max iterations", "converged", "stalled"}[r]
+var stopReasonNames = [...]string{"max iterations", "converged", "stalled"}
+
+// String returns "max iterations", "converged" or "stalled", or "unknown(N)".
+func (r StopReason) String() string { return enumString(stopReasonNames[:], int(r)) }
+
+// DefaultMaxIter and DefaultTol are DefaultOptions' iteration budget and inconsistency
+// tolerance, MATLAB stftmag2sig's.
+const (
+	DefaultMaxIter = 100
+	DefaultTol     = 1e-4
+)
+
+// DefaultOptions returns Invert's documented defaults, MATLAB stftmag2sig's: FGLA from
+// frame-centre zero phase, DefaultMaxIter iterations, stopping when the normalised inconsistency
+// falls below DefaultTol (checked every 20 iterations), with the zero Alpha, LearningRate,
+// Momentum and History (their zeros mean the defaults their docs give).
+func DefaultOptions() Options {
+	return Options{Optimizer: FGLA, Init: InitZero, MaxIter: DefaultMaxIter, Tol: DefaultTol}
 }
 
-// Options configures Invert. The zero value is FGLA from frame-centre zero phase, 100 iterations,
-// inconsistency tolerance 1e-4, as MATLAB's stftmag2sig.
+// Options configures Invert, InvertScalogram and InvertMel; start from DefaultOptions. MaxIter
+// and Tol mean what they say at 0 (no iteration; no tolerance), so the zero Options is valid and
+// returns the initial estimate: the target magnitudes with frame-centre zero phase, synthesised
+// by the least-squares ISTFT. The fields whose 0 cannot be meant — CheckEvery, Alpha,
+// LearningRate, Momentum, History — take the defaults their docs give at 0.
 type Options struct {
-	Method    Method
-	Optimizer Optimizer // for GD
+	// Optimizer is the algorithm; the zero value is FGLA.
+	Optimizer Optimizer
 	Init      Init
 	// InitialSignal, if not nil, is the starting signal (Length() samples) and Init is ignored.
 	InitialSignal []float64
-	// MaxIter is the iteration budget; 0 means 100.
+	// MaxIter ≥ 0 is the iteration budget; 0 returns the initial signal (Init or InitialSignal),
+	// e.g. PGHI alone with InitPGHI. DefaultOptions: DefaultMaxIter.
 	MaxIter int
-	// Tol stops when the normalised inconsistency (Problem.Inconsistency) falls below it; 0 means
-	// 1e-4, negative disables the check. It is evaluated every CheckEvery iterations.
+	// Tol, if > 0, stops when the normalised inconsistency (Problem.Inconsistency) falls below it,
+	// evaluated every CheckEvery iterations; 0 (or less) never stops early. DefaultOptions:
+	// DefaultTol.
 	Tol float64
 	// CheckEvery is how often (iterations) the inconsistency is computed for Tol and Progress; it
 	// costs about two iterations' worth of FFTs. 0 means 20.
@@ -235,14 +239,8 @@ func startSignal(n int, opt Options, init func(x []float64, i Init, seed uint64)
 
 // withDefaults fills Options' zero values.
 func (opt Options) withDefaults() (Options, error) {
-	if opt.MaxIter == 0 {
-		opt.MaxIter = 100
-	}
 	if opt.MaxIter < 0 {
 		return opt, fmt.Errorf("retrieval: negative iteration count %d", opt.MaxIter)
-	}
-	if opt.Tol == 0 {
-		opt.Tol = 1e-4
 	}
 	if opt.CheckEvery <= 0 {
 		opt.CheckEvery = 20
@@ -276,27 +274,23 @@ func (opt Options) withDefaults() (Options, error) {
 // estimate, Adam's step unit. The optimizers are the ones the streaming engine uses
 // (internal/optim).
 func newStepper(opt Options, n int, rms float64) (optim.Stepper, error) {
-	switch opt.Method {
+	switch opt.Optimizer {
 	case GLA:
 		return optim.NewGLA(n), nil
 	case FGLA:
 		return optim.NewFGLA(n, opt.Alpha), nil
-	case GD:
-		switch opt.Optimizer {
-		case Adam:
-			return optim.NewAdam(n, adamRate(opt, rms)), nil
-		case SGDM:
-			lr := opt.LearningRate
-			if lr == 0 {
-				lr = 0.5
-			}
-			return optim.NewSGDM(n, lr, opt.Momentum), nil
-		case LBFGS:
-			return optim.NewLBFGS(n, opt.History, 30), nil
+	case Adam:
+		return optim.NewAdam(n, adamRate(opt, rms)), nil
+	case SGDM:
+		lr := opt.LearningRate
+		if lr == 0 {
+			lr = 0.5
 		}
-		return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
+		return optim.NewSGDM(n, lr, opt.Momentum), nil
+	case LBFGS:
+		return optim.NewLBFGS(n, opt.History, 30), nil
 	}
-	return nil, fmt.Errorf("retrieval: unknown method %d", int(opt.Method))
+	return nil, fmt.Errorf("retrieval: unknown optimizer %d", int(opt.Optimizer))
 }
 
 // adamRate is Adam's step for opt on a signal of RMS estimate rms: opt.LearningRate (0: 0.01)
@@ -313,6 +307,7 @@ func adamRate(opt Options, rms float64) float64 {
 func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result {
 	st.Start(obj, x, 0)
 	res := &Result{Stop: MaxIterations}
+	checked := false // res.Inconsistency is x's
 	for it := 1; it <= opt.MaxIter; it++ {
 		stalled := st.Step(obj)
 		res.Iterations = it
@@ -327,8 +322,9 @@ func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result 
 			st.Start(obj, x, 0)
 			stalled = false
 		}
+		checked = false
 		if check && (opt.Tol > 0 || opt.Progress != nil) {
-			res.Inconsistency = obj.Inconsistency(x)
+			res.Inconsistency, checked = obj.Inconsistency(x), true
 			if opt.Progress != nil {
 				opt.Progress(it, res.Inconsistency)
 			}
@@ -343,7 +339,7 @@ func iterate(obj objective, st optim.Stepper, x []float64, opt Options) *Result 
 		}
 	}
 	res.Signal = x // iterate owns x (callers pass a fresh start signal): no copy
-	if opt.Tol <= 0 && opt.Progress == nil {
+	if !checked {
 		res.Inconsistency = obj.Inconsistency(res.Signal)
 	}
 	return res

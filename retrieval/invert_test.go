@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -30,13 +31,13 @@ func TestInvertChirpAllMethods(t *testing.T) {
 		opt    Options
 		maxRel float64
 	}{
-		{"fgla-zero", Options{Method: FGLA, MaxIter: 600, Tol: -1}, 0.01},
-		{"fgla-pghi", Options{Method: FGLA, Init: InitPGHI, MaxIter: 600, Tol: -1}, 2},
-		{"gd-lbfgs-zero", Options{Method: GD, Optimizer: LBFGS, MaxIter: 600, Tol: -1}, 0.01},
-		{"gla-zero", Options{Method: GLA, MaxIter: 600, Tol: -1}, 1},
-		{"gd-adam-zero", Options{Method: GD, Optimizer: Adam, MaxIter: 600, Tol: -1}, 1},
-		{"gd-sgdm-zero", Options{Method: GD, Optimizer: SGDM, MaxIter: 600, Tol: -1}, 1},
-		{"fgla-random", Options{Method: FGLA, Init: InitRandom, Seed: 1, MaxIter: 600, Tol: -1}, 2},
+		{"fgla-zero", Options{Optimizer: FGLA, MaxIter: 600}, 0.01},
+		{"fgla-pghi", Options{Optimizer: FGLA, Init: InitPGHI, MaxIter: 600}, 2},
+		{"gd-lbfgs-zero", Options{Optimizer: LBFGS, MaxIter: 600}, 0.01},
+		{"gla-zero", Options{Optimizer: GLA, MaxIter: 600}, 1},
+		{"gd-adam-zero", Options{Optimizer: Adam, MaxIter: 600}, 1},
+		{"gd-sgdm-zero", Options{Optimizer: SGDM, MaxIter: 600}, 1},
+		{"fgla-random", Options{Optimizer: FGLA, Init: InitRandom, Seed: 1, MaxIter: 600}, 2},
 	} {
 		res, err := Invert(p, c.opt)
 		if err != nil {
@@ -87,10 +88,13 @@ func TestInvertOptionErrors(t *testing.T) {
 	if _, err := Invert(p, Options{MaxIter: -1}); err == nil {
 		t.Error("negative iteration count accepted")
 	}
-	for _, s := range []string{"gla", "FGLA", "gd"} {
-		if _, err := ParseMethod(s); err != nil {
-			t.Error(err)
+	for s, want := range map[string]Optimizer{"gla": GLA, "FGLA": FGLA, " LBFGS ": LBFGS, "Adam": Adam, "sgdm": SGDM} {
+		if o, err := ParseOptimizer(s); err != nil || o != want {
+			t.Errorf("ParseOptimizer(%q) = %v, %v", s, o, err)
 		}
+	}
+	if _, err := ParseOptimizer("gd"); err == nil {
+		t.Error("the old method name gd parsed as an optimizer")
 	}
 	if _, err := ParseOptimizer("rmsprop"); err == nil {
 		t.Error("unknown optimizer parsed")
@@ -111,10 +115,44 @@ func TestInvertRejectsNonFiniteOptions(t *testing.T) {
 	}
 	for _, o := range []Options{
 		{Alpha: math.NaN()}, {Alpha: 1.5}, {Tol: math.Inf(1)}, {Momentum: 1},
-		{Method: GD, Optimizer: Adam, LearningRate: math.NaN()}, {LearningRate: -1},
+		{Optimizer: Adam, LearningRate: math.NaN()}, {LearningRate: -1},
 	} {
 		if _, err := Invert(p, o); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}
+	}
+}
+
+// TestZeroAndDefaultOptions: 0 means 0 — the zero Options runs no iteration and returns the
+// initial estimate (zero phase) bit for bit, with its inconsistency even when Tol is set;
+// MaxIter 0 with InitPGHI is PGHI alone; Tol 0 never stops early; DefaultOptions is FGLA for at
+// most DefaultMaxIter iterations, converged only below DefaultTol.
+func TestZeroAndDefaultOptions(t *testing.T) {
+	p, _ := seedsChirp(t)
+	for _, o := range []Options{{}, {Init: InitPGHI, Seed: 3, Tol: 0.5}, {Optimizer: LBFGS, Tol: 1e-3}} {
+		res, err := Invert(p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float64, p.S.Length())
+		if err := p.InitialSignal(want, o.Init, o.Seed); err != nil {
+			t.Fatal(err)
+		}
+		if res.Iterations != 0 || res.Stop != MaxIterations || !slices.Equal(res.Signal, want) || res.Inconsistency != p.Inconsistency(want) {
+			t.Errorf("%+v: %d iterations (%v), inconsistency %g; want the initial signal's %g", o, res.Iterations, res.Stop,
+				res.Inconsistency, p.Inconsistency(want))
+		}
+	}
+	res, err := Invert(p, Options{MaxIter: 30})
+	if err != nil || res.Iterations != 30 || res.Stop != MaxIterations {
+		t.Errorf("Tol 0: %v iterations (%v), %v; want all 30", res.Iterations, res.Stop, err)
+	}
+	d := DefaultOptions()
+	if d.Optimizer != FGLA || d.Init != InitZero || d.MaxIter != DefaultMaxIter || d.Tol != DefaultTol {
+		t.Errorf("DefaultOptions %+v", d)
+	}
+	if res, err = Invert(p, d); err != nil || res.Iterations < 1 || res.Iterations > DefaultMaxIter ||
+		(res.Stop == Converged) != (res.Inconsistency < DefaultTol) {
+		t.Errorf("DefaultOptions: %d iterations, %v at inconsistency %g, %v", res.Iterations, res.Stop, res.Inconsistency, err)
 	}
 }

@@ -151,7 +151,7 @@ func TestPreconditionedStepIsGriffinLim(t *testing.T) {
 func TestFrameLossRestricted(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const nfft, hop, frames = 64, 16, 9
-	win := Hann.Samples(nil, nfft, false, 0)
+	win := Hann.Samples(nil, nfft, PeriodicWindow, 0)
 	for _, loss := range []Loss{{}, {Compress: 0.5}} {
 		f := NewFrameLoss(nfft, hop, win)
 		defer f.Close()

@@ -272,7 +272,7 @@ func TestInvertMelConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := DB(p.SpectralConvergence(x0))
-	res, err := InvertMel(p, Options{Method: GD, Optimizer: LBFGS, MaxIter: 60, Tol: -1, InitialSignal: x0})
+	res, err := InvertMel(p, Options{Optimizer: LBFGS, MaxIter: 60, InitialSignal: x0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestInvertMelConverges(t *testing.T) {
 	if !(end < start-10) || !(end < -25) {
 		t.Errorf("mel SC %.1f dB → %.1f dB", start, end)
 	}
-	resLog, err := InvertMel(pLog, Options{Method: GD, Optimizer: LBFGS, MaxIter: 20, Tol: -1, InitialSignal: x0})
+	resLog, err := InvertMel(pLog, Options{Optimizer: LBFGS, MaxIter: 20, InitialSignal: x0})
 	if err != nil {
 		t.Fatal(err)
 	}

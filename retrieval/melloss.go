@@ -532,8 +532,8 @@ func (p *MelProblem) InitialSignal(x []float64, init Init, seed uint64) error {
 }
 
 // InvertMel recovers a signal whose mel spectrogram approximates p's target by the algorithm of
-// opt (see Options; the padding relaxation is not applied, as if Exact were set). GD with
-// L-BFGS is the method to use: GLA and FGLA run as plain and extrapolated preconditioned
+// opt (see Options; the padding relaxation is not applied, as if Exact were set). The
+// optimizer to use is LBFGS: GLA and FGLA run as plain and extrapolated preconditioned
 // gradient steps, which the mel loss does not make Griffin-Lim iterations. Tol compares against
 // Inconsistency. It allocates O(Length()·History) working memory and returns an error for
 // invalid options.

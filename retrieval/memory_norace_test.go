@@ -59,7 +59,7 @@ func TestInvertAllocationPerSample(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := Invert(p, Options{MaxIter: iters})
+			res, err := Invert(p, Options{MaxIter: iters, Tol: DefaultTol})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -211,7 +211,7 @@ func waitWorkers(t *testing.T, n int) {
 // leaves the Problem on 2 threads.
 func TestInvertThreads(t *testing.T) {
 	p, _ := threadProblem(t, Config{NFFT: 64, Hop: 16}, Loss{}, 40000, 4)
-	opt := Options{MaxIter: 40, Tol: -1}
+	opt := Options{MaxIter: 40}
 	r1, err := Invert(p, opt)
 	if err != nil {
 		t.Fatal(err)

@@ -235,12 +235,31 @@ func (r *RTPGHI) Frame(phase, prev, cur, next []float64) {
 	r.havePrev = true
 }
 
+// TimeDifferences selects real-time PGHI's time differences (RTPGHIPhase).
+type TimeDifferences int
+
+const (
+	// CentredDifferences is the look-ahead variant: each frame's phase is known once the next
+	// frame has arrived (one frame of delay). The zero value.
+	CentredDifferences TimeDifferences = iota
+	// BackwardDifferences is the causal variant: no delay.
+	BackwardDifferences
+)
+
+var timeDifferencesNames = [...]string{"centred", "backward"}
+
+// String returns "centred" or "backward", or "unknown(N)".
+func (d TimeDifferences) String() string { return enumString(timeDifferencesNames[:], int(d)) }
+
 // RTPGHIPhase writes into phase (frames × bins, radians, frame-centre convention) the phase that
-// real-time PGHI gives the magnitudes mag (frames × bins), one frame after another: the look-ahead
-// variant (centred time differences, each frame's phase known once the next frame has arrived)
-// unless causal. It is a loop over RTPGHI.Frame, so it gives what a stream would. cfg is resolved
-// here; tol is RTPGHI's tolerance (PGHITolerance is the usual value). It allocates O(bins).
-func RTPGHIPhase(phase, mag []float64, frames int, cfg Config, causal bool, tol float64, seed uint64) error {
+// real-time PGHI gives the magnitudes mag (frames × bins), one frame after another, with the time
+// differences diff (the look-ahead or the causal variant). It is a loop over RTPGHI.Frame, so it
+// gives what a stream would. cfg is resolved here; tol is RTPGHI's tolerance (PGHITolerance is
+// the usual value). It allocates O(bins), and returns an error for a diff outside the enum.
+func RTPGHIPhase(phase, mag []float64, frames int, cfg Config, diff TimeDifferences, tol float64, seed uint64) error {
+	if diff != CentredDifferences && diff != BackwardDifferences {
+		return fmt.Errorf("retrieval: RTPGHIPhase with time differences %v", diff)
+	}
 	r, err := NewRTPGHI(cfg, tol, seed)
 	if err != nil {
 		return err
@@ -257,7 +276,7 @@ func RTPGHIPhase(phase, mag []float64, frames int, cfg Config, causal bool, tol 
 	}
 	for m := 0; m < frames; m++ {
 		next := row(m + 1)
-		if causal {
+		if diff == BackwardDifferences {
 			next = nil
 		}
 		r.Frame(phase[m*b:(m+1)*b], row(m-1), row(m), next)

@@ -27,7 +27,7 @@ func offlinePGHI(phase, mag []float64, frames int, cfg Config) { PGHI(phase, mag
 
 func rtpghiLookahead(t testing.TB) func(phase, mag []float64, frames int, cfg Config) {
 	return func(phase, mag []float64, frames int, cfg Config) {
-		if err := RTPGHIPhase(phase, mag, frames, cfg, false, PGHITolerance, 1); err != nil {
+		if err := RTPGHIPhase(phase, mag, frames, cfg, CentredDifferences, PGHITolerance, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,7 +35,7 @@ func rtpghiLookahead(t testing.TB) func(phase, mag []float64, frames int, cfg Co
 
 func rtpghiCausal(t testing.TB) func(phase, mag []float64, frames int, cfg Config) {
 	return func(phase, mag []float64, frames int, cfg Config) {
-		if err := RTPGHIPhase(phase, mag, frames, cfg, true, PGHITolerance, 1); err != nil {
+		if err := RTPGHIPhase(phase, mag, frames, cfg, BackwardDifferences, PGHITolerance, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -211,7 +211,7 @@ func pghiTransient(t *testing.T, x []float64) (pghi, fromPGHI, fromZero float64)
 	}
 	sc := map[Init]float64{}
 	for _, init := range []Init{InitPGHI, InitZero} {
-		res, err := Invert(p, Options{Method: FGLA, Init: init, MaxIter: 600, Tol: -1, Seed: 1})
+		res, err := Invert(p, Options{Optimizer: FGLA, Init: init, MaxIter: 600, Seed: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

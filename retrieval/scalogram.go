@@ -365,8 +365,8 @@ func (p *ScalogramProblem) InitialSignal(x []float64, init Init, seed uint64) er
 	return nil
 }
 
-// InvertScalogram recovers a signal whose scalogram approximates p's target, by opt's method:
-// GD (Adam, SGDM or L-BFGS; MATLAB's cwtmag2sig defaults to Adam, rephase's CLI to L-BFGS), or
+// InvertScalogram recovers a signal whose scalogram approximates p's target, by opt.Optimizer:
+// LBFGS, Adam or SGDM (MATLAB's cwtmag2sig defaults to Adam, rephase's CLI to L-BFGS), or
 // GLA/FGLA, which here are plain and accelerated steps x − D⁻¹∇F(x): Griffin-Lim for the CWT.
 // opt.Init chooses the start when opt.InitialSignal is nil (InitNoise as MATLAB's example; see
 // ScalogramProblem.InitialSignal); Tol stops on the normalised inconsistency (MATLAB's

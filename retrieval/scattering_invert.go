@@ -118,7 +118,8 @@ func (p *ScatteringProblem) InitialSignal(x []float64, init Init, seed uint64) e
 	return nil
 }
 
-// ScatteringOptions configures InvertScattering: the shared Options (Method must be GD) and a
+// ScatteringOptions configures InvertScattering: the shared Options (a gradient optimizer: LBFGS,
+// Adam or SGDM) and a
 // warm-up. There is no meaningful zero value for the warm-up: use DefaultScatteringOptions.
 type ScatteringOptions struct {
 	Options
@@ -169,26 +170,26 @@ func (p *ScatteringProblem) rowWeights(eps float64) []float64 {
 // warm-up at zeroth-order weight 1000 and renormalisation 1, tolerance 1e-4 on the scattering
 // SC.
 func DefaultScatteringOptions() ScatteringOptions {
-	return ScatteringOptions{Options: Options{Method: GD, Optimizer: LBFGS, Init: InitNoise, MaxIter: 300},
+	return ScatteringOptions{Options: Options{Optimizer: LBFGS, Init: InitNoise, MaxIter: 300, Tol: DefaultTol},
 		Warmup: 20, WarmupWeight: 1000, Renormalize: 1}
 }
 
 // InvertScattering recovers a signal whose scattering approximates p's target by gradient
-// descent (opt.Method must be GD) with opt.Optimizer: L-BFGS (the default, and by far the best
+// descent with opt.Optimizer (GLA and FGLA are errors): L-BFGS (the default, and by far the best
 // per iteration; benchmarks/report_static.md, "Scattering inversion"), Adam or SGD with
 // momentum, after opt's warm-up. opt.Init must be InitNoise when opt.InitialSignal is nil.
 // Learning rates: SGDM's is torch's SGD lr on the MSE (0 means the Kymatio example's 500; Momentum 0 means
 // 0.9), Adam's is in units of the signal RMS estimated from the target (0 means 0.3: after 300
 // iterations on the Kymatio example lr 0.01, 0.03, 0.1, 0.3 and 1 reach −12, −25, −40, −49 and
 // −26 dB scattering SC, and 0.3 beats 0.1 on the harmonic case, −24.8 against −19.6 dB). Tol stops
-// on the scattering-domain spectral convergence (0 means 1e-4, negative disables it), checked
+// on the scattering-domain spectral convergence (0 never stops early), checked
 // every CheckEvery iterations; the optimizer restarts after the warm-up. A scattering is blind to
 // the sign of x (S(−x) = S(x) but for the zeroth order) and, being averaged over 2^J samples,
 // only weakly sees shifts below that scale, so a recovered signal is compared with the original
 // by its STFT magnitudes, not sample by sample. Allocates O(Length()·History).
 func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, error) {
-	if opt.Method != GD {
-		return nil, fmt.Errorf("retrieval: scattering inversion is gradient descent (method gd), not %v", opt.Method)
+	if opt.Optimizer == GLA || opt.Optimizer == FGLA {
+		return nil, fmt.Errorf("retrieval: scattering inversion is gradient descent (optimizer lbfgs, adam or sgdm), not %v", opt.Optimizer)
 	}
 	if opt.Warmup < 0 || (opt.Warmup > 0 && !(opt.WarmupWeight > 0)) {
 		return nil, fmt.Errorf("retrieval: scattering warm-up of %d iterations at weight %v", opt.Warmup, opt.WarmupWeight)
@@ -223,7 +224,7 @@ func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, err
 			return nil, err
 		}
 		ow := o
-		ow.MaxIter, ow.Tol = warm, -1
+		ow.MaxIter, ow.Tol = warm, 0
 		p.w = make([]float64, p.S.Rows())
 		for r := range p.w {
 			p.w[r] = 1

@@ -47,7 +47,7 @@ func TestInvertScatteringSeedCase(t *testing.T) {
 func TestInvertScatteringSeedSetting(t *testing.T) {
 	p, _ := seedScatteringProblem(t)
 	opt := DefaultScatteringOptions()
-	opt.Optimizer, opt.Warmup, opt.Renormalize, opt.MaxIter, opt.Tol = SGDM, 0, 0, 100, -1
+	opt.Optimizer, opt.Warmup, opt.Renormalize, opt.MaxIter, opt.Tol = SGDM, 0, 0, 100, 0
 	opt.InitialSignal = make([]float64, p.S.Length())
 	fillNoise(opt.InitialSignal, 1, 1)
 	res, err := InvertScattering(p, opt)
@@ -62,7 +62,7 @@ func TestInvertScatteringSeedSetting(t *testing.T) {
 func TestInvertScatteringRejects(t *testing.T) {
 	p, _ := seedScatteringProblem(t)
 	bad := []func(o *ScatteringOptions){
-		func(o *ScatteringOptions) { o.Method = FGLA },
+		func(o *ScatteringOptions) { o.Optimizer = FGLA },
 		func(o *ScatteringOptions) { o.Init = InitZero },
 		func(o *ScatteringOptions) { o.Warmup = -1 },
 		func(o *ScatteringOptions) { o.WarmupWeight = 0 },

@@ -103,7 +103,7 @@ func TestScatteringReport(t *testing.T) {
 		fmt.Printf("| run | it 1 | 20 | 50 | 100 | 200 | 300 | 1000 | STFT SC at 100 / 1000 | s at 100 (wall / CPU) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range runs {
 			opt := r.opt
-			opt.Tol, opt.Seed, opt.CheckEvery = -1, 1, 10
+			opt.Tol, opt.Seed, opt.CheckEvery = 0, 1, 10
 			if r.unit {
 				opt.InitialSignal = make([]float64, len(x))
 				fillNoise(opt.InitialSignal, 1, 1)

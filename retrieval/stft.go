@@ -173,7 +173,11 @@ func (c Config) Bins() int { return c.NFFT/2 + 1 }
 func (c Config) WindowSamples() []float64 {
 	w := make([]float64, c.NFFT)
 	off := (c.NFFT - c.WinLength) / 2
-	c.Window.Samples(w[off:off+c.WinLength], c.WinLength, c.Symmetric, c.GaussTFR)
+	sym := PeriodicWindow
+	if c.Symmetric {
+		sym = SymmetricWindow
+	}
+	c.Window.Samples(w[off:off+c.WinLength], c.WinLength, sym, c.GaussTFR)
 	return w
 }
 

@@ -178,7 +178,7 @@ func TestWindows(t *testing.T) {
 		if err != nil || p != w {
 			t.Errorf("ParseWindow(%q) = %v, %v", w.String(), p, err)
 		}
-		v := w.Samples(nil, 64, false, 0)
+		v := w.Samples(nil, 64, PeriodicWindow, 0)
 		if v[32] < 0.99 || v[32] > 1.0000001 {
 			t.Errorf("%v: peak %g", w, v[32])
 		}
@@ -187,7 +187,7 @@ func TestWindows(t *testing.T) {
 				t.Errorf("%v: not symmetric about L/2 at %d", w, n)
 			}
 		}
-		s := w.Samples(nil, 65, true, 0)
+		s := w.Samples(nil, 65, SymmetricWindow, 0)
 		if math.Abs(s[0]-s[64]) > 1e-12 || math.Abs(s[32]-v[32]) > 1e-2 {
 			t.Errorf("%v: symmetric window ends %g %g, middle %g", w, s[0], s[64], s[32])
 		}
@@ -195,7 +195,7 @@ func TestWindows(t *testing.T) {
 	if _, err := ParseWindow("kaiser"); err == nil {
 		t.Error("unknown window parsed")
 	}
-	g := Gaussian.Samples(nil, 100, false, 0)
+	g := Gaussian.Samples(nil, 100, PeriodicWindow, 0)
 	if math.Abs(g[0]-0.01) > 1e-9 {
 		t.Errorf("default Gaussian edge %g, want 0.01", g[0])
 	}

@@ -2,7 +2,8 @@ package retrieval
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/rephase/rephase/internal/enum"
 )
 
 // Text forms of the package's enums (encoding.TextMarshaler and TextUnmarshaler), so that flags
@@ -10,41 +11,33 @@ import (
 // case-insensitively from the same names (a window also from its aliases, see ParseWindow).
 // Marshalling a value outside the enum is an error.
 
-// textOf returns the name of value v of an enum of n values whose names String gives.
-func textOf[T ~int](v T, n int, what string) ([]byte, error) {
-	if int(v) < 0 || int(v) >= n {
-		return nil, fmt.Errorf("retrieval: %s %d is not defined", what, int(v))
+// namesOf returns the Strings of the values 0 … n−1 of an enum.
+func namesOf[T ~int](n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprint(T(i))
 	}
-	return []byte(fmt.Sprint(v)), nil
+	return names
+}
+
+// textOf returns the name of value v of an enum of n values whose names String gives
+// (internal/enum's Marshal).
+func textOf[T ~int](v T, n int, what string) ([]byte, error) {
+	return enum.Marshal(namesOf[T](n), int(v), "retrieval", what)
 }
 
 // parseText sets *dst to the value 0 … n−1 whose String equals b, ignoring case and surrounding
-// space, or returns an error listing the names.
+// space, or returns an error listing the names (internal/enum's Parse).
 func parseText[T ~int](dst *T, b []byte, n int, what string) error {
-	s := strings.TrimSpace(string(b))
-	names := make([]string, n)
-	for i := range n {
-		names[i] = fmt.Sprint(T(i))
-		if strings.EqualFold(s, names[i]) {
-			*dst = T(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("retrieval: unknown %s %q (want one of %s)", what, s, strings.Join(names, ", "))
+	return enum.Unmarshal(dst, namesOf[T](n), b, "retrieval", what)
 }
-
-// MarshalText implements encoding.TextMarshaler.
-func (m Method) MarshalText() ([]byte, error) { return textOf(m, len(methodNames), "method") }
-
-// UnmarshalText implements encoding.TextUnmarshaler ("fgla", "gla" or "gd", any case).
-func (m *Method) UnmarshalText(b []byte) error { return parseText(m, b, len(methodNames), "method") }
 
 // MarshalText implements encoding.TextMarshaler.
 func (o Optimizer) MarshalText() ([]byte, error) {
 	return textOf(o, len(optimizerNames), "optimizer")
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler ("lbfgs", "adam" or "sgdm", any case).
+// UnmarshalText implements encoding.TextUnmarshaler (the names of ParseOptimizer, any case).
 func (o *Optimizer) UnmarshalText(b []byte) error {
 	return parseText(o, b, len(optimizerNames), "optimizer")
 }
@@ -65,6 +58,36 @@ func (w *Window) UnmarshalText(b []byte) error {
 		*w = v
 	}
 	return err
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s WindowSymmetry) MarshalText() ([]byte, error) {
+	return textOf(s, len(windowSymmetryNames), "window symmetry")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("periodic" or "symmetric").
+func (s *WindowSymmetry) UnmarshalText(b []byte) error {
+	return parseText(s, b, len(windowSymmetryNames), "window symmetry")
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d TimeDifferences) MarshalText() ([]byte, error) {
+	return textOf(d, len(timeDifferencesNames), "time differences")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("centred" or "backward").
+func (d *TimeDifferences) UnmarshalText(b []byte) error {
+	return parseText(d, b, len(timeDifferencesNames), "time differences")
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r StopReason) MarshalText() ([]byte, error) {
+	return textOf(r, len(stopReasonNames), "stop reason")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("max iterations", "converged" or "stalled").
+func (r *StopReason) UnmarshalText(b []byte) error {
+	return parseText(r, b, len(stopReasonNames), "stop reason")
 }
 
 // MarshalText implements encoding.TextMarshaler.

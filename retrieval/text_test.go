@@ -19,12 +19,14 @@ func TestEnumsRoundTripAsText(t *testing.T) {
 		vals []enum
 		ptr  func() encoding.TextUnmarshaler
 	}{
-		{[]enum{FGLA, GLA, GD}, func() encoding.TextUnmarshaler { return new(Method) }},
-		{[]enum{LBFGS, Adam, SGDM}, func() encoding.TextUnmarshaler { return new(Optimizer) }},
+		{[]enum{FGLA, GLA, LBFGS, Adam, SGDM}, func() encoding.TextUnmarshaler { return new(Optimizer) }},
 		{[]enum{InitZero, InitRandom, InitPGHI, InitNoise}, func() encoding.TextUnmarshaler { return new(Init) }},
 		{[]enum{Hann, Hamming, Blackman, Gaussian, Rectangular}, func() encoding.TextUnmarshaler { return new(Window) }},
 		{[]enum{Center, Full, Inner}, func() encoding.TextUnmarshaler { return new(Framing) }},
 		{[]enum{Reflect, Zero}, func() encoding.TextUnmarshaler { return new(PadMode) }},
+		{[]enum{PeriodicWindow, SymmetricWindow}, func() encoding.TextUnmarshaler { return new(WindowSymmetry) }},
+		{[]enum{MaxIterations, Converged, Stalled}, func() encoding.TextUnmarshaler { return new(StopReason) }},
+		{[]enum{CentredDifferences, BackwardDifferences}, func() encoding.TextUnmarshaler { return new(TimeDifferences) }},
 		{[]enum{Periodic, Symmetric}, func() encoding.TextUnmarshaler { return new(Boundary) }},
 	}
 	for _, c := range cases {
@@ -46,20 +48,23 @@ func TestEnumsRoundTripAsText(t *testing.T) {
 	if err := w.UnmarshalText([]byte("hanning")); err != nil || w != Hann {
 		t.Errorf("window alias hanning: %v, %v", w, err)
 	}
-	if _, err := Method(7).MarshalText(); err == nil {
-		t.Error("Method(7) marshalled")
+	if _, err := Optimizer(len(optimizerNames)).MarshalText(); err == nil {
+		t.Error("an undefined optimizer marshalled")
+	}
+	if s := Optimizer(-1).String(); s != "unknown(-1)" {
+		t.Errorf("Optimizer(-1).String() = %q", s)
 	}
 	type opts struct {
-		Method  Method  `json:"method"`
-		Window  Window  `json:"window"`
-		Framing Framing `json:"framing"`
+		Method  Optimizer `json:"method"`
+		Window  Window    `json:"window"`
+		Framing Framing   `json:"framing"`
 	}
-	b, err := json.Marshal(opts{GD, Blackman, Inner})
-	if err != nil || string(b) != `{"method":"gd","window":"blackman","framing":"inner"}` {
+	b, err := json.Marshal(opts{LBFGS, Blackman, Inner})
+	if err != nil || string(b) != `{"method":"lbfgs","window":"blackman","framing":"inner"}` {
 		t.Fatalf("JSON %s, %v", b, err)
 	}
 	var back opts
-	if err := json.Unmarshal(b, &back); err != nil || back != (opts{GD, Blackman, Inner}) {
+	if err := json.Unmarshal(b, &back); err != nil || back != (opts{LBFGS, Blackman, Inner}) {
 		t.Fatalf("JSON round trip %+v, %v", back, err)
 	}
 }

@@ -83,11 +83,25 @@ func (w Window) TFR(winLength int, gaussTFR float64) float64 {
 	return 0
 }
 
-// Samples fills dst (length L ≥ 1) with the window and returns it; a nil dst allocates.
-// Periodic ("DFT-even", period L, as scipy.signal.get_window and librosa use) unless symmetric
-// (period L−1, as MATLAB's hann/hamming default). gaussTFR is γ for Gaussian (≤ 0: default) and is
-// ignored otherwise.
-func (w Window) Samples(dst []float64, length int, symmetric bool, gaussTFR float64) []float64 {
+// WindowSymmetry selects the period of a window of L samples (Window.Samples).
+type WindowSymmetry int
+
+const (
+	// PeriodicWindow is "DFT-even", period L, as scipy.signal.get_window and librosa use. The
+	// zero value.
+	PeriodicWindow WindowSymmetry = iota
+	// SymmetricWindow has period L−1, as MATLAB's hann/hamming default (Config.Symmetric).
+	SymmetricWindow
+)
+
+var windowSymmetryNames = [...]string{"periodic", "symmetric"}
+
+// String returns "periodic" or "symmetric", or "unknown(N)".
+func (s WindowSymmetry) String() string { return enumString(windowSymmetryNames[:], int(s)) }
+
+// Samples fills dst (length L ≥ 1) with the window of symmetry sym and returns it; a nil dst
+// allocates. gaussTFR is γ for Gaussian (≤ 0: default) and is ignored otherwise.
+func (w Window) Samples(dst []float64, length int, sym WindowSymmetry, gaussTFR float64) []float64 {
 	if length < 1 {
 		panic(fmt.Sprintf("retrieval: window length %d < 1", length))
 	}
@@ -102,7 +116,7 @@ func (w Window) Samples(dst []float64, length int, symmetric bool, gaussTFR floa
 		return dst
 	}
 	period := float64(length)
-	if symmetric {
+	if sym == SymmetricWindow {
 		period = float64(length - 1)
 	}
 	gamma := gaussTFR

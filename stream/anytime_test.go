@@ -52,7 +52,7 @@ func TestQualityMonotoneInIterations(t *testing.T) {
 	inputs := []struct {
 		name string
 		x    []float64
-	}{{"speech", speech}, {"music", benchmarks.Music(16000, 3, true)}, {"tonal music", benchmarks.Music(16000, 3, false)}}
+	}{{"speech", speech}, {"music", benchmarks.Music(16000, 3, benchmarks.WithDrums)}, {"tonal music", benchmarks.Music(16000, 3, benchmarks.NoDrums)}}
 	for _, in := range inputs {
 		// L-BFGS is left out: it is not monotone past 64 iterations per hop on some inputs (see
 		// stream.LBFGS and benchmarks/REPORT.md).
@@ -62,7 +62,7 @@ func TestQualityMonotoneInIterations(t *testing.T) {
 					t.Parallel()
 					var sc [3]float64
 					for i, k := range []int{16, 64, 256} {
-						c := stream.Config{Optimizer: o, Lookahead: l, NoLookahead: l == 0, ItersPerHop: k}
+						c := stream.Config{Optimizer: o, Lookahead: l, ItersPerHop: k}
 						if l == 0 {
 							c.WarmStart = stream.RTPGHICausal
 						}
@@ -86,8 +86,8 @@ func TestDeadlineSpendsTheBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, small := resynthSC(t, stream.Config{Budget: 0.05}, x)
-	_, large := resynthSC(t, stream.Config{Budget: 0.4}, x)
+	_, small := resynthSC(t, stream.Config{Budget: 0.05, Lookahead: 3}, x)
+	_, large := resynthSC(t, stream.Config{Budget: 0.4, Lookahead: 3}, x)
 	p50s, p50l := small.IterationsPercentile(50), large.IterationsPercentile(50)
 	t.Logf("iterations per hop p50: budget 0.05 → %d, 0.4 → %d (p99 %d)", p50s, p50l, large.IterationsPercentile(99))
 	if p50s < 1 || p50l <= p50s {

@@ -9,82 +9,58 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"time"
 
+	"github.com/rephase/rephase/internal/enum"
 	"github.com/rephase/rephase/internal/optim"
 	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/retrieval/fft"
 )
 
-// Optimizer is the per-hop optimizer of the engine. All of them step on the gradient of the
-// magnitude MSE preconditioned by the window's steady-state overlap energy D = 2N·Σ_m w², so a
-// unit plain step on fully covered samples is one Griffin-Lim iteration.
-type Optimizer int
+// Optimizer is the per-hop optimizer of the engine: retrieval.Optimizer, the one vocabulary of
+// offline and streaming reconstruction. All of them step on the gradient of the magnitude MSE
+// preconditioned by the window's steady-state overlap energy D = 2N·Σ_m w², so a unit plain step
+// on fully covered samples is one Griffin-Lim iteration. The engine implements FGLA, GLA,
+// LBFGS, Adam and SGDM; Resolve returns an error for any other value.
+//
+//   - FGLA is fast Griffin-Lim (Perraudin, Balazs, Søndergaard 2013) on the window: the
+//     projection step plus α times the change since the previous projection, with the momentum
+//     carried from hop to hop. The default, because its quality grows with the iterations per
+//     hop more reliably than L-BFGS's. On speech at ℓ = 0–3 it improves at every step from 16
+//     to 512 iterations. On 2 s music clips it can lose up to 2 dB past 64
+//     (benchmarks/REPORT.md, "Anytime streaming").
+//   - LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
+//     Armijo backtracking, restarted at every hop: the objective changes when a frame arrives,
+//     and correction pairs carried across hops made quality collapse past about 64 iterations
+//     per hop (see optim.LBFGS); after 64 iterations a hop continues with Griffin-Lim steps.
+//     The best SC per iteration of the four, and far ahead on music at ℓ = 3 with 256 or more
+//     iterations per hop, but not monotone past about 64: on some inputs 256 iterations per hop
+//     are up to 4 dB worse than 64 (benchmarks/REPORT.md).
+//   - GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
+//     (Zhu, Beauregard, Wyse 2007).
+//   - Adam (Kingma & Ba 2015) on the preconditioned gradient, per-sample moments that slide
+//     with the window, each sample's step scaled by its coverage (the share of the steady-state
+//     Σw² that the arrived frames give it): undamped, Adam's normalised steps fit the newest
+//     samples, seen by one or two frames, to those frames alone, and quality fell with more
+//     iterations (speech, ℓ = 3: −24.6 dB at 64 iterations per hop, −22.2 dB at 256; damped:
+//     −27.6 and −28.5 dB).
+//   - SGDM is heavy-ball momentum on the preconditioned gradient, v ← μ·v − η·D⁻¹∇F, x ← x + v
+//     (η = Config.LearningRate in Griffin-Lim steps, μ = Config.Momentum), the velocity sliding
+//     with the window as FGLA's momentum does. Between GLA and FGLA at 16 iterations per hop,
+//     within 0.4 dB of FGLA from 256 (see Config.Momentum).
+type Optimizer = retrieval.Optimizer
 
+// The optimizers, as retrieval names them (see Optimizer).
 const (
-	// FGLA is fast Griffin-Lim (Perraudin, Balazs, Søndergaard 2013) on the window: the
-	// projection step plus α times the change since the previous projection, with the momentum
-	// carried from hop to hop. The default, because its quality grows with the iterations per
-	// hop more reliably than L-BFGS's. On speech at ℓ = 0–3 it improves at every step from 16
-	// to 512 iterations. On 2 s music clips it can lose up to 2 dB past 64
-	// (benchmarks/REPORT.md, "Anytime streaming").
-	FGLA Optimizer = iota
-	// LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
-	// Armijo backtracking, restarted at every hop: the objective changes when a frame arrives,
-	// and correction pairs carried across hops made quality collapse past about 64 iterations
-	// per hop (see optim.LBFGS); after 256 iterations a hop continues with Griffin-Lim steps.
-	// The best SC per iteration of the four, and far ahead on music at ℓ = 3 with 256 or more
-	// iterations per hop, but not monotone past about 64: on some inputs 256 iterations per hop
-	// are up to 4 dB worse than 64 (benchmarks/REPORT.md).
-	LBFGS
-	// GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
-	// (Zhu, Beauregard, Wyse 2007).
-	GLA
-	// Adam (Kingma & Ba 2015) on the preconditioned gradient, per-sample moments that slide
-	// with the window, each sample's step scaled by its coverage (the share of the steady-state
-	// Σw² that the arrived frames give it): undamped, Adam's normalised steps fit the newest
-	// samples, seen by one or two frames, to those frames alone, and quality fell with more
-	// iterations (speech, ℓ = 3: −24.6 dB at 64 iterations per hop, −22.2 dB at 256; damped:
-	// −27.6 and −28.5 dB).
-	Adam
+	FGLA  = retrieval.FGLA
+	GLA   = retrieval.GLA
+	LBFGS = retrieval.LBFGS
+	Adam  = retrieval.Adam
+	SGDM  = retrieval.SGDM
 )
 
-var optimizerNames = [...]string{"fgla", "lbfgs", "gla", "adam"}
-
-func (o Optimizer) String() string {
-	if o < 0 || int(o) >= len(optimizerNames) {
-		return fmt.Sprintf("Optimizer(%d)", int(o))
-	}
-	return optimizerNames[o]
-}
-
-// MarshalText implements encoding.TextMarshaler: the optimizer's name.
-func (o Optimizer) MarshalText() ([]byte, error) {
-	if o < 0 || int(o) >= len(optimizerNames) {
-		return nil, fmt.Errorf("stream: optimizer %d is not defined", int(o))
-	}
-	return []byte(o.String()), nil
-}
-
-// UnmarshalText implements encoding.TextUnmarshaler (the names of ParseOptimizer, any case).
-func (o *Optimizer) UnmarshalText(b []byte) error {
-	v, err := ParseOptimizer(strings.ToLower(strings.TrimSpace(string(b))))
-	if err == nil {
-		*o = v
-	}
-	return err
-}
-
-// ParseOptimizer parses "fgla", "lbfgs", "gla" or "adam".
-func ParseOptimizer(s string) (Optimizer, error) {
-	for i, n := range optimizerNames {
-		if s == n {
-			return Optimizer(i), nil
-		}
-	}
-	return 0, fmt.Errorf("stream: unknown optimizer %q (fgla | lbfgs | gla | adam)", s)
-}
+// ParseOptimizer parses an optimizer's name, in any case: retrieval.ParseOptimizer.
+func ParseOptimizer(s string) (Optimizer, error) { return retrieval.ParseOptimizer(s) }
 
 // WarmStart is how a new frame's samples are initialised before the optimizer runs: the frame's
 // target magnitudes with a phase from one of these rules are synthesised (inverse FFT, window) and
@@ -94,7 +70,8 @@ type WarmStart int
 const (
 	// RTPGHI takes the phase from real-time phase-gradient heap integration with one frame of
 	// delay (centred time differences, Průša & Holighaus 2017): the newest frame only serves as
-	// the look-ahead of the one before it, so it needs Lookahead ≥ 1 and takes one of its frames.
+	// the look-ahead of the one before it, so it needs Lookahead ≥ 1 and takes one of its frames;
+	// at Lookahead 0, Resolve makes it RTPGHICausal. The zero value.
 	RTPGHI WarmStart = iota
 	// RTPGHICausal is RTPGHI with backward time differences: no delay, any Lookahead.
 	RTPGHICausal
@@ -108,42 +85,29 @@ const (
 
 var warmStartNames = [...]string{"rtpghi", "rtpghi-causal", "rtisi", "zero", "noise"}
 
-func (w WarmStart) String() string {
-	if w < 0 || int(w) >= len(warmStartNames) {
-		return fmt.Sprintf("WarmStart(%d)", int(w))
-	}
-	return warmStartNames[w]
-}
+// String returns the warm start's name, or "unknown(N)" (internal/enum, as retrieval's enums).
+func (w WarmStart) String() string { return enum.Name(warmStartNames[:], int(w)) }
 
-// MarshalText implements encoding.TextMarshaler: the warm start's name.
+// MarshalText implements encoding.TextMarshaler: the warm start's name; an error for a value
+// outside the enum.
 func (w WarmStart) MarshalText() ([]byte, error) {
-	if w < 0 || int(w) >= len(warmStartNames) {
-		return nil, fmt.Errorf("stream: warm start %d is not defined", int(w))
-	}
-	return []byte(w.String()), nil
+	return enum.Marshal(warmStartNames[:], int(w), "stream", "warm start")
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler (the names of ParseWarmStart, any case).
+// UnmarshalText implements encoding.TextUnmarshaler (the names of ParseWarmStart).
 func (w *WarmStart) UnmarshalText(b []byte) error {
-	v, err := ParseWarmStart(strings.ToLower(strings.TrimSpace(string(b))))
-	if err == nil {
-		*w = v
-	}
-	return err
+	return enum.Unmarshal(w, warmStartNames[:], b, "stream", "warm start")
 }
 
-// ParseWarmStart parses "rtpghi", "rtpghi-causal", "rtisi", "zero" or "noise".
+// ParseWarmStart parses "rtpghi", "rtpghi-causal", "rtisi", "zero" or "noise", in any case and
+// with surrounding space ignored.
 func ParseWarmStart(s string) (WarmStart, error) {
-	for i, n := range warmStartNames {
-		if s == n {
-			return WarmStart(i), nil
-		}
-	}
-	return 0, fmt.Errorf("stream: unknown warm start %q (rtpghi | rtpghi-causal | rtisi | zero | noise)", s)
+	i, err := enum.Parse(warmStartNames[:], s, "stream", "warm start")
+	return WarmStart(i), err
 }
 
-// DefaultFileItersPerHop is the iterations per hop when neither ItersPerHop nor Budget is set:
-// the largest count that keeps the default engine (FGLA, n_fft 512, hop 128, ℓ = 3) at a
+// DefaultFileItersPerHop is DefaultConfig's iterations per hop (file runs, no Budget): the
+// largest count that keeps the default engine (FGLA, n_fft 512, hop 128, ℓ = 3) at a
 // real-time factor ≤ 0.25 on one core of the benchmark machine (benchmarks/REPORT.md).
 const DefaultFileItersPerHop = 128
 
@@ -152,7 +116,25 @@ const DefaultFileItersPerHop = 128
 // analysis and the operating system.
 const DefaultRealtimeBudget = 0.5
 
-// Config configures an Engine. The zero value of every field but SampleRate has a default.
+// DefaultLookahead is DefaultConfig's look-ahead ℓ in frames: at n_fft 512, hop 128 and 16 kHz,
+// 56 ms from audio in to audio out.
+const DefaultLookahead = 3
+
+// DefaultConfig returns the engine's documented defaults: look-ahead DefaultLookahead,
+// DefaultFileItersPerHop iterations per hop of FGLA, the RTPGHI warm start, no Budget, and the
+// zero STFT, SampleRate, Alpha, LearningRate, Momentum and History (their zeros mean the
+// defaults their docs give, which depend on n_fft and the optimizer). Set SampleRate (and
+// STFT) before use; change what differs. A run of it is deterministic.
+func DefaultConfig() Config {
+	return Config{Lookahead: DefaultLookahead, ItersPerHop: DefaultFileItersPerHop, Optimizer: FGLA, WarmStart: RTPGHI}
+}
+
+// Config configures an Engine; start from DefaultConfig. Every field means what it says at 0
+// (no look-ahead, no iterations, no budget, no future-frame term, seed 0) except those whose 0
+// cannot be meant — the STFT's sizes, MaxItersPerHop (0: no cap), Alpha, LearningRate, Momentum, History, a mel filterbank's
+// NFFT and SampleRate — where 0 means the default their docs give. So the zero Config is valid:
+// causal RTPGHI alone (the warm start, no iterations, no look-ahead) at n_fft 512, hop 128,
+// the cheapest and lowest-latency engine (n_fft samples audio to audio).
 type Config struct {
 	// STFT holds n_fft, hop length, win_length and window (Framing and Pad are ignored: the
 	// engine's frame m covers samples [m·hop, m·hop + n_fft) of its output, i.e. the Full
@@ -160,14 +142,12 @@ type Config struct {
 	STFT retrieval.Config
 	// SampleRate in Hz: needed for Budget, deadline misses and latencies in seconds.
 	SampleRate int
-	// Lookahead ℓ is the number of frames after a hop's last frame that arrive before the hop
-	// is emitted; latency grows by ℓ·hop samples. The zero value means 3; set NoLookahead for
-	// ℓ = 0 (not with the RTPGHI warm start, whose one-frame delay takes one look-ahead frame).
+	// Lookahead ℓ ≥ 0 is the number of frames after a hop's last frame that arrive before the
+	// hop is emitted; latency grows by ℓ·hop samples. At ℓ = 0 the RTPGHI warm start, whose
+	// one-frame delay takes one look-ahead frame, becomes RTPGHICausal. DefaultConfig: 3.
 	Lookahead int
-	// ItersPerHop K is the number of optimizer iterations per frame. 0 with Budget 0 means
-	// DefaultFileItersPerHop;
-	// negative means none (pure warm start, e.g. RTPGHI alone) and stays negative in the
-	// resolved config, so that Resolve is idempotent.
+	// ItersPerHop K ≥ 0 is the number of optimizer iterations per frame when Budget is 0; 0 is
+	// a pure warm start (e.g. RTPGHI alone). DefaultConfig: DefaultFileItersPerHop.
 	ItersPerHop int
 	// Budget, if > 0, replaces ItersPerHop by a deadline: the engine starts another iteration
 	// while the time spent on this frame (from the start of Push) plus the running mean of one
@@ -186,16 +166,19 @@ type Config struct {
 	// offline 0.99 overshoots on a window that changes every frame).
 	Alpha float64
 	// LearningRate is Adam's step in units of the signal's RMS (estimated from the window's
-	// target magnitudes); 0 means 0.05.
+	// target magnitudes; 0 means 0.05), or SGDM's in units of a Griffin-Lim step (0 means 1).
 	LearningRate float64
+	// Momentum is SGDM's momentum μ ∈ (0, 1); 0 means 0.5. On espeak-ng speech (n_fft 512, hop
+	// 128, ℓ = 3) SGDM reached −27.0, −29.7 and −31.0 dB SC at K = 16, 64, 256 with rate 1 and
+	// μ = 0.5, against −21.6, −29.2 and −31.1 dB with the offline defaults (0.5, 0.9): the
+	// window changes every hop, and a heavy momentum needs more steps to settle than a hop gives.
+	Momentum float64
 	// History is L-BFGS's number of correction pairs; 0 means 10 (on speech at ℓ = 0, 1, 3 and
 	// 256 iterations per hop, 10 pairs gave 0.2–1.5 dB better SC than 5, and 20 pairs 0.6 dB
 	// worse than 10 at ℓ = 3).
 	History int
 	// Seed seeds the Noise warm start and the random phase RTPGHI gives negligible bins.
 	Seed uint64
-	// NoLookahead makes ℓ = 0.
-	NoLookahead bool
 	// FutureWeight λ ∈ [0, 1] adds to the loss the frames that have not arrived yet but overlap
 	// the window, with target zero: λ·N·Σ_t miss[t]·x[t]², where miss[t] is their share of the
 	// steady-state Σw² at sample t. λ = 1 is what RTISI-LA's normalisation by the full Σw²
@@ -235,22 +218,19 @@ func (c Config) Resolve() (Config, error) {
 	if c.STFT, err = c.STFT.Resolve(); err != nil {
 		return c, err
 	}
-	if c.NoLookahead {
-		c.Lookahead = 0
-	} else if c.Lookahead == 0 {
-		c.Lookahead = 3
-	}
 	if c.Lookahead < 0 {
 		return c, fmt.Errorf("stream: look-ahead %d frames must be ≥ 0", c.Lookahead)
 	}
 	if c.WarmStart < RTPGHI || c.WarmStart > Noise {
 		return c, fmt.Errorf("stream: unknown warm start %d", int(c.WarmStart))
 	}
-	if c.WarmStart == RTPGHI && c.Lookahead < 1 {
-		return c, fmt.Errorf("stream: warm start rtpghi needs a look-ahead of at least 1 frame (use rtpghi-causal for 0)")
+	if c.WarmStart == RTPGHI && c.Lookahead == 0 {
+		c.WarmStart = RTPGHICausal // the one-frame delay needs a look-ahead frame
 	}
-	if c.Optimizer < FGLA || c.Optimizer > Adam {
-		return c, fmt.Errorf("stream: unknown optimizer %d", int(c.Optimizer))
+	switch c.Optimizer {
+	case FGLA, GLA, LBFGS, Adam, SGDM:
+	default:
+		return c, fmt.Errorf("stream: the engine does not implement optimizer %v", c.Optimizer)
 	}
 	if c.Budget < 0 || math.IsNaN(c.Budget) || math.IsInf(c.Budget, 0) {
 		return c, fmt.Errorf("stream: budget %g must be a finite fraction ≥ 0 of the hop duration", c.Budget)
@@ -261,8 +241,8 @@ func (c Config) Resolve() (Config, error) {
 	if c.SampleRate < 0 {
 		return c, fmt.Errorf("stream: sample rate %d Hz must be positive", c.SampleRate)
 	}
-	if c.ItersPerHop == 0 && c.Budget == 0 {
-		c.ItersPerHop = DefaultFileItersPerHop
+	if c.ItersPerHop < 0 {
+		return c, fmt.Errorf("stream: %d iterations per hop: want ≥ 0 (0: the warm start alone)", c.ItersPerHop)
 	}
 	if c.MaxItersPerHop < 0 {
 		return c, fmt.Errorf("stream: iteration cap %d must be ≥ 0 (0: none)", c.MaxItersPerHop)
@@ -272,6 +252,18 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.LearningRate == 0 {
 		c.LearningRate = 0.05
+		if c.Optimizer == SGDM {
+			c.LearningRate = 1
+		}
+	}
+	if c.Momentum == 0 {
+		c.Momentum = 0.5
+	}
+	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
+		return c, fmt.Errorf("stream: learning rate %g must be finite and > 0", c.LearningRate)
+	}
+	if !(c.Momentum > 0 && c.Momentum < 1) {
+		return c, fmt.Errorf("stream: momentum %g must lie in (0, 1)", c.Momentum)
 	}
 	if c.History <= 0 {
 		c.History = 10

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,12 +66,12 @@ func streamSC(t *testing.T, c Config, x []float64) (float64, *Engine) {
 
 func TestEngineQualityOrdering(t *testing.T) {
 	x := testSignal()
-	rtpghi, _ := streamSC(t, Config{ItersPerHop: -1, Lookahead: 1}, x)
-	causal, _ := streamSC(t, Config{ItersPerHop: -1, NoLookahead: true, WarmStart: RTPGHICausal}, x)
+	rtpghi, _ := streamSC(t, Config{Lookahead: 1}, x)
+	causal, _ := streamSC(t, Config{}, x) // the zero Config: causal RTPGHI alone
 	rtisi, _ := streamSC(t, Config{ItersPerHop: 16, Lookahead: 3, Optimizer: GLA, WarmStart: RTISI}, x)
-	k4, _ := streamSC(t, Config{ItersPerHop: 4, Optimizer: LBFGS}, x)
-	k16, _ := streamSC(t, Config{ItersPerHop: 16, Optimizer: LBFGS}, x)
-	k64, _ := streamSC(t, Config{ItersPerHop: 64, Optimizer: LBFGS}, x)
+	k4, _ := streamSC(t, Config{Lookahead: 3, ItersPerHop: 4, Optimizer: LBFGS}, x)
+	k16, _ := streamSC(t, Config{Lookahead: 3, ItersPerHop: 16, Optimizer: LBFGS}, x)
+	k64, _ := streamSC(t, Config{Lookahead: 3, ItersPerHop: 64, Optimizer: LBFGS}, x)
 	t.Logf("SC dB: causal RTPGHI %.1f, RTPGHI ℓ=1 %.1f, RTISI-LA ℓ=3 K=16 %.1f, engine ℓ=3 K=4 %.1f, K=16 %.1f, K=64 %.1f",
 		causal, rtpghi, rtisi, k4, k16, k64)
 	// Alignment and sanity: a misaligned or broken output has SC near 0 dB.
@@ -88,8 +89,8 @@ func TestEngineQualityOrdering(t *testing.T) {
 
 func TestEngineEveryOptimizerAndWarmStart(t *testing.T) {
 	x := testSignal()[:testRate/2]
-	base, _ := streamSC(t, Config{ItersPerHop: -1, Lookahead: 2, WarmStart: Zero}, x)
-	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam} {
+	base, _ := streamSC(t, Config{Lookahead: 2, WarmStart: Zero}, x)
+	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam, SGDM} {
 		for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
 			sc, e := streamSC(t, Config{ItersPerHop: 12, Lookahead: 2, Optimizer: o, WarmStart: w, Seed: 3}, x)
 			if math.IsNaN(sc) || sc > base-2 {
@@ -102,6 +103,36 @@ func TestEngineEveryOptimizerAndWarmStart(t *testing.T) {
 			if got := e.Stats().Iterations; got != want {
 				t.Errorf("%v/%v: %d iterations over %d frames and the flush, want 12 each", o, w, got, e.Stats().Frames)
 			}
+		}
+	}
+}
+
+// TestZeroAndDefaultConfig: 0 means 0 — the zero Config is valid and resolves to causal RTPGHI
+// alone at ℓ = 0 (RTPGHI's one-frame delay needs a look-ahead frame), runs no iteration and
+// emits with n_fft samples of latency; DefaultConfig resolves to the documented defaults;
+// Resolve is idempotent on both.
+func TestZeroAndDefaultConfig(t *testing.T) {
+	x := testSignal()[:testRate/4]
+	sc, e := streamSC(t, Config{}, x)
+	c := e.Config()
+	if c.Lookahead != 0 || c.ItersPerHop != 0 || c.WarmStart != RTPGHICausal || c.Optimizer != FGLA || c.Budget != 0 {
+		t.Errorf("zero Config resolved to ℓ %d, K %d, %v, %v, budget %v", c.Lookahead, c.ItersPerHop, c.WarmStart, c.Optimizer, c.Budget)
+	}
+	if e.Stats().Iterations != 0 || !(sc < -3) || e.Latency().AudioToAudio != c.STFT.NFFT {
+		t.Errorf("zero Config: %d iterations, SC %.1f dB, latency %d samples", e.Stats().Iterations, sc, e.Latency().AudioToAudio)
+	}
+	d, err := DefaultConfig().Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Lookahead != DefaultLookahead || d.ItersPerHop != DefaultFileItersPerHop || d.WarmStart != RTPGHI || d.Optimizer != FGLA ||
+		d.STFT.NFFT != 512 || d.STFT.Hop != 128 || d.Alpha != 0.7 || d.History != 10 {
+		t.Errorf("DefaultConfig resolved to %+v", d)
+	}
+	for _, r := range []Config{c, d} {
+		again, err := r.Resolve()
+		if err != nil || !reflect.DeepEqual(again, r) {
+			t.Errorf("Resolve is not idempotent: %+v → %+v, %v", r, again, err)
 		}
 	}
 }
@@ -130,7 +161,7 @@ func TestEngineLatencyAndLengths(t *testing.T) {
 
 func TestEngineRejectsBadFramesKeepingState(t *testing.T) {
 	x := testSignal()[:4000]
-	cfg := Config{STFT: retrieval.Config{NFFT: 256, Hop: 64}, ItersPerHop: 4}
+	cfg := Config{STFT: retrieval.Config{NFFT: 256, Hop: 64}, Lookahead: 3, ItersPerHop: 4}
 	a, _ := NewAnalyzer(cfg.STFT)
 	var frames [][]float64
 	a.Write(x, func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil })
@@ -171,7 +202,7 @@ func TestEngineRejectsBadFramesKeepingState(t *testing.T) {
 
 func TestEngineDeadlineMode(t *testing.T) {
 	x := testSignal()[:testRate/4]
-	_, e := streamSC(t, Config{Budget: 0.3, SampleRate: testRate, MaxItersPerHop: 50}, x)
+	_, e := streamSC(t, Config{Lookahead: 3, Budget: 0.3, SampleRate: testRate, MaxItersPerHop: 50}, x)
 	st := e.Stats()
 	if st.Iterations == 0 || st.Iterations > 50*st.Frames {
 		t.Errorf("deadline mode ran %d iterations over %d frames (cap 50 per frame)", st.Iterations, st.Frames)
@@ -182,8 +213,8 @@ func TestEngineDeadlineMode(t *testing.T) {
 	if _, err := NewEngine(Config{Budget: 0.5}); err == nil {
 		t.Error("a budget without a sample rate was accepted")
 	}
-	if _, err := NewEngine(Config{WarmStart: RTPGHI, NoLookahead: true}); err == nil {
-		t.Error("rtpghi with ℓ = 0 was accepted")
+	if _, err := NewEngine(Config{Budget: 0.5, SampleRate: testRate, ItersPerHop: -1}); err == nil {
+		t.Error("a negative iteration count was accepted")
 	}
 }
 
@@ -195,9 +226,9 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 	a, _ := NewAnalyzer(retrieval.Config{NFFT: 512, Hop: 128})
 	var frames [][]float64
 	a.Write(x, func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil })
-	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam} {
+	for _, o := range []Optimizer{LBFGS, FGLA, GLA, Adam, SGDM} {
 		for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
-			e, err := NewEngine(Config{Optimizer: o, WarmStart: w, ItersPerHop: 4})
+			e, err := NewEngine(Config{Lookahead: 3, Optimizer: o, WarmStart: w, ItersPerHop: 4})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,9 +250,9 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 	// The deadline loop (every optimizer) and L-BFGS's hand-over to Griffin-Lim steps past
 	// lbfgsItersPerHop iterations.
 	for _, c := range []Config{
-		{Optimizer: FGLA, Budget: 0.2, SampleRate: testRate}, {Optimizer: LBFGS, Budget: 0.2, SampleRate: testRate},
-		{Optimizer: Adam, Budget: 0.2, SampleRate: testRate}, {Optimizer: LBFGS, ItersPerHop: lbfgsItersPerHop + 8},
-		{Optimizer: FGLA, ItersPerHop: 4, Precision: fft.Float32}, {Optimizer: LBFGS, ItersPerHop: 4, Precision: fft.Float32},
+		{Lookahead: 3, Optimizer: FGLA, Budget: 0.2, SampleRate: testRate}, {Lookahead: 3, Optimizer: LBFGS, Budget: 0.2, SampleRate: testRate},
+		{Lookahead: 3, Optimizer: Adam, Budget: 0.2, SampleRate: testRate}, {Lookahead: 3, Optimizer: LBFGS, ItersPerHop: lbfgsItersPerHop + 8},
+		{Lookahead: 3, Optimizer: FGLA, ItersPerHop: 4, Precision: fft.Float32}, {Lookahead: 3, Optimizer: LBFGS, ItersPerHop: 4, Precision: fft.Float32},
 	} {
 		e, err := NewEngine(c)
 		if err != nil {
@@ -250,8 +281,8 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 			mels[i][b] = math.Log(math.Max(v, 1e-5))
 		}
 	}
-	for _, o := range []Optimizer{LBFGS, GLA, Adam} {
-		e, err := NewEngine(Config{Optimizer: o, ItersPerHop: 4, SampleRate: testRate, Mel: &mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}})
+	for _, o := range []Optimizer{LBFGS, GLA, Adam, SGDM} {
+		e, err := NewEngine(Config{Lookahead: 3, Optimizer: o, ItersPerHop: 4, SampleRate: testRate, Mel: &mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,11 +305,18 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 // TestEngineEnumsAsText: Optimizer and WarmStart marshal to their names and unmarshal from them
 // in any case; undefined values and unknown names are errors.
 func TestEngineEnumsAsText(t *testing.T) {
-	for _, o := range []Optimizer{FGLA, LBFGS, GLA, Adam} {
+	for _, o := range []Optimizer{FGLA, LBFGS, GLA, Adam, SGDM} {
 		b, err := o.MarshalText()
 		var back Optimizer
 		if err != nil || back.UnmarshalText([]byte(strings.ToUpper(string(b)))) != nil || back != o {
 			t.Errorf("optimizer %v: %q, %v, back %v", o, b, err, back)
+		}
+	}
+	for _, a := range []Alignment{Aligned, Delayed} {
+		b, err := a.MarshalText()
+		var back Alignment
+		if err != nil || back.UnmarshalText([]byte(strings.ToUpper(string(b)))) != nil || back != a {
+			t.Errorf("alignment %v: %q, %v, back %v", a, b, err, back)
 		}
 	}
 	for _, w := range []WarmStart{RTPGHI, RTPGHICausal, RTISI, Zero, Noise} {
@@ -291,5 +329,14 @@ func TestEngineEnumsAsText(t *testing.T) {
 	var o Optimizer
 	if _, err := Optimizer(9).MarshalText(); err == nil || o.UnmarshalText([]byte("newton")) == nil {
 		t.Error("an undefined optimizer marshalled, or an unknown name parsed")
+	}
+	// One vocabulary with retrieval: the same values under the same names.
+	for _, o := range []Optimizer{FGLA, GLA, LBFGS, Adam, SGDM} {
+		if r, err := retrieval.ParseOptimizer(o.String()); err != nil || r != o {
+			t.Errorf("stream optimizer %v is retrieval's %v, %v", o, r, err)
+		}
+	}
+	if _, err := NewEngine(Config{Optimizer: Optimizer(9)}); err == nil || !strings.Contains(err.Error(), "does not implement") {
+		t.Errorf("an optimizer the engine does not implement: %v", err)
 	}
 }

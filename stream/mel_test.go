@@ -92,11 +92,11 @@ func TestMelEngine(t *testing.T) {
 	for _, in := range []struct {
 		name string
 		x    []float64
-	}{{"speech", speech}, {"music", benchmarks.Music(22050, 2, true)}} {
+	}{{"speech", speech}, {"music", benchmarks.Music(22050, 2, benchmarks.WithDrums)}} {
 		frames := melFrames(t, in.x, fb)
 		var sc [2]float64
 		for i, k := range []int{16, 64} {
-			c := stream.Config{STFT: hifiganSTFT, SampleRate: 22050, ItersPerHop: k, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganLoss}
+			c := stream.Config{STFT: hifiganSTFT, SampleRate: 22050, ItersPerHop: k, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganLoss, Lookahead: 3}
 			sc[i] = melSC(t, c, in.x, frames, fb)
 		}
 		t.Logf("%s: mel SC %.1f dB at K = 16, %.1f dB at K = 64", in.name, sc[0], sc[1])
@@ -114,7 +114,7 @@ func TestMelEngine(t *testing.T) {
 // a filterbank of another n_fft and a top_db clip are configuration errors; FGLA means L-BFGS.
 func TestMelEngineRejects(t *testing.T) {
 	mc := &retrieval.MelConfig{NMels: 20}
-	e, err := stream.NewEngine(stream.Config{SampleRate: 16000, Mel: mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}})
+	e, err := stream.NewEngine(stream.Config{SampleRate: 16000, Mel: mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}, Lookahead: 3, ItersPerHop: stream.DefaultFileItersPerHop})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestMelEngineRejects(t *testing.T) {
 	if err := e.Push(hop, make([]float64, 257)); !errors.As(err, &fe) || fe.Want != 20 {
 		t.Errorf("a linear frame into a mel engine: got %v", err)
 	}
-	lin, err := stream.NewEngine(stream.Config{SampleRate: 16000, Mel: mc})
+	lin, err := stream.NewEngine(stream.Config{SampleRate: 16000, Mel: mc, Lookahead: 3, ItersPerHop: stream.DefaultFileItersPerHop})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,12 +166,12 @@ func TestMelEngineRejects(t *testing.T) {
 // bands (Engine.MelFrame) and resynthesises them, frame for frame what pushing the mel frames
 // by hand gives, without allocating per frame.
 func TestPipelineMelBottleneck(t *testing.T) {
-	x := benchmarks.Music(22050, 1, false)
+	x := benchmarks.Music(22050, 1, benchmarks.NoDrums)
 	fb, err := retrieval.NewMel(hifiganMel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := stream.Config{STFT: hifiganSTFT, SampleRate: 22050, ItersPerHop: 4, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganLoss}
+	c := stream.Config{STFT: hifiganSTFT, SampleRate: 22050, ItersPerHop: 4, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganLoss, Lookahead: 3}
 	e, err := stream.NewEngine(c)
 	if err != nil {
 		t.Fatal(err)

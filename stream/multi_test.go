@@ -13,11 +13,11 @@ import (
 // multiCase is one stream of a MultiPipeline test: its engine, analysis (nil for a frame
 // pipeline), options and input.
 type multiCase struct {
-	e          *Engine
-	a          *Analyzer
-	compensate bool
-	fx         Effects
-	x          []float64
+	e     *Engine
+	a     *Analyzer
+	align Alignment
+	fx    Effects
+	x     []float64
 }
 
 // multiCases makes n streams of different optimizers, lengths and options: stream 0 FGLA
@@ -40,7 +40,10 @@ func multiCases(t *testing.T, n int, frames bool) []multiCase {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.a.Close)
-		c.compensate = i != 1
+		c.align = Aligned
+		if i == 1 {
+			c.align = Delayed
+		}
 		if i == 2 {
 			c.fx = &repeatFrames{k: 2}
 		}
@@ -61,10 +64,10 @@ func (c *multiCase) pipeline(t *testing.T) *Pipeline {
 	t.Helper()
 	var p *Pipeline
 	if c.a == nil {
-		p = NewFramePipeline(c.e, c.compensate, 0)
+		p = NewFramePipeline(c.e, c.align, 0)
 	} else {
 		var err error
-		if p, err = NewPipeline(c.e, c.a, c.compensate); err != nil {
+		if p, err = NewPipeline(c.e, c.a, c.align); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -66,6 +66,8 @@ func newStepper(c Config, size int) optim.Stepper {
 		return optim.NewFGLA(size, c.Alpha)
 	case Adam:
 		return optim.NewAdam(size, c.LearningRate)
+	case SGDM:
+		return optim.NewSGDM(size, c.LearningRate, c.Momentum)
 	}
 	return optim.NewLBFGS(size, c.History, lbfgsBacktracks)
 }

@@ -37,12 +37,12 @@ func poolFrames(t *testing.T, n int) [][][]float64 {
 
 func poolEngines(t *testing.T, n int) []*Engine {
 	t.Helper()
-	opts := []Optimizer{FGLA, LBFGS, GLA, Adam}
+	opts := []Optimizer{FGLA, LBFGS, GLA, Adam, SGDM}
 	es := make([]*Engine, n)
 	for i := range es {
 		var err error
 		es[i], err = NewEngine(Config{STFT: retrieval.Config{NFFT: 512, Hop: 128}, SampleRate: testRate,
-			Optimizer: opts[i%len(opts)], ItersPerHop: 3 + i%4})
+			Optimizer: opts[i%len(opts)], ItersPerHop: 3 + i%4, Lookahead: 3})
 		if err != nil {
 			t.Fatal(err)
 		}

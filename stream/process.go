@@ -1,13 +1,44 @@
 package stream
 
-import "math"
+import (
+	"math"
+
+	"github.com/rephase/rephase/internal/enum"
+)
+
+// Alignment says where a Pipeline's output sits against its input.
+type Alignment int
+
+const (
+	// Aligned drops the engine's Latency().FileDelay leading samples: the output is aligned with
+	// the input and has as many samples (what files want). The zero value.
+	Aligned Alignment = iota
+	// Delayed keeps them as zeros: the engine's stream as it comes out of a real-time loop,
+	// FileDelay samples longer than the input.
+	Delayed
+)
+
+var alignmentNames = [...]string{"aligned", "delayed"}
+
+// String returns the alignment's name ("aligned", "delayed"), or "unknown(N)".
+func (a Alignment) String() string { return enum.Name(alignmentNames[:], int(a)) }
+
+// MarshalText implements encoding.TextMarshaler: the alignment's name; an error outside the enum.
+func (a Alignment) MarshalText() ([]byte, error) {
+	return enum.Marshal(alignmentNames[:], int(a), "stream", "alignment")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler ("aligned" or "delayed", any case).
+func (a *Alignment) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(a, alignmentNames[:], b, "stream", "alignment")
+}
 
 // Resynthesize runs the whole signal x through the analysis a and the engine e (both Reset first,
 // same STFT configuration) and returns the engine's output aligned with x: the Latency().FileDelay
 // leading samples dropped and the result cut to len(x). It allocates the output and one hop of
 // scratch; the per-frame work does not allocate. It is a Pipeline fed x in one Write.
 func Resynthesize(e *Engine, a *Analyzer, x []float64) ([]float64, error) {
-	p, err := NewPipeline(e, a, true)
+	p, err := NewPipeline(e, a, Aligned)
 	if err != nil {
 		return nil, err
 	}
@@ -29,10 +60,10 @@ func Resynthesize(e *Engine, a *Analyzer, x []float64) ([]float64, error) {
 // so that a signal of any length streams through it in constant memory (O((ℓ + n_fft/hop)·n_fft),
 // the engine's and the analysis's state).
 //
-// With compensation (the default of the commands) the engine's Latency().FileDelay leading
-// samples are dropped and the output has exactly as many samples as the input. Without it they
-// are kept as zeros and the output is FileDelay samples longer: the engine's stream delayed as
-// it comes out of a real-time loop, minus the one hop of block buffering.
+// Aligned (the default of the commands) drops the engine's Latency().FileDelay leading samples,
+// and the output has exactly as many samples as the input. Delayed keeps them as zeros, and the
+// output is FileDelay samples longer: the engine's stream delayed as it comes out of a real-time
+// loop, minus the one hop of block buffering.
 //
 // Write and Flush do not allocate. Not safe for concurrent use.
 type Pipeline struct {
@@ -61,12 +92,14 @@ type Effects interface {
 	Stretch() float64
 }
 
-// NewPipeline wires a and e (same STFT configuration, else an error) and Resets both.
-func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
+// NewPipeline wires a and e (same STFT configuration, else an error) and Resets both; align says
+// whether the output drops the latency (Aligned) or keeps it (Delayed). It panics for an align
+// outside the enum.
+func NewPipeline(e *Engine, a *Analyzer, align Alignment) (*Pipeline, error) {
 	if err := checkSameSTFT(a.Config(), e.Config().STFT); err != nil {
 		return nil, err
 	}
-	p := &Pipeline{a: a, e: e, compensate: compensate, hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
+	p := &Pipeline{a: a, e: e, compensate: compensated(align), hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
 	if e.Config().Mel != nil {
 		p.mel = make([]float64, e.Bins())
 	}
@@ -79,15 +112,23 @@ func NewPipeline(e *Engine, a *Analyzer, compensate bool) (*Pipeline, error) {
 // stream or a TTS model's mel spectrogram: WriteFrame takes them one at a time (Write panics).
 // advance is how many samples earlier in the signal the frames sit than the engine's Full
 // framing (framestream.Header.Advance: 0 for Full, (⌈n_fft/hop⌉ − 1)·hop − n_fft/2 for Center);
-// with compensation it is dropped with the file delay, so that the output is aligned with the
+// with align Aligned it is dropped with the file delay, so that the output is aligned with the
 // analysed signal, and SetLength, if the signal's length is known, makes Flush stop there.
-// Without compensation the engine's stream is emitted as it comes, its first FileDelay samples as
-// zeros, up to the end of the engine's tail. It Resets e.
-func NewFramePipeline(e *Engine, compensate bool, advance int) *Pipeline {
-	p := &Pipeline{e: e, compensate: compensate, advance: advance, hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
+// Delayed, the engine's stream is emitted as it comes, its first FileDelay samples as zeros, up
+// to the end of the engine's tail. It Resets e, and panics for an align outside the enum.
+func NewFramePipeline(e *Engine, align Alignment, advance int) *Pipeline {
+	p := &Pipeline{e: e, compensate: compensated(align), advance: advance, hop: make([]float64, e.Hop()), tail: make([]float64, e.FlushLen())}
 	p.push = p.pushEffects
 	p.Reset()
 	return p
+}
+
+// compensated reports whether align drops the latency; it panics outside the enum.
+func compensated(align Alignment) bool {
+	if align != Aligned && align != Delayed {
+		panic("stream: pipeline alignment " + align.String())
+	}
+	return align == Aligned
 }
 
 // SetLength tells a frame pipeline the analysed signal's length in samples (≤ 0: unknown), where

@@ -29,7 +29,7 @@ func (r *repeatFrames) Stretch() float64 { return float64(r.k) }
 // the engine twice the frames, and Flush then cuts nothing: the output is every hop the engine
 // emitted and its tail, less the compensated delay.
 func TestPipelineEffects(t *testing.T) {
-	e, err := NewEngine(Config{STFT: retrieval.Config{NFFT: 256, Hop: 64}, SampleRate: 16000, ItersPerHop: 4})
+	e, err := NewEngine(Config{STFT: retrieval.Config{NFFT: 256, Hop: 64}, SampleRate: 16000, ItersPerHop: 4, Lookahead: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestPipelineEffects(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(fx Effects) []float64 {
-		p, err := NewPipeline(e, a, true)
+		p, err := NewPipeline(e, a, Aligned)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestPipelineEffects(t *testing.T) {
 func TestFramePipeline(t *testing.T) {
 	x := testSignal()[:6000]
 	cfg := retrieval.Config{NFFT: 512, Hop: 128}
-	e, err := NewEngine(Config{STFT: cfg, ItersPerHop: 4})
+	e, err := NewEngine(Config{STFT: cfg, ItersPerHop: 4, Lookahead: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func TestFramePipeline(t *testing.T) {
 	keep := func(m []float64) error { frames = append(frames, append([]float64(nil), m...)); return nil }
 	a.Write(x, keep)
 	a.Flush(keep)
-	for _, compensate := range []bool{true, false} {
-		p := NewFramePipeline(e, compensate, 0)
+	for _, align := range []Alignment{Aligned, Delayed} {
+		p := NewFramePipeline(e, align, 0)
 		p.SetLength(int64(len(x)))
 		var y []float64
 		emit := func(v []float64) error { y = append(y, v...); return nil }
@@ -119,7 +119,7 @@ func TestFramePipeline(t *testing.T) {
 		if err := p.Flush(emit); err != nil {
 			t.Fatal(err)
 		}
-		if !compensate {
+		if align == Delayed {
 			d := e.Latency().FileDelay
 			if len(y) != len(frames)*e.Hop()+e.FlushLen() {
 				t.Fatalf("uncompensated: %d samples, want the engine's %d", len(y), len(frames)*e.Hop()+e.FlushLen())
@@ -132,11 +132,11 @@ func TestFramePipeline(t *testing.T) {
 			y = y[d:][:len(x)]
 		}
 		if len(y) != len(want) {
-			t.Fatalf("compensate %v: %d samples, want %d", compensate, len(y), len(want))
+			t.Fatalf("%v: %d samples, want %d", align, len(y), len(want))
 		}
 		for i := range y {
 			if y[i] != want[i] {
-				t.Fatalf("compensate %v: sample %d = %g, want %g", compensate, i, y[i], want[i])
+				t.Fatalf("%v: sample %d = %g, want %g", align, i, y[i], want[i])
 			}
 		}
 	}

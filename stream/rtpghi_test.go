@@ -14,9 +14,9 @@ import (
 // convergence (dB) of the output against x in the STFT stft (retrieval.STFTSpectralConvergenceDB).
 func rtpghiSC(t *testing.T, stft retrieval.Config, causal bool, x []float64) float64 {
 	t.Helper()
-	c := stream.Config{STFT: stft, ItersPerHop: -1, Lookahead: 1}
+	c := stream.Config{STFT: stft, Lookahead: 1}
 	if causal {
-		c = stream.Config{STFT: stft, ItersPerHop: -1, NoLookahead: true, WarmStart: stream.RTPGHICausal}
+		c = stream.Config{STFT: stft, WarmStart: stream.RTPGHICausal}
 	}
 	sc, _ := resynthSC(t, c, x)
 	return sc
@@ -87,9 +87,9 @@ func TestPGHISpeech(t *testing.T) {
 		}
 		pg := retrieval.STFTSpectralConvergenceDB(c.cfg, speech, x0)
 		var rt [2]float64
-		for i, causal := range []bool{false, true} {
+		for i, diff := range []retrieval.TimeDifferences{retrieval.CentredDifferences, retrieval.BackwardDifferences} {
 			phase := make([]float64, len(mag))
-			if err := retrieval.RTPGHIPhase(phase, mag, s.Frames(), s.Config(), causal, retrieval.PGHITolerance, 1); err != nil {
+			if err := retrieval.RTPGHIPhase(phase, mag, s.Frames(), s.Config(), diff, retrieval.PGHITolerance, 1); err != nil {
 				t.Fatal(err)
 			}
 			spec := make([]complex128, len(mag))

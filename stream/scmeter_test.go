@@ -56,7 +56,7 @@ func TestSCMeterMatchesRetrieval(t *testing.T) {
 // checks the output is bit-identical to Resynthesize's, with and without compensation.
 func TestPipelineBlocksMatchResynthesize(t *testing.T) {
 	cfg := retrieval.Config{NFFT: 256, Hop: 64}
-	e, err := NewEngine(Config{STFT: cfg, SampleRate: 16000, ItersPerHop: 4})
+	e, err := NewEngine(Config{STFT: cfg, SampleRate: 16000, ItersPerHop: 4, Lookahead: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +69,8 @@ func TestPipelineBlocksMatchResynthesize(t *testing.T) {
 		t.Fatalf("Resynthesize: %v, %d samples", err, len(want))
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, compensate := range []bool{true, false} {
-		p, err := NewPipeline(e, a, compensate)
+	for _, align := range []Alignment{Aligned, Delayed} {
+		p, err := NewPipeline(e, a, align)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,11 +87,11 @@ func TestPipelineBlocksMatchResynthesize(t *testing.T) {
 			t.Fatal(err)
 		}
 		delay := e.Latency().FileDelay
-		if compensate {
+		if align == Aligned {
 			delay = 0
 		}
 		if len(got) != len(x)+delay || p.Emitted() != len(got) {
-			t.Fatalf("compensate %v: %d samples, want %d", compensate, len(got), len(x)+delay)
+			t.Fatalf("%v: %d samples, want %d", align, len(got), len(x)+delay)
 		}
 		for i, v := range got[:delay] {
 			if v != 0 {
@@ -100,7 +100,7 @@ func TestPipelineBlocksMatchResynthesize(t *testing.T) {
 		}
 		for i, v := range got[delay:] {
 			if v != want[i] {
-				t.Fatalf("compensate %v: sample %d is %g, Resynthesize %g", compensate, i, v, want[i])
+				t.Fatalf("%v: sample %d is %g, Resynthesize %g", align, i, v, want[i])
 			}
 		}
 	}
@@ -113,8 +113,8 @@ func TestPipelineOutputLength(t *testing.T) {
 	cfg := retrieval.Config{NFFT: 256, Hop: 64}
 	for _, l := range []int{0, 1, 3} {
 		for _, n := range []int{1, 63, 64, 200, 6034} {
-			for _, compensate := range []bool{true, false} {
-				c := Config{STFT: cfg, Lookahead: l, NoLookahead: l == 0, ItersPerHop: 1}
+			for _, align := range []Alignment{Aligned, Delayed} {
+				c := Config{STFT: cfg, Lookahead: l, ItersPerHop: 1}
 				if l == 0 {
 					c.WarmStart = RTPGHICausal
 				}
@@ -123,7 +123,7 @@ func TestPipelineOutputLength(t *testing.T) {
 					t.Fatal(err)
 				}
 				a, _ := NewAnalyzer(cfg)
-				p, err := NewPipeline(e, a, compensate)
+				p, err := NewPipeline(e, a, align)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -137,11 +137,11 @@ func TestPipelineOutputLength(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := n
-				if !compensate {
+				if align == Delayed {
 					want += e.Latency().FileDelay
 				}
 				if got != want {
-					t.Errorf("ℓ = %d, %d samples, compensate %v: %d out, want %d", l, n, compensate, got, want)
+					t.Errorf("ℓ = %d, %d samples, %v: %d out, want %d", l, n, align, got, want)
 				}
 				e.Close()
 				a.Close()

@@ -27,7 +27,10 @@ func TestBenchQuickJSON(t *testing.T) {
 				Mode, Method string
 				SCdB         float64
 			}
-			Streams struct{ Sustained int }
+			Streams []struct {
+				Precision string
+				Sustained int
+			}
 		}
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
@@ -42,6 +45,9 @@ func TestBenchQuickJSON(t *testing.T) {
 	}
 	if modes["offline"] < 5 || modes["streaming"] < 4 {
 		t.Errorf("rows per mode: %v", modes)
+	}
+	if len(r.Results.Streams) != 2 || r.Results.Streams[0].Precision != "float64" || r.Results.Streams[1].Precision != "float32" {
+		t.Errorf("streams per core: %+v, want a float64 and a float32 measurement", r.Results.Streams)
 	}
 	for _, f := range []string{"REPORT.md", "plots/sc_vs_latency.png", "plots/sc_vs_iterations.png", "plots/sc_vs_compute.png",
 		"plots/hop_histogram.png", "plots/spectrogram_original.png", "plots/spectrogram_reconstruction.png"} {

@@ -20,7 +20,7 @@ import (
 func runDemo(args []string) error {
 	fs := newFlagSet("demo", "demo [options]",
 		"Inverts MATLAB's stftmag2sig example (an exponential chirp 1→1024 Hz at 2048 Hz, n_fft 128, hop 32)\n"+
-			"with GD, GLA, FGLA and PGHI→FGLA, prints the spectral convergence of each and writes their WAVs;\n"+
+			"with L-BFGS, GLA, FGLA and PGHI→FGLA, prints the spectral convergence of each and writes their WAVs;\n"+
 			"then, when espeak-ng is installed, the same for a spoken sentence at 16 kHz, offline and streaming.")
 	outDir := fs.StringP("out-dir", "o", "rephase-demo", "`DIR` for the WAV files")
 	iters := fs.Int("iters", 600, "iterations per method")
@@ -57,13 +57,13 @@ func runDemo(args []string) error {
 		name, file string
 		opt        retrieval.Options
 	}{
-		{"gd", "gd.wav", retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS}},
-		{"gla", "gla.wav", retrieval.Options{Method: retrieval.GLA}},
-		{"fgla", "fgla.wav", retrieval.Options{Method: retrieval.FGLA}},
-		{"fgla", "pghi-fgla.wav", retrieval.Options{Method: retrieval.FGLA, Init: retrieval.InitPGHI}},
+		{"lbfgs", "lbfgs.wav", retrieval.Options{Optimizer: retrieval.LBFGS}},
+		{"gla", "gla.wav", retrieval.Options{Optimizer: retrieval.GLA}},
+		{"fgla", "fgla.wav", retrieval.Options{Optimizer: retrieval.FGLA}},
+		{"fgla", "pghi-fgla.wav", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
 	} {
 		c.opt.MaxIter = *iters
-		c.opt.Tol = -1
+		c.opt.Tol = 0
 		start := time.Now()
 		res, err := retrieval.Invert(p, c.opt)
 		if err != nil {
@@ -72,9 +72,6 @@ func runDemo(args []string) error {
 		r := row{Name: c.name, Init: c.opt.Init.String(), Iterations: res.Iterations, Mode: "offline",
 			SCdB: retrieval.DB(p.SpectralConvergence(res.Signal)), RelL2: retrieval.RelativeL2(x, res.Signal),
 			Seconds: time.Since(start).Seconds(), File: filepath.Join(*outDir, c.file)}
-		if c.opt.Method == retrieval.GD {
-			r.Optimizer = c.opt.Optimizer.String()
-		}
 		if err := wav.Write(r.File, rate, [][]float64{res.Signal}, wav.Float32); err != nil {
 			return err
 		}
@@ -89,7 +86,7 @@ func runDemo(args []string) error {
 		if err != nil {
 			return err
 		}
-		r.File = filepath.Join(*outDir, "scalogram-gd.wav")
+		r.File = filepath.Join(*outDir, "scalogram-lbfgs.wav")
 		if err := wav.Write(r.File, rate, [][]float64{y}, wav.Float32); err != nil {
 			return err
 		}
@@ -102,7 +99,7 @@ func runDemo(args []string) error {
 		if err != nil {
 			return err
 		}
-		r.File = filepath.Join(*outDir, "scattering-gd.wav")
+		r.File = filepath.Join(*outDir, "scattering-lbfgs.wav")
 		if err := wav.Write(r.File, rate, [][]float64{y}, wav.Float32); err != nil {
 			return err
 		}
@@ -116,7 +113,7 @@ func runDemo(args []string) error {
 	}{
 		{"stream lbfgs ℓ=3", "stream-lbfgs.wav", stream.Config{Lookahead: 3, ItersPerHop: 16, Optimizer: stream.LBFGS}},
 		{"stream rtisi-la ℓ=3", "stream-rtisi-la.wav", stream.Config{Lookahead: 3, ItersPerHop: 16, Optimizer: stream.GLA, WarmStart: stream.RTISI}},
-		{"stream rtpghi ℓ=1", "stream-rtpghi.wav", stream.Config{Lookahead: 1, ItersPerHop: -1}},
+		{"stream rtpghi ℓ=1", "stream-rtpghi.wav", stream.Config{Lookahead: 1}},
 	} {
 		c.cfg.STFT, c.cfg.SampleRate = retrieval.Config{NFFT: 128, Hop: 32}, rate
 		e, err := stream.NewEngine(c.cfg)
@@ -179,9 +176,6 @@ func printDemoRows(rows []demoRow) {
 	fmt.Printf("%-20s %-13s %10s %10s %10s %9s %11s  %s\n", "method", "init", "iterations", "SC (dB)", "wave err", "seconds", "latency ms", "file")
 	for _, r := range rows {
 		name := r.Name
-		if r.Optimizer != "" {
-			name += " (" + r.Optimizer + ")"
-		}
 		its, lat := fmt.Sprint(r.Iterations), "offline"
 		if r.Mode == "streaming" {
 			its, lat = fmt.Sprintf("%d/hop", r.Iterations), fmt.Sprintf("%.1f", r.LatencyMs)
@@ -192,8 +186,7 @@ func printDemoRows(rows []demoRow) {
 
 // demoRow is one line of the demo's table.
 type demoRow struct {
-	Name          string  `json:"method"`
-	Optimizer     string  `json:"optimizer,omitempty"`
+	Name          string  `json:"method"` // the optimizer's name (retrieval.Optimizer), with the transform or "stream"
 	Init          string  `json:"init"`
 	Iterations    int     `json:"iterations"`
 	SCdB          float64 `json:"sc_db"`
@@ -224,13 +217,13 @@ func demoScalogram(x []float64, rate, iters int) (demoRow, []float64, error) {
 	if err != nil {
 		return demoRow{}, nil, err
 	}
-	res, err := retrieval.InvertScalogram(p, retrieval.Options{Method: retrieval.GD, Optimizer: retrieval.LBFGS,
+	res, err := retrieval.InvertScalogram(p, retrieval.Options{Optimizer: retrieval.LBFGS,
 		MaxIter: iters, Tol: 1e-5, Init: retrieval.InitNoise, Seed: 1})
 	if err != nil {
 		return demoRow{}, nil, err
 	}
 	y := res.Signal[left : left+len(x)]
-	return demoRow{Name: "scalogram gd", Optimizer: "lbfgs", Init: "noise", Iterations: res.Iterations, Mode: "offline",
+	return demoRow{Name: "scalogram lbfgs", Init: "noise", Iterations: res.Iterations, Mode: "offline",
 		SCdB: retrieval.DB(p.SpectralConvergence(res.Signal)), RelL2: retrieval.RelativeL2(x, y),
 		Seconds: time.Since(start).Seconds(), Inconsistency: res.Inconsistency}, y, nil
 }

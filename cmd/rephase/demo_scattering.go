@@ -33,7 +33,7 @@ func demoScattering(iters int) (demoRow, []float64, error) {
 	if err != nil {
 		return demoRow{}, nil, err
 	}
-	return demoRow{Name: "scattering", Optimizer: "lbfgs", Init: "noise", Iterations: res.Iterations, Mode: "offline",
+	return demoRow{Name: "scattering " + opt.Optimizer.String(), Init: "noise", Iterations: res.Iterations, Mode: "offline",
 		SCdB: retrieval.DB(p.SpectralConvergence(res.Signal)), RelL2: retrieval.RelativeL2(x, res.Signal),
 		Seconds: time.Since(start).Seconds(), Inconsistency: res.Inconsistency}, res.Signal, nil
 }

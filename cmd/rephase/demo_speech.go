@@ -45,7 +45,7 @@ func demoSpeech(dir string, iters int) ([]demoRow, string, error) {
 		init retrieval.Init
 	}{{"speech-fgla.wav", retrieval.InitZero}, {"speech-pghi-fgla.wav", retrieval.InitPGHI}} {
 		start := time.Now()
-		res, err := retrieval.Invert(p, retrieval.Options{Method: retrieval.FGLA, Init: c.init, MaxIter: iters, Tol: -1})
+		res, err := retrieval.Invert(p, retrieval.Options{Optimizer: retrieval.FGLA, Init: c.init, MaxIter: iters})
 		if err != nil {
 			return nil, "", err
 		}
@@ -57,7 +57,8 @@ func demoSpeech(dir string, iters int) ([]demoRow, string, error) {
 		}
 	}
 	for _, look := range []int{3, 1} {
-		c := stream.Config{STFT: cfg, SampleRate: rate, Lookahead: look}
+		c := stream.DefaultConfig()
+		c.STFT, c.SampleRate, c.Lookahead = cfg, rate, look
 		e, err := stream.NewEngine(c)
 		if err != nil {
 			return nil, "", err

@@ -28,12 +28,12 @@ func runInvert(args []string) error {
 	fs := newFlagSet("invert", "invert IN.{wav,npy} --out OUT.wav [options]",
 		"A WAV input is analysed (each channel) and its magnitudes inverted, with rel_l2 against it;\n"+
 			"an .npy input holds magnitudes (bins × frames as librosa writes them, or --frames-first).\n"+
-			"With --tfr cwt the WAV's scalogram is inverted instead (defaults then: --method gd with\n"+
-			"L-BFGS, --init noise, --iters 100, --tol 1e-5). A mel, power or log spectrogram (.npy with --n-mels,\n"+
+			"With --tfr cwt the WAV's scalogram is inverted instead (defaults then: --method lbfgs,\n"+
+			"--init noise, --iters 100, --tol 1e-5). A mel, power or log spectrogram (.npy with --n-mels,\n"+
 			"--preset, --power or --log) has its own flags: rephase invert --n-mels 80 --help.")
 	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
-	method := fs.String("method", "fgla", "gla | fgla | gd")
-	optimizer := fs.String("optimizer", "lbfgs", "for --method gd: adam | sgdm | lbfgs")
+	method := fs.String("method", "fgla", methodUsage)
+	optimizer := fs.String("optimizer", "", optimizerUsage)
 	iters := fs.Int("iters", 100, "maximum iterations (0: none, the initial signal itself; --init pghi --iters 0 is PGHI alone)")
 	tol := fs.Float64("tol", 1e-4, "stop when the normalised inconsistency falls below this (≤ 0: never)")
 	initName := fs.String("init", "zero", "initial phase: zero | random | pghi | noise (a random signal, the default of --tfr cwt)")
@@ -71,14 +71,18 @@ func runInvert(args []string) error {
 	if in == "" || *out == "" {
 		return badInput("invert: need an input file and --out")
 	}
+	def := ""
+	if *tfr == "cwt" || *tfr == "scattering" {
+		def = "lbfgs"
+	}
+	if *method, err = resolveMethod(fs, *method, *optimizer, def, os.Stderr); err != nil {
+		return err
+	}
 	switch *tfr {
 	case "stft":
 	case "cwt":
 		set := map[string]bool{}
 		fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
-		if !set["method"] {
-			*method = "gd"
-		}
 		if !set["init"] {
 			*initName = "noise"
 		}
@@ -89,14 +93,14 @@ func runInvert(args []string) error {
 			*iters = 100 // 1.4 s of 16 kHz speech in about 8 s on one core (benchmarks/REPORT.md)
 		}
 	case "scattering":
-		scatteringDefaults(fs, method, initName, iters, nfft, hop)
+		scatteringDefaults(fs, initName, iters, nfft, hop)
 	default:
 		return badInput("invert: unknown --tfr %q (stft | cwt | scattering)", *tfr)
 	}
 	if *threads < 1 {
 		return badInput("invert: --threads %d: want ≥ 1", *threads)
 	}
-	common := invertCommon{method: *method, optimizer: *optimizer, init: *initName,
+	common := invertCommon{method: *method, init: *initName,
 		iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16, normalize: *normalize,
 		json: *asJSON, nfft: *nfft, hop: *hop, threads: *threads}
 	if *tfr == "scattering" { // its own checks: --lr is torch's SGD lr there, not in Griffin-Lim steps
@@ -137,17 +141,11 @@ func runInvert(args []string) error {
 		return inputError{err}
 	}
 	opt := retrieval.Options{MaxIter: *iters, Tol: *tol, Alpha: *alpha, LearningRate: *lr, Seed: *seed, Threads: *threads}
-	if opt.Method, err = retrieval.ParseMethod(*method); err != nil {
-		return inputError{err}
-	}
-	if opt.Optimizer, err = retrieval.ParseOptimizer(*optimizer); err != nil {
+	if opt.Optimizer, err = retrieval.ParseOptimizer(*method); err != nil {
 		return inputError{err}
 	}
 	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
 		return inputError{err}
-	}
-	if *tol <= 0 {
-		opt.Tol = -1
 	}
 	loss := retrieval.Loss{Compress: *compress}
 
@@ -264,14 +262,8 @@ func runInvert(args []string) error {
 			done := c * opt.MaxIter
 			opt.OnIteration = func(it int) { bar.Set(done + it) }
 		}
-		var res *retrieval.Result
-		if opt.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
-			x := make([]float64, s.Length())
-			if err := p.InitialSignal(x, opt.Init, opt.Seed); err != nil {
-				return err
-			}
-			res = &retrieval.Result{Signal: x, Inconsistency: p.Inconsistency(x), Stop: retrieval.MaxIterations}
-		} else if res, err = retrieval.Invert(p, opt); err != nil {
+		res, err := retrieval.Invert(p, opt) // --iters 0: the initial signal
+		if err != nil {
 			return err
 		}
 		if *display {
@@ -309,14 +301,11 @@ func runInvert(args []string) error {
 	}
 	iterPerChannel := totalIters / len(jobs)
 	result := map[string]any{
-		"input": in, "output": *out, "method": opt.Method.String(), "init": opt.Init.String(),
+		"input": in, "output": *out, "method": opt.Optimizer.String(), "init": opt.Init.String(),
 		"iterations": iterPerChannel, "stop": stop.String(), "seconds": secs,
 		"ms_per_iteration": msPerIteration(secs, totalIters), "threads": threadsUsed,
 		"sc_db": mean(scs), "channels": len(jobs), "sample_rate": rate, "samples": sigLen,
 		"n_fft": cfg.NFFT, "hop_length": cfg.Hop, "win_length": cfg.WinLength, "window": cfg.Window.String(),
-	}
-	if opt.Method == retrieval.GD {
-		result["optimizer"] = opt.Optimizer.String()
 	}
 	if rels != nil {
 		result["rel_l2"] = mean(rels)
@@ -326,11 +315,7 @@ func runInvert(args []string) error {
 		return writeJSON(os.Stdout, result)
 	}
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, *out, len(jobs), sigLen, rate)
-	fmt.Printf("method %s", opt.Method)
-	if opt.Method == retrieval.GD {
-		fmt.Printf(" (%s)", opt.Optimizer)
-	}
-	fmt.Printf(", init %s, %d iterations (%s), %.3f s, %.3f ms/iteration\n", opt.Init, iterPerChannel, stop, secs, result["ms_per_iteration"])
+	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s, %.3f ms/iteration\n", opt.Optimizer, opt.Init, iterPerChannel, stop, secs, result["ms_per_iteration"])
 	fmt.Printf("spectral convergence %.2f dB", mean(scs))
 	if rels != nil {
 		fmt.Printf("; waveform error (sign-aligned) %.4f", mean(rels))
@@ -402,6 +387,44 @@ func channelReader(r *wav.Reader, c int) func(p []float64) (int, error) {
 	}
 }
 
+// methodUsage and optimizerUsage are the help of invert's --method and of the deprecated
+// --optimizer (which --method replaces: the offline and streaming optimizers share one
+// vocabulary, retrieval.Optimizer).
+const (
+	methodUsage    = "fgla | gla | lbfgs | adam | sgdm (gd: deprecated, with --optimizer)"
+	optimizerUsage = "deprecated: --method lbfgs | adam | sgdm (with --method gd: the gradient optimizer; default lbfgs)"
+)
+
+// resolveMethod returns the optimizer named by invert's --method (method) and the deprecated
+// --optimizer (optimizer; "" when not given) of fs: --method gd means --optimizer's optimizer
+// (L-BFGS by default), an --optimizer without --method (or equal to it) means that optimizer,
+// and both print a deprecation line on warn; neither flag given means def when it is not "".
+// It returns an input error for an unknown name or an --optimizer that contradicts --method.
+func resolveMethod(fs *pflag.FlagSet, method, optimizer, def string, warn io.Writer) (string, error) {
+	methodSet := fs.Changed("method")
+	switch {
+	case strings.EqualFold(strings.TrimSpace(method), "gd"):
+		if optimizer == "" {
+			optimizer = "lbfgs"
+		}
+		method = optimizer
+		fmt.Fprintf(warn, "rephase: --method gd is deprecated and will be removed: use --method %s\n", strings.ToLower(method))
+	case optimizer != "":
+		if methodSet && !strings.EqualFold(strings.TrimSpace(method), strings.TrimSpace(optimizer)) {
+			return "", badInput("--optimizer %s contradicts --method %s: --method names the optimizer (fgla | gla | lbfgs | adam | sgdm)", optimizer, method)
+		}
+		method = optimizer
+		fmt.Fprintf(warn, "rephase: --optimizer is deprecated and will be removed: use --method %s\n", strings.ToLower(method))
+	case !methodSet && def != "":
+		method = def
+	}
+	o, err := retrieval.ParseOptimizer(method)
+	if err != nil {
+		return "", inputError{err}
+	}
+	return o.String(), nil
+}
+
 // maxSGDMRate bounds SGDM's learning rate: heavy-ball momentum β converges on a quadratic of
 // curvature ≤ L only for steps below 2·(1 + β)/L, and after the preconditioner a unit step is a
 // Griffin-Lim step, the minimiser of a majoriser of curvature 1; with retrieval's β = 0.9 that is
@@ -423,7 +446,7 @@ func (o invertCommon) validate() error {
 		return badInput("invert: --alpha %v: want 0 < α ≤ 1 (FGLA's extrapolation; --method gla is α = 0)", o.alpha)
 	case !(o.lr >= 0) || math.IsInf(o.lr, 0):
 		return badInput("invert: --lr %v: want a finite learning rate ≥ 0 (0: the optimizer's default)", o.lr)
-	case strings.EqualFold(o.method, "gd") && strings.EqualFold(o.optimizer, "sgdm") && o.lr >= maxSGDMRate:
+	case strings.EqualFold(o.method, "sgdm") && o.lr >= maxSGDMRate:
 		return badInput("invert: --lr %v: SGDM diverges from %.2g Griffin-Lim steps on (momentum 0.9); want 0 < lr < %.2g", o.lr, maxSGDMRate, maxSGDMRate)
 	}
 	return checkNFFT("", o.nfft, 0)

@@ -37,14 +37,14 @@ func (c *cwtFlags) register(fs *pflag.FlagSet) {
 
 // invertCommon carries invert's method options to the scalogram path.
 type invertCommon struct {
-	method, optimizer, init string
-	iters                   int
-	tol, lr, alpha          float64
-	seed                    uint64
-	display, pcm16, json    bool
-	normalize               bool
-	nfft, hop               int // for the STFT-domain spectral convergence of the result
-	threads                 int // --threads (not used by --tfr scattering)
+	method, init         string // method: an optimizer's name (resolveMethod)
+	iters                int
+	tol, lr, alpha       float64
+	seed                 uint64
+	display, pcm16, json bool
+	normalize            bool
+	nfft, hop            int // for the STFT-domain spectral convergence of the result
+	threads              int // --threads (not used by --tfr scattering)
 }
 
 // parseFreqLimits parses "FMIN,FMAX" (Hz).
@@ -93,17 +93,11 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		return badInput("invert: --pad %d: want 0..%d samples (the signal's length)", cf.pad, a.Len())
 	}
 	opt := retrieval.Options{MaxIter: o.iters, Tol: o.tol, Alpha: o.alpha, LearningRate: o.lr, Seed: o.seed, Threads: o.threads}
-	if opt.Method, err = retrieval.ParseMethod(o.method); err != nil {
-		return inputError{err}
-	}
-	if opt.Optimizer, err = retrieval.ParseOptimizer(o.optimizer); err != nil {
+	if opt.Optimizer, err = retrieval.ParseOptimizer(o.method); err != nil {
 		return inputError{err}
 	}
 	if opt.Init, err = retrieval.ParseInit(o.init); err != nil {
 		return inputError{err}
-	}
-	if o.tol <= 0 {
-		opt.Tol = -1
 	}
 	if opt.Init == retrieval.InitPGHI {
 		return badInput("invert: --init pghi is for the STFT; use noise, zero or random with --tfr cwt")
@@ -157,16 +151,8 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Normalized Inconsistency  \n", ch)
 			o.Progress = func(it int, inc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, inc) }
 		}
-		var res *retrieval.Result
-		if o.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
-			x := make([]float64, c.Length())
-			if o.InitialSignal != nil {
-				copy(x, o.InitialSignal)
-			} else if err := p.InitialSignal(x, o.Init, o.Seed); err != nil {
-				return inputError{err}
-			}
-			res = &retrieval.Result{Signal: x, Inconsistency: p.Inconsistency(x), Stop: retrieval.MaxIterations}
-		} else if res, err = retrieval.InvertScalogram(p, o); err != nil {
+		res, err := retrieval.InvertScalogram(p, o) // --iters 0: the initial signal
+		if err != nil {
 			return inputError{err}
 		}
 		if display {
@@ -198,7 +184,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	}
 	rc := c.Config()
 	result := map[string]any{
-		"input": in, "output": out, "tfr": "cwt", "method": opt.Method.String(), "init": opt.Init.String(),
+		"input": in, "output": out, "tfr": "cwt", "method": opt.Optimizer.String(), "init": opt.Init.String(),
 		"wavelet": rc.Wavelet.String(), "voices": rc.VoicesPerOctave, "scales": c.Scales(),
 		"freq_limits": rc.FreqLimits, "include_lowpass": rc.IncludeLowpass, "boundary": rc.Boundary.String(),
 		"pad": [2]int{left, right}, "iterations": totalIters / len(outs), "stop": stop.String(),
@@ -208,19 +194,13 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 		"channels": len(outs), "sample_rate": a.SampleRate, "samples": a.Len(),
 		"stft_n_fft": stftCfg.NFFT, "stft_hop_length": stftCfg.Hop,
 	}
-	if opt.Method == retrieval.GD {
-		result["optimizer"] = opt.Optimizer.String()
-	}
 	if o.json {
 		return writeJSON(os.Stdout, result)
 	}
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, out, len(outs), a.Len(), a.SampleRate)
 	fmt.Printf("scalogram: %v wavelet, %d voices/octave, %d scales, %.4g–%.4g Hz, low-pass %v, %s boundary, padding %d+%d\n",
 		rc.Wavelet, rc.VoicesPerOctave, c.Scales(), rc.FreqLimits[0], rc.FreqLimits[1], rc.IncludeLowpass, rc.Boundary, left, right)
-	fmt.Printf("method %s", opt.Method)
-	if opt.Method == retrieval.GD {
-		fmt.Printf(" (%s)", opt.Optimizer)
-	}
+	fmt.Printf("method %s", opt.Optimizer)
 	fmt.Printf(", init %s, %d iterations (%s), inconsistency %.3g, %.3f s, %.2f ms/iteration\n", opt.Init,
 		totalIters/len(outs), stop, mean(incs), secs, result["ms_per_iteration"])
 	fmt.Printf("spectral convergence %.2f dB (scalogram), %.2f dB (STFT, n_fft %d, hop %d); waveform error (sign-aligned) %.4f\n",

@@ -63,7 +63,7 @@ func runInvertMel(args []string) error {
 	fs := newFlagSet("invert", "invert SPEC.npy --out OUT.wav --n-mels N [options]",
 		"SPEC.npy is g(Φ·|STFT|^p): a mel spectrogram (n_mels × frames, or (1, n_mels, frames) as\n"+
 			"torchaudio writes it) or, without --n-mels, a linear one (bins × frames) stored as power or log.\n"+
-			"The mel loss is minimised directly (GD with L-BFGS from the clipped least-squares magnitudes\n"+
+			"The mel loss is minimised directly (L-BFGS from the clipped least-squares magnitudes\n"+
 			"with PGHI phase by default).")
 	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
 	preset := fs.String("preset", "", "librosa | torchaudio | hifigan: that library's defaults (explicit flags override)")
@@ -89,8 +89,8 @@ func runInvertMel(args []string) error {
 	topDB := fs.Float64("top-db", 0, "db dynamic range the input was clipped to (0: none; librosa's default is 80)")
 	length := fs.Int("length", 0, "signal length (samples; 0: (frames−1)·hop for center framing)")
 	framesFirst := fs.Bool("frames-first", false, "input is frames × rows instead of rows × frames")
-	method := fs.String("method", "", "gla | fgla | gd (default: gd for mel input, fgla for linear)")
-	optimizer := fs.String("optimizer", "lbfgs", "for --method gd: adam | sgdm | lbfgs")
+	method := fs.String("method", "", "fgla | gla | lbfgs | adam | sgdm (default: lbfgs for mel input, fgla for linear; gd: deprecated, with --optimizer)")
+	optimizer := fs.String("optimizer", "", optimizerUsage)
 	iters := fs.Int("iters", 100, "maximum iterations (0: the initial signal)")
 	alpha := fs.Float64("alpha", 0.99, "FGLA extrapolation α, 0 < α ≤ 1")
 	lr := fs.Float64("lr", 0, "learning rate of adam (units of the signal's RMS) and sgdm (units of a preconditioned step); 0: the optimizer's default")
@@ -194,24 +194,19 @@ func runInvertMel(args []string) error {
 	}
 	defer s.Close()
 
-	common := invertCommon{method: *method, optimizer: *optimizer, iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, nfft: *nfft}
+	def := "fgla"
+	if mel != nil {
+		def = "lbfgs"
+	}
+	if *method, err = resolveMethod(fs, *method, *optimizer, def, os.Stderr); err != nil {
+		return err
+	}
+	common := invertCommon{method: *method, iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, nfft: *nfft}
 	if err := common.validate(); err != nil {
 		return err
 	}
 	opt := retrieval.Options{MaxIter: *iters, Tol: *tol, Seed: *seed, Alpha: *alpha, LearningRate: *lr}
-	if *tol <= 0 {
-		opt.Tol = -1
-	}
-	if *method == "" {
-		*method = "fgla"
-		if mel != nil {
-			*method = "gd"
-		}
-	}
-	if opt.Method, err = retrieval.ParseMethod(*method); err != nil {
-		return inputError{err}
-	}
-	if opt.Optimizer, err = retrieval.ParseOptimizer(*optimizer); err != nil {
+	if opt.Optimizer, err = retrieval.ParseOptimizer(*method); err != nil {
 		return inputError{err}
 	}
 	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
@@ -240,10 +235,10 @@ func runInvertMel(args []string) error {
 		default:
 			return badInput("invert: unknown --fit %q (linear | stored)", *fit)
 		}
-		x, res, err = runOrStart(opt, s.Length(), p.InitialSignal, func() (*retrieval.Result, error) { return retrieval.InvertMel(p, opt) })
-		if err != nil {
+		if res, err = retrieval.InvertMel(p, opt); err != nil { // --iters 0: the initial signal
 			return err
 		}
+		x = res.Signal
 		sc, inc = p.SpectralConvergence(x), p.Inconsistency(x)
 	} else {
 		mag, err := retrieval.DecompressSpectrogram(target, rows, loss)
@@ -254,10 +249,10 @@ func runInvertMel(args []string) error {
 		if err != nil {
 			return melInputError(in, err)
 		}
-		x, res, err = runOrStart(opt, s.Length(), p.InitialSignal, func() (*retrieval.Result, error) { return retrieval.Invert(p, opt) })
-		if err != nil {
+		if res, err = retrieval.Invert(p, opt); err != nil {
 			return err
 		}
+		x = res.Signal
 		sc, inc = p.SpectralConvergence(x), p.Inconsistency(x)
 	}
 	secs := time.Since(start).Seconds()
@@ -269,7 +264,7 @@ func runInvertMel(args []string) error {
 		return err
 	}
 	result := map[string]any{
-		"input": in, "output": *out, "method": opt.Method.String(), "init": opt.Init.String(),
+		"input": in, "output": *out, "method": opt.Optimizer.String(), "init": opt.Init.String(),
 		"iterations": res.Iterations, "stop": res.Stop.String(), "seconds": secs,
 		"sc_db": retrieval.DB(sc), "inconsistency": inc, "sample_rate": *sr, "samples": sigLen,
 		"n_fft": cfg.NFFT, "hop_length": cfg.Hop, "power": loss.Power, "log": logc.String(),
@@ -277,9 +272,6 @@ func runInvertMel(args []string) error {
 	if mel != nil {
 		result["n_mels"] = *nMels
 		result["mel_scale"], result["mel_norm"], result["fit"] = scale.String(), norm.String(), *fit
-	}
-	if opt.Method == retrieval.GD {
-		result["optimizer"] = opt.Optimizer.String()
 	}
 	if *asJSON {
 		return writeJSON(os.Stdout, result)
@@ -289,26 +281,9 @@ func runInvertMel(args []string) error {
 		kind = fmt.Sprintf("%d-band mel", *nMels)
 	}
 	fmt.Printf("%s → %s: %s spectrogram (power %g, log %s), %d samples at %d Hz\n", in, *out, kind, *power, logc, sigLen, *sr)
-	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s\n", opt.Method, opt.Init, res.Iterations, res.Stop, secs)
+	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s\n", opt.Optimizer, opt.Init, res.Iterations, res.Stop, secs)
 	fmt.Printf("spectral convergence %.2f dB (%s, uncompressed)\n", retrieval.DB(sc), kind)
 	return nil
-}
-
-// runOrStart runs invert, or for --iters 0 returns the initial signal alone.
-func runOrStart(opt retrieval.Options, n int, init func([]float64, retrieval.Init, uint64) error,
-	invert func() (*retrieval.Result, error)) ([]float64, *retrieval.Result, error) {
-	if opt.MaxIter == 0 {
-		x := make([]float64, n)
-		if err := init(x, opt.Init, opt.Seed); err != nil {
-			return nil, nil, err
-		}
-		return x, &retrieval.Result{Signal: x}, nil
-	}
-	res, err := invert()
-	if err != nil {
-		return nil, nil, err
-	}
-	return res.Signal, res, nil
 }
 
 func melInputError(in string, err error) error {

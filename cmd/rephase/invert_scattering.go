@@ -31,15 +31,12 @@ func (s *scatteringFlags) register(fs *pflag.FlagSet) {
 }
 
 // scatteringDefaults sets invert's defaults for --tfr scattering on the flags the user left
-// unset: gradient descent (L-BFGS) from seeded noise, 300 iterations, tolerance 1e-4 on the
+// unset (--method is resolveMethod's, L-BFGS by default): from seeded noise, 300 iterations, tolerance 1e-4 on the
 // scattering-domain spectral convergence (−80 dB), and the STFT-domain measure at n_fft 256,
 // hop 64 (the issue's).
-func scatteringDefaults(fs *pflag.FlagSet, method, init *string, iters, nfft, hop *int) {
+func scatteringDefaults(fs *pflag.FlagSet, init *string, iters, nfft, hop *int) {
 	set := map[string]bool{}
 	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
-	if !set["method"] {
-		*method = "gd"
-	}
 	if !set["init"] {
 		*init = "noise"
 	}
@@ -85,23 +82,17 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 	cfg := retrieval.ScatteringConfig{J: sf.j, Q: sf.q, MaxOrder: sf.maxOrder}
 	opt := retrieval.ScatteringOptions{Options: retrieval.Options{MaxIter: o.iters, Tol: o.tol, LearningRate: o.lr, Seed: o.seed},
 		Warmup: sf.warmup, WarmupWeight: sf.warmupWeight, Renormalize: sf.renormalize}
-	if opt.Method, err = retrieval.ParseMethod(o.method); err != nil {
+	if opt.Optimizer, err = retrieval.ParseOptimizer(o.method); err != nil {
 		return inputError{err}
 	}
-	if opt.Method != retrieval.GD {
-		return badInput("invert: --tfr scattering is inverted by gradient descent (--method gd), not %v", opt.Method)
-	}
-	if opt.Optimizer, err = retrieval.ParseOptimizer(o.optimizer); err != nil {
-		return inputError{err}
+	if opt.Optimizer == retrieval.GLA || opt.Optimizer == retrieval.FGLA {
+		return badInput("invert: --tfr scattering is inverted by gradient descent (--method lbfgs | adam | sgdm), not %v", opt.Optimizer)
 	}
 	if opt.Init, err = retrieval.ParseInit(o.init); err != nil {
 		return inputError{err}
 	}
 	if opt.Init != retrieval.InitNoise {
 		return badInput("invert: --tfr scattering starts from noise (--init noise), not %v", opt.Init)
-	}
-	if o.tol <= 0 {
-		opt.Tol = -1
 	}
 	if o.nfft > a.Len() {
 		return badInput("%s: --n-fft %d (of the STFT-domain spectral convergence) is longer than the signal (%d samples)", in, o.nfft, a.Len())
@@ -130,14 +121,8 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 			fmt.Fprintf(os.Stderr, "channel %d\n#Iteration  |  Scattering SC  \n", ch)
 			ro.Progress = func(it int, sc float64) { fmt.Fprintf(os.Stderr, "%7d     |  %.4e \n", it, sc) }
 		}
-		var res *retrieval.Result
-		if ro.MaxIter == 0 { // the initial signal (retrieval.Options' zero MaxIter means 100)
-			y := make([]float64, a.Len())
-			if err := p.InitialSignal(y, ro.Init, ro.Seed); err != nil {
-				return inputError{err}
-			}
-			res = &retrieval.Result{Signal: y, Inconsistency: p.Inconsistency(y)}
-		} else if res, err = retrieval.InvertScattering(p, ro); err != nil {
+		res, err := retrieval.InvertScattering(p, ro) // --iters 0: the initial signal
+		if err != nil {
 			return inputError{err}
 		}
 		if o.display {
@@ -160,7 +145,7 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 		return err
 	}
 	result := map[string]any{
-		"input": in, "output": out, "tfr": "scattering", "method": opt.Method.String(), "optimizer": opt.Optimizer.String(),
+		"input": in, "output": out, "tfr": "scattering", "method": opt.Optimizer.String(),
 		"init": opt.Init.String(), "J": cfg.J, "Q": cfg.Q, "max_order": cfg.MaxOrder,
 		"paths": s.Rows(), "frames": s.Frames(), "padded_length": s.PaddedLength(),
 		"warmup": opt.Warmup, "warmup_weight": opt.WarmupWeight, "renormalize": opt.Renormalize,
@@ -176,7 +161,7 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, out, len(outs), a.Len(), a.SampleRate)
 	fmt.Printf("scattering: J %d, Q %d, max order %d: %d paths × %d frames (padded to %d)\n",
 		cfg.J, cfg.Q, cfg.MaxOrder, s.Rows(), s.Frames(), s.PaddedLength())
-	fmt.Printf("gd (%s) from noise, warm-up %d at weight %g, renormalisation %g, %d iterations (%s), %.3f s, %.2f ms/iteration\n",
+	fmt.Printf("%s from noise, warm-up %d at weight %g, renormalisation %g, %d iterations (%s), %.3f s, %.2f ms/iteration\n",
 		opt.Optimizer, opt.Warmup, opt.WarmupWeight, opt.Renormalize, totalIters/len(outs), stop, secs, result["ms_per_iteration"])
 	fmt.Printf("spectral convergence %.2f dB (scattering), %.2f dB (STFT, n_fft %d, hop %d); waveform error (sign-aligned) %.4f (the sign and sub-2^J shifts are invisible)\n",
 		mean(scs), mean(stftSCs), stftCfg.NFFT, stftCfg.Hop, mean(rels))

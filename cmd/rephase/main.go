@@ -59,7 +59,7 @@ var commands = []struct {
 	run         func(args []string) error
 	cleanUp     bool // remove temporary outputs on SIGINT/SIGTERM (cleanUpOnSignal)
 }{
-	{"demo", "invert MATLAB's exponential-chirp example with GD, GLA, FGLA and PGHI→FGLA; write ./rephase-demo/", runDemo, true},
+	{"demo", "invert MATLAB's exponential-chirp example with L-BFGS, GLA, FGLA and PGHI→FGLA; write ./rephase-demo/", runDemo, true},
 	{"invert", "offline inversion: WAV (magnitudes of its STFT) or .npy magnitudes in, WAV out", runInvert, true},
 	{"stream", "the streaming engine, WAV to WAV (optionally paced in real time through ring buffers)", runStream, false},
 	{"analyze", "WAV → frame stream of STFT magnitudes on stdout (docs/frame-stream.md)", runAnalyze, false},

@@ -51,8 +51,8 @@ func TestInvertFlagsOutOfRange(t *testing.T) {
 	}{
 		{[]string{"--alpha", "NaN"}, "--alpha NaN"},
 		{[]string{"--alpha", "1.5"}, "--alpha 1.5"},
-		{[]string{"--method", "gd", "--optimizer", "sgdm", "--lr", "1e6"}, "--lr 1e+06"},
-		{[]string{"--method", "gd", "--optimizer", "adam", "--lr", "Inf"}, "--lr +Inf"},
+		{[]string{"--method", "sgdm", "--lr", "1e6"}, "--lr 1e+06"},
+		{[]string{"--method", "adam", "--lr", "Inf"}, "--lr +Inf"},
 		{[]string{"--lr", "-1"}, "--lr -1"},
 		{[]string{"--iters", "-1"}, "--iters -1"},
 		{[]string{"--tol", "NaN"}, "--tol NaN"},
@@ -221,7 +221,7 @@ func TestOutputFilesThroughTheBinary(t *testing.T) {
 	for _, args := range [][]string{
 		{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--iters", "-1"},
 		{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--alpha", "NaN"},
-		{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--method", "gd", "--optimizer", "sgdm", "--lr", "1e6"},
+		{"invert", in, "--out", filepath.Join(dir, "o.wav"), "--method", "sgdm", "--lr", "1e6"},
 		{"stream", in, "--out", filepath.Join(dir, "o.wav"), "--hop", "512"},
 		{"analyze", in, "--out", filepath.Join(dir, "o.fs"), "--hop", "512"},
 	} {

@@ -250,3 +250,44 @@ func TestHostileStreamsThroughPipes(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveMethod: --method names any optimizer of the one vocabulary; the deprecated --method
+// gd and --optimizer still work for one release, each with one deprecation line; a contradiction
+// or an unknown name is an input error; with neither flag the command's default applies.
+func TestResolveMethod(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		def, want string
+		warns     bool
+	}{
+		{nil, "", "fgla", false},
+		{nil, "lbfgs", "lbfgs", false},
+		{[]string{"--method", "GLA"}, "lbfgs", "gla", false},
+		{[]string{"--method", "sgdm"}, "", "sgdm", false},
+		{[]string{"--method", "gd"}, "", "lbfgs", true},
+		{[]string{"--method", "gd", "--optimizer", "adam"}, "", "adam", true},
+		{[]string{"--optimizer", "sgdm"}, "lbfgs", "sgdm", true},
+		{[]string{"--method", "adam", "--optimizer", "Adam"}, "", "adam", true},
+		{[]string{"--method", "fgla", "--optimizer", "adam"}, "", "", false},
+		{[]string{"--method", "rmsprop"}, "", "", false},
+		{[]string{"--method", "gd", "--optimizer", "gd"}, "", "", true},
+	} {
+		fs := newFlagSet("invert", "", "")
+		method := fs.String("method", "fgla", methodUsage)
+		optimizer := fs.String("optimizer", "", optimizerUsage)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		var warn bytes.Buffer
+		got, err := resolveMethod(fs, *method, *optimizer, c.def, &warn)
+		var ie inputError
+		switch {
+		case c.want == "" && (err == nil || !errors.As(err, &ie)):
+			t.Errorf("%q: %q, %v; want an input error", c.args, got, err)
+		case c.want != "" && (err != nil || got != c.want):
+			t.Errorf("%q: %q, %v; want %q", c.args, got, err, c.want)
+		case c.warns != strings.Contains(warn.String(), "deprecated"):
+			t.Errorf("%q: warning %q", c.args, warn.String())
+		}
+	}
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/rephase/rephase/stream/wav"
 )
 
-// TestRunsAreBitIdentical runs invert (GD), stream (fixed iterations per hop) and invert --tfr
+// TestRunsAreBitIdentical runs invert (L-BFGS), stream (fixed iterations per hop) and invert --tfr
 // cwt twice each, every run in its own process, and compares the output WAVs byte for byte, under
 // each FFT planning mode. Under the default (wisdom) the first process measures the plans into a
 // fresh wisdom file and the second makes them from it. The pure-Go build runs this too (the test
@@ -29,7 +29,7 @@ func TestRunsAreBitIdentical(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"invert", []string{"invert", in, "--method", "gd", "--iters", "60"}},
+		{"invert", []string{"invert", in, "--method", "lbfgs", "--iters", "60"}},
 		{"stream", []string{"stream", in, "--lookahead", "3", "--iters-per-hop", "24"}},
 		{"cwt", []string{"invert", in, "--tfr", "cwt", "--iters", "15"}},
 	}

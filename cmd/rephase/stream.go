@@ -69,7 +69,7 @@ type engineFlags struct {
 func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 	return &engineFlags{
 		fs:   fs,
-		look: fs.Int("lookahead", 3, "look-ahead ℓ (frames)"),
+		look: fs.Int("lookahead", stream.DefaultLookahead, "look-ahead ℓ (frames; 0 makes the rtpghi warm start rtpghi-causal)"),
 		iters: fs.Int("iters-per-hop", stream.DefaultFileItersPerHop,
 			"optimizer iterations per frame K in file mode (0: warm start only); fixed K gives the same output bytes run after run"),
 		budget: fs.String("budget", "auto",
@@ -78,7 +78,7 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 				"unless --iters-per-hop is given, off for files; 0: off.\n"+
 				"The iterations then depend on the clock, so the output is not reproducible bit for bit: the report gives the\n"+
 				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
-		optimizer:    fs.String("optimizer", "fgla", "fgla | lbfgs | gla | adam (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)"),
+		optimizer:    fs.String("optimizer", "fgla", "fgla | gla | lbfgs | adam | sgdm (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)"),
 		warm:         fs.String("warm-start", "rtpghi", "rtpghi | rtpghi-causal | rtisi | zero | noise"),
 		future:       fs.Float64("future-weight", 0, "weight λ ∈ [0, 1] of the not-yet-arrived frames (1: RTISI-LA's normalisation)"),
 		seed:         fs.Uint64("seed", 1, "random seed"),
@@ -90,13 +90,10 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 // config resolves the engine flags; realtime says whether the run is paced in real time (where
 // --budget auto means stream.DefaultRealtimeBudget).
 func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (stream.Config, error) {
-	c := stream.Config{STFT: stft, SampleRate: rate, Lookahead: *f.look, NoLookahead: *f.look == 0,
+	c := stream.Config{STFT: stft, SampleRate: rate, Lookahead: *f.look,
 		ItersPerHop: *f.iters, FutureWeight: *f.future, Seed: *f.seed}
 	if *f.iters < 0 {
 		return c, fmt.Errorf("--iters-per-hop %d: want ≥ 0 iterations (0: warm start only)", *f.iters)
-	}
-	if *f.iters == 0 {
-		c.ItersPerHop = -1
 	}
 	itersSet := false
 	f.fs.Visit(func(fl *pflag.Flag) { itersSet = itersSet || fl.Name == "iters-per-hop" })
@@ -733,7 +730,11 @@ func runSynth(args []string) error {
 	// The frame pipeline aligns the output with the analysed signal (the engine's delay, less the
 	// Advance of centre-framed frames) and ends it at the signal's length when the header carries
 	// it (docs/frame-stream.md); --no-compensate keeps the engine's stream as it comes.
-	pl := stream.NewFramePipeline(e, !*ef.noCompensate, hdr.Advance())
+	align := stream.Aligned
+	if *ef.noCompensate {
+		align = stream.Delayed
+	}
+	pl := stream.NewFramePipeline(e, align, hdr.Advance())
 	pl.SetLength(hdr.Length)
 	var wout *wav.Writer // WAV output, written as it comes
 	var raw *rawWriter

@@ -43,7 +43,7 @@ func inversion(t *testing.T, iters int) (Spectra, Convergence) {
 	y := make([]float64, len(x))
 	y[len(y)/2] = 1 // GLA from an impulse: any start works, an all-zero one has no phase
 	for i := 1; i <= iters; i++ {
-		r, err := retrieval.Invert(p, retrieval.Options{Method: retrieval.GLA, MaxIter: 1, Tol: -1, Exact: true, InitialSignal: y})
+		r, err := retrieval.Invert(p, retrieval.Options{Optimizer: retrieval.GLA, MaxIter: 1, Exact: true, InitialSignal: y})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,9 @@ package fft
 import (
 	"fmt"
 	"os"
-	"strings"
 	"sync/atomic"
+
+	"github.com/rephase/rephase/internal/enum"
 )
 
 // Planning selects how the FFTW backend chooses its algorithms for plans made afterwards. The
@@ -48,35 +49,19 @@ func CurrentPlanning() Planning { return currentPlanning() }
 
 func currentPlanning() Planning { return Planning(planning.Load()) }
 
-// String returns "wisdom", "estimate" or "measure".
-func (p Planning) String() string {
-	switch p {
-	case Wisdom:
-		return "wisdom"
-	case Estimate:
-		return "estimate"
-	case Measure:
-		return "measure"
-	}
-	return fmt.Sprintf("Planning(%d)", int(p))
-}
+var planningNames = [...]string{"wisdom", "estimate", "measure"}
 
-// MarshalText implements encoding.TextMarshaler.
-func (p Planning) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+// String returns "wisdom", "estimate" or "measure", or "unknown(N)" (internal/enum).
+func (p Planning) String() string { return enum.Name(planningNames[:], int(p)) }
+
+// MarshalText implements encoding.TextMarshaler: the mode's name; an error outside the enum.
+func (p Planning) MarshalText() ([]byte, error) {
+	return enum.Marshal(planningNames[:], int(p), "fft", "planning mode")
+}
 
 // UnmarshalText implements encoding.TextUnmarshaler: "wisdom", "estimate" or "measure", any case.
 func (p *Planning) UnmarshalText(b []byte) error {
-	switch strings.ToLower(strings.TrimSpace(string(b))) {
-	case "wisdom":
-		*p = Wisdom
-	case "estimate":
-		*p = Estimate
-	case "measure":
-		*p = Measure
-	default:
-		return fmt.Errorf("fft: unknown planning mode %q (want wisdom, estimate or measure)", b)
-	}
-	return nil
+	return enum.Unmarshal(p, planningNames[:], b, "fft", "planning mode")
 }
 
 // init reads the planning mode from $REPHASE_FFT_PLANNING ("wisdom", "estimate" or "measure"),

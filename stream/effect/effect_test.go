@@ -34,12 +34,14 @@ func vocode(t *testing.T, x []float64, specs ...string) []float64 {
 		t.Fatal(err)
 	}
 	defer an.Close()
-	eng, err := stream.NewEngine(stream.Config{STFT: cfg, SampleRate: rate})
+	ec := stream.DefaultConfig()
+	ec.STFT, ec.SampleRate = cfg, rate
+	eng, err := stream.NewEngine(ec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	p, err := stream.NewPipeline(eng, an, false) // the engine's stream, as a real-time loop hears it
+	p, err := stream.NewPipeline(eng, an, stream.Delayed) // the engine's stream, as a real-time loop hears it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func TestPipelineWithEffectsDoesNotAllocate(t *testing.T) {
 	chain, _ := NewChain([]string{"gate:10", "pitch:+5", "gain:100-2000:3"}, cfg, rate, FixedFrameRate)
 	an, _ := stream.NewAnalyzer(cfg)
 	eng, _ := stream.NewEngine(stream.Config{STFT: cfg, SampleRate: rate, Lookahead: 2, ItersPerHop: 8})
-	p, err := stream.NewPipeline(eng, an, true)
+	p, err := stream.NewPipeline(eng, an, stream.Aligned)
 	if err != nil {
 		t.Fatal(err)
 	}

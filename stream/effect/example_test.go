@@ -27,7 +27,9 @@ func ExampleChain() {
 	if err != nil {
 		panic(err)
 	}
-	e, err := stream.NewEngine(stream.Config{STFT: stft, SampleRate: rate, ItersPerHop: 16})
+	ec := stream.DefaultConfig() // ℓ = 3, FGLA, RTPGHI warm start
+	ec.STFT, ec.SampleRate, ec.ItersPerHop = stft, rate, 16
+	e, err := stream.NewEngine(ec)
 	if err != nil {
 		panic(err)
 	}
@@ -37,7 +39,7 @@ func ExampleChain() {
 		panic(err)
 	}
 	defer a.Close()
-	p, err := stream.NewPipeline(e, a, true) // true: drop the latency, output as long as the input
+	p, err := stream.NewPipeline(e, a, stream.Aligned) // drop the latency: output as long as the input
 	if err != nil {
 		panic(err)
 	}

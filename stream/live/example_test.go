@@ -46,7 +46,7 @@ func ExampleRun() {
 	}
 	var out counter
 	rep, err := live.Run(context.Background(), live.Config{
-		Engine:  stream.Config{STFT: stft, SampleRate: rate, ItersPerHop: 8},
+		Engine:  stream.Config{STFT: stft, SampleRate: rate, ItersPerHop: 8, Lookahead: 3},
 		Effects: chain,
 		Input:   x,
 		Probe:   sine,

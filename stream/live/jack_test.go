@@ -43,7 +43,9 @@ func openJACK(t *testing.T, cfg device.Config) *device.Stream {
 // jackEngine is n_fft 512, hop 128, ℓ = 3 at 48 kHz in the deadline mode, as live runs.
 func jackEngine() stream.Config {
 	stft, _ := retrieval.Config{NFFT: 512, Hop: 128, Framing: retrieval.Full}.Resolve()
-	return stream.Config{STFT: stft, Budget: stream.DefaultRealtimeBudget}
+	c := stream.DefaultConfig()
+	c.STFT, c.Budget = stft, stream.DefaultRealtimeBudget
+	return c
 }
 
 // TestRunJACKSineProbes runs the vocoder on JACK's dummy output for 2 s, a sine with latency

@@ -19,8 +19,9 @@
 //	defer dev.Close()
 //	stft, _ := retrieval.Config{NFFT: 512, Framing: retrieval.Full}.Resolve()
 //	chain, _ := effect.NewChain([]string{"pitch:+12"}, stft, dev.SampleRate(), effect.FixedFrameRate)
-//	rep, err := live.Run(ctx, live.Config{Engine: stream.Config{STFT: stft, Budget: stream.DefaultRealtimeBudget},
-//		Effects: chain, Device: dev})
+//	ec := stream.DefaultConfig()
+//	ec.STFT, ec.Budget = stft, stream.DefaultRealtimeBudget
+//	rep, err := live.Run(ctx, live.Config{Engine: ec, Effects: chain, Device: dev})
 package live
 
 import (
@@ -148,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Device != nil && stretch != 1 {
 		return Report{}, &InputError{fmt.Errorf("live: effects %s: time stretch changes the frame rate, so it runs offline only (no device)", effects)}
 	}
-	p, closeAll, err := newPipeline(cfg.Engine, false)
+	p, closeAll, err := newPipeline(cfg.Engine, stream.Delayed)
 	if err != nil {
 		return Report{}, err
 	}
@@ -168,9 +169,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	return r, err
 }
 
-// newPipeline builds an analysis and an engine for c, wired by a stream.Pipeline; closeAll
-// releases both.
-func newPipeline(c stream.Config, compensate bool) (p *stream.Pipeline, closeAll func(), err error) {
+// newPipeline builds an analysis and an engine for c, wired by a stream.Pipeline of alignment
+// align; closeAll releases both.
+func newPipeline(c stream.Config, align stream.Alignment) (p *stream.Pipeline, closeAll func(), err error) {
 	if c, err = c.Resolve(); err != nil {
 		return nil, nil, &InputError{err}
 	}
@@ -184,7 +185,7 @@ func newPipeline(c stream.Config, compensate bool) (p *stream.Pipeline, closeAll
 		return nil, nil, &InputError{err}
 	}
 	closeAll = func() { an.Close(); e.Close() }
-	if p, err = stream.NewPipeline(e, an, compensate); err != nil {
+	if p, err = stream.NewPipeline(e, an, align); err != nil {
 		closeAll()
 		return nil, nil, &InputError{err}
 	}

@@ -24,7 +24,7 @@ const rate = 16000
 // engineConfig is n_fft 512, hop 128, ℓ = 3 at 16 kHz with a fixed K: deterministic output.
 func engineConfig() stream.Config {
 	stft, _ := retrieval.Config{NFFT: 512, Hop: 128, Framing: retrieval.Full}.Resolve()
-	return stream.Config{STFT: stft, SampleRate: rate, ItersPerHop: 8}
+	return stream.Config{STFT: stft, SampleRate: rate, ItersPerHop: 8, Lookahead: 3}
 }
 
 // chirp is n samples of an exponential chirp from 200 Hz to 3 kHz.
@@ -39,7 +39,7 @@ func (c *collect) Write(b []float32) error { c.y = append(c.y, b...); return nil
 // float32 (what the sinks receive).
 func aligned(t *testing.T, cfg stream.Config, x []float64) []float32 {
 	t.Helper()
-	p, closeAll, err := newPipeline(cfg, true)
+	p, closeAll, err := newPipeline(cfg, stream.Aligned)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package live
 import (
 	"testing"
 
+	"github.com/rephase/rephase/stream"
 	"github.com/rephase/rephase/stream/device"
 )
 
@@ -21,7 +22,7 @@ func (c *counting) Write(b []float32) error { c.n += len(b); return nil }
 // ring and sinks, with the probes' records) allocates nothing once the engine is warm.
 func TestWorkerHopDoesNotAllocate(t *testing.T) {
 	cfg := engineConfig()
-	p, closeAll, err := newPipeline(cfg, false)
+	p, closeAll, err := newPipeline(cfg, stream.Delayed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestChannelsBlockDoesNotAllocate(t *testing.T) {
 	cfg := engineConfig()
 	var w discard
 	in := &memReader{ch: [][]float64{make([]float64, 1<<20), nil}} // two channels of 2^20 samples
-	s, err := newStreams(cfg, []Reader{in}, []Writer{&w}, true, 2)
+	s, err := newStreams(cfg, []Reader{in}, []Writer{&w}, stream.Aligned, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

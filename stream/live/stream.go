@@ -73,7 +73,7 @@ func Stream(ctx context.Context, cfg StreamConfig) (StreamReport, error) {
 	if cfg.Paced { // the channels' compute per hop in all, as on one thread: the pool's parallelism is headroom
 		cfg.Engine.Budget /= float64(nch)
 	}
-	s, err := newStreams(cfg.Engine, []Reader{cfg.Input}, []Writer{cfg.Output}, cfg.Compensate, workers)
+	s, err := newStreams(cfg.Engine, []Reader{cfg.Input}, []Writer{cfg.Output}, alignment(cfg.Compensate), workers)
 	if err != nil {
 		return StreamReport{}, err
 	}
@@ -146,7 +146,7 @@ func StreamMulti(ctx context.Context, cfg MultiConfig) (MultiReport, error) {
 		nch += r.Channels()
 	}
 	cfg.Engine.SampleRate = rate
-	s, err := newStreams(cfg.Engine, cfg.Inputs, cfg.Outputs, cfg.Compensate, poolWorkers(cfg.Workers, nch))
+	s, err := newStreams(cfg.Engine, cfg.Inputs, cfg.Outputs, alignment(cfg.Compensate), poolWorkers(cfg.Workers, nch))
 	if err != nil {
 		return MultiReport{}, err
 	}
@@ -195,7 +195,7 @@ type channels struct {
 	written int64       // samples per channel written to w
 }
 
-func newStreams(cfg stream.Config, inputs []Reader, outputs []Writer, compensate bool, workers int) (*streams, error) {
+func newStreams(cfg stream.Config, inputs []Reader, outputs []Writer, align stream.Alignment, workers int) (*streams, error) {
 	s := &streams{workers: workers}
 	var pipes []*stream.Pipeline
 	var owner []*channels // per stream
@@ -205,7 +205,7 @@ func newStreams(cfg stream.Config, inputs []Reader, outputs []Writer, compensate
 		ch := &channels{first: len(pipes), w: outputs[g], bufs: make([][]float64, nch), taken: make([][]float64, nch)}
 		s.groups = append(s.groups, ch)
 		for c := range nch {
-			p, closeAll, err := newPipeline(cfg, compensate)
+			p, closeAll, err := newPipeline(cfg, align)
 			if err != nil {
 				s.close()
 				return nil, err
@@ -213,7 +213,7 @@ func newStreams(cfg stream.Config, inputs []Reader, outputs []Writer, compensate
 			s.closes = append(s.closes, closeAll)
 			ch.pipes, pipes = append(ch.pipes, p), append(pipes, p)
 			owner, channel = append(owner, ch), append(channel, c)
-			if compensate {
+			if align == stream.Aligned {
 				m, err := stream.NewSCMeter(cfg.STFT, int(min(r.Len(), math.MaxInt32)))
 				if err != nil {
 					s.close()
@@ -692,4 +692,12 @@ func paced(ctx context.Context, s *streams, r, ref Reader) (pacedStats, error) {
 	}
 	rep.xruns, rep.dropped = xruns.Load(), dropped.Load()
 	return rep, nil
+}
+
+// alignment is the pipeline alignment of StreamConfig.Compensate.
+func alignment(compensate bool) stream.Alignment {
+	if compensate {
+		return stream.Aligned
+	}
+	return stream.Delayed
 }
