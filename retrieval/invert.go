@@ -42,6 +42,20 @@ var optimizerNames = [...]string{"fgla", "gla", "lbfgs", "adam", "sgdm"}
 // String returns the optimizer's name ("fgla", "gla", "lbfgs", "adam", "sgdm"), or "unknown(N)".
 func (o Optimizer) String() string { return enumString(optimizerNames[:], int(o)) }
 
+// DefaultPrecision is the frame-pass precision rephase's defaults use with the optimizer:
+// fft.Float32 for FGLA and GLA, whose spectral convergence in single precision stayed within
+// 0.1 dB of float64's offline and streaming, on speech, music and MATLAB's exponential chirp
+// (to −81 dB), at 1.3–2× the speed (benchmarks/REPORT.md, "float32 frame passes");
+// fft.Float64 for the others: L-BFGS's offline convergence reaches −169 dB on the chirp, beyond
+// single precision's floor, and its streaming results are chaotic in rounding (a float32 run
+// lands up to 3.4 dB from the float64 one, either way), and Adam and SGDM were not measured.
+func (o Optimizer) DefaultPrecision() fft.Precision {
+	if o == FGLA || o == GLA {
+		return fft.Float32
+	}
+	return fft.Float64
+}
+
 // ParseOptimizer parses an optimizer's name ("fgla", "gla", "lbfgs", "adam" or "sgdm"), in any
 // case.
 func ParseOptimizer(s string) (Optimizer, error) {
@@ -111,9 +125,11 @@ const (
 // DefaultOptions returns Invert's documented defaults, MATLAB stftmag2sig's: FGLA from
 // frame-centre zero phase, DefaultMaxIter iterations, stopping when the normalised inconsistency
 // falls below DefaultTol (checked every 20 iterations), with the zero Alpha, LearningRate,
-// Momentum and History (their zeros mean the defaults their docs give).
+// Momentum and History (their zeros mean the defaults their docs give), in FGLA's
+// DefaultPrecision (float32; set Precision to the new optimizer's DefaultPrecision when you
+// change Optimizer).
 func DefaultOptions() Options {
-	return Options{Optimizer: FGLA, Init: InitZero, MaxIter: DefaultMaxIter, Tol: DefaultTol}
+	return Options{Optimizer: FGLA, Init: InitZero, MaxIter: DefaultMaxIter, Tol: DefaultTol, Precision: FGLA.DefaultPrecision()}
 }
 
 // Options configures Invert, InvertScalogram and InvertMel; start from DefaultOptions. MaxIter

@@ -123,10 +123,13 @@ const DefaultLookahead = 3
 // DefaultConfig returns the engine's documented defaults: look-ahead DefaultLookahead,
 // DefaultFileItersPerHop iterations per hop of FGLA, the RTPGHI warm start, no Budget, and the
 // zero STFT, SampleRate, Alpha, LearningRate, Momentum and History (their zeros mean the
-// defaults their docs give, which depend on n_fft and the optimizer). Set SampleRate (and
-// STFT) before use; change what differs. A run of it is deterministic.
+// defaults their docs give, which depend on n_fft and the optimizer), in FGLA's
+// DefaultPrecision (float32 frame passes; set Precision to the new optimizer's
+// DefaultPrecision when you change Optimizer). Set SampleRate (and STFT) before use; change
+// what differs. A run of it is deterministic.
 func DefaultConfig() Config {
-	return Config{Lookahead: DefaultLookahead, ItersPerHop: DefaultFileItersPerHop, Optimizer: FGLA, WarmStart: RTPGHI}
+	return Config{Lookahead: DefaultLookahead, ItersPerHop: DefaultFileItersPerHop, Optimizer: FGLA, WarmStart: RTPGHI,
+		Precision: FGLA.DefaultPrecision()}
 }
 
 // Config configures an Engine; start from DefaultConfig. Every field means what it says at 0

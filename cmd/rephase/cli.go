@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/retrieval/fft"
 )
 
@@ -237,3 +238,19 @@ func version() string {
 
 // windowUsage is the help of every --window flag: the names retrieval.ParseWindow accepts.
 const windowUsage = "analysis window: hann (alias hanning) | hamming | blackman | gauss (gaussian) | rect (rectangular, boxcar)"
+
+// precisionUsage is the help of --precision.
+const precisionUsage = "frame-pass precision: auto (float32 for fgla and gla, float64 for the others: " +
+	"retrieval.Optimizer.DefaultPrecision) | float32 | float64"
+
+// parsePrecision parses --precision for optimizer o.
+func parsePrecision(s string, o retrieval.Optimizer) (fft.Precision, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "auto") {
+		return o.DefaultPrecision(), nil
+	}
+	var p fft.Precision
+	if err := p.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--precision %q: want auto, float32 or float64", s)
+	}
+	return p, nil
+}

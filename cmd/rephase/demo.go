@@ -64,6 +64,7 @@ func runDemo(args []string) error {
 	} {
 		c.opt.MaxIter = *iters
 		c.opt.Tol = 0
+		c.opt.Precision = c.opt.Optimizer.DefaultPrecision()
 		start := time.Now()
 		res, err := retrieval.Invert(p, c.opt)
 		if err != nil {
@@ -116,6 +117,7 @@ func runDemo(args []string) error {
 		{"stream rtpghi ℓ=1", "stream-rtpghi.wav", stream.Config{Lookahead: 1}},
 	} {
 		c.cfg.STFT, c.cfg.SampleRate = retrieval.Config{NFFT: 128, Hop: 32}, rate
+		c.cfg.Precision = c.cfg.Optimizer.DefaultPrecision()
 		e, err := stream.NewEngine(c.cfg)
 		if err != nil {
 			return err

@@ -45,7 +45,8 @@ func demoSpeech(dir string, iters int) ([]demoRow, string, error) {
 		init retrieval.Init
 	}{{"speech-fgla.wav", retrieval.InitZero}, {"speech-pghi-fgla.wav", retrieval.InitPGHI}} {
 		start := time.Now()
-		res, err := retrieval.Invert(p, retrieval.Options{Optimizer: retrieval.FGLA, Init: c.init, MaxIter: iters})
+		res, err := retrieval.Invert(p, retrieval.Options{Optimizer: retrieval.FGLA, Init: c.init, MaxIter: iters,
+			Precision: retrieval.FGLA.DefaultPrecision()})
 		if err != nil {
 			return nil, "", err
 		}

@@ -58,6 +58,7 @@ func runInvert(args []string) error {
 	plotPath := fs.String("plot", "", "also draw the original, reconstruction and error spectrograms (dB) and the convergence curve of the first channel into this PNG `FILE`")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "threads for the gradient (frames or scales split across them; inputs too short to gain use 1). "+
 		"For a given count the output is the same to the bit from run to run; 1 gives the single-threaded output")
+	precision := fs.String("precision", "auto", precisionUsage+" (STFT magnitudes; other inputs compute in float64)")
 	tfr := fs.String("tfr", "stft", "time-frequency representation to invert: stft | cwt (scalogram, like MATLAB's cwtmag2sig) | scattering (Kymatio's Scattering1D)")
 	var cf cwtFlags
 	cf.register(fs)
@@ -146,6 +147,9 @@ func runInvert(args []string) error {
 	}
 	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
 		return inputError{err}
+	}
+	if opt.Precision, err = parsePrecision(*precision, opt.Optimizer); err != nil {
+		return badInput("invert: %v", err)
 	}
 	loss := retrieval.Loss{Compress: *compress}
 
@@ -303,7 +307,7 @@ func runInvert(args []string) error {
 	result := map[string]any{
 		"input": in, "output": *out, "method": opt.Optimizer.String(), "init": opt.Init.String(),
 		"iterations": iterPerChannel, "stop": stop.String(), "seconds": secs,
-		"ms_per_iteration": msPerIteration(secs, totalIters), "threads": threadsUsed,
+		"ms_per_iteration": msPerIteration(secs, totalIters), "threads": threadsUsed, "precision": opt.Precision.String(),
 		"sc_db": mean(scs), "channels": len(jobs), "sample_rate": rate, "samples": sigLen,
 		"n_fft": cfg.NFFT, "hop_length": cfg.Hop, "win_length": cfg.WinLength, "window": cfg.Window.String(),
 	}
@@ -315,7 +319,7 @@ func runInvert(args []string) error {
 		return writeJSON(os.Stdout, result)
 	}
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, *out, len(jobs), sigLen, rate)
-	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s, %.3f ms/iteration\n", opt.Optimizer, opt.Init, iterPerChannel, stop, secs, result["ms_per_iteration"])
+	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s, %.3f ms/iteration, %s\n", opt.Optimizer, opt.Init, iterPerChannel, stop, secs, result["ms_per_iteration"], opt.Precision)
 	fmt.Printf("spectral convergence %.2f dB", mean(scs))
 	if rels != nil {
 		fmt.Printf("; waveform error (sign-aligned) %.4f", mean(rels))

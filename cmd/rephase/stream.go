@@ -61,6 +61,7 @@ type engineFlags struct {
 	future               *float64
 	budget               *string
 	optimizer, warm      *string
+	precision            *string
 	seed                 *uint64
 	noCompensate, asJSON *bool
 	mel                  *melFlags // the mel bottleneck (stream, live); nil: none
@@ -80,6 +81,7 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
 		optimizer:    fs.String("optimizer", "fgla", "fgla | gla | lbfgs | adam | sgdm (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)"),
 		warm:         fs.String("warm-start", "rtpghi", "rtpghi | rtpghi-causal | rtisi | zero | noise"),
+		precision:    fs.String("precision", "auto", precisionUsage),
 		future:       fs.Float64("future-weight", 0, "weight λ ∈ [0, 1] of the not-yet-arrived frames (1: RTISI-LA's normalisation)"),
 		seed:         fs.Uint64("seed", 1, "random seed"),
 		noCompensate: fs.Bool("no-compensate", false, "keep the latency at the start of the output instead of aligning it with the input"),
@@ -117,6 +119,9 @@ func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (st
 		return c, err
 	}
 	if c.WarmStart, err = stream.ParseWarmStart(*f.warm); err != nil {
+		return c, err
+	}
+	if c.Precision, err = parsePrecision(*f.precision, c.Optimizer); err != nil {
 		return c, err
 	}
 	if f.mel != nil {

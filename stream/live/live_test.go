@@ -397,7 +397,7 @@ func TestRunDeviceInterruptedAndNoOutput(t *testing.T) {
 // TestReportJSON: a Report is one flat JSON object with the keys of rephase live --json; the
 // device's and the probes' keys only when they were measured.
 func TestReportJSON(t *testing.T) {
-	engine := []string{"n_fft", "hop_length", "win_length", "window", "lookahead", "optimizer", "warm_start", "sample_rate",
+	engine := []string{"n_fft", "hop_length", "win_length", "window", "lookahead", "optimizer", "warm_start", "precision", "sample_rate",
 		"budget", "latency_ms", "latency_samples", "algorithmic_latency_ms", "algorithmic_latency_samples", "frames_latency_ms",
 		"frames_latency_samples", "file_delay_ms", "file_delay_samples", "rtf", "block_ms_p50", "block_ms_p99", "block_ms_max",
 		"deadline_misses", "iterations_per_hop", "iterations_per_hop_p50", "iterations_per_hop_p99", "frames"}

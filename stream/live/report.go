@@ -2,6 +2,7 @@ package live
 
 import (
 	"encoding/json"
+	"github.com/rephase/rephase/retrieval/fft"
 	"math"
 	"sort"
 	"time"
@@ -15,13 +16,16 @@ import (
 // `rephase stream|synth|live --json`. RTF is NaN when it means nothing (a paced run, whose wall
 // time is the audio's by construction): encoding/json refuses NaN, rephase's writer prints null.
 type EngineReport struct {
-	NFFT       int    `json:"n_fft"`
-	HopLength  int    `json:"hop_length"`
-	WinLength  int    `json:"win_length"`
-	Window     string `json:"window"`
-	Lookahead  int    `json:"lookahead"`
-	Optimizer  string `json:"optimizer"`
-	WarmStart  string `json:"warm_start"`
+	NFFT      int    `json:"n_fft"`
+	HopLength int    `json:"hop_length"`
+	WinLength int    `json:"win_length"`
+	Window    string `json:"window"`
+	Lookahead int    `json:"lookahead"`
+	Optimizer string `json:"optimizer"`
+	WarmStart string `json:"warm_start"`
+	// Precision of the loss's frame passes, "float64" or "float32" (stream.Config.Precision;
+	// a mel engine computes in float64).
+	Precision  string `json:"precision"`
 	SampleRate int    `json:"sample_rate"` // Hz
 	// Budget is the deadline mode's fraction of the hop duration (0: fixed iterations).
 	Budget float64 `json:"budget"`
@@ -58,10 +62,14 @@ func NewEngineReport(e *stream.Engine, audioSeconds, computeSeconds float64) Eng
 	lat := e.Latency()
 	c := e.Config()
 	rate := c.SampleRate
+	prec := c.Precision
+	if c.Mel != nil {
+		prec = fft.Float64
+	}
 	return EngineReport{
 		NFFT: c.STFT.NFFT, HopLength: c.STFT.Hop, WinLength: c.STFT.WinLength, Window: c.STFT.Window.String(),
 		Lookahead: c.Lookahead, Optimizer: c.Optimizer.String(), WarmStart: c.WarmStart.String(),
-		SampleRate: rate, Budget: c.Budget,
+		Precision: prec.String(), SampleRate: rate, Budget: c.Budget,
 		LatencyMS: samplesMS(lat.AudioToAudio, rate), LatencySamples: lat.AudioToAudio,
 		AlgorithmicLatencyMS: samplesMS(lat.AudioToAudio, rate), AlgorithmicLatencySamples: lat.AudioToAudio,
 		FramesLatencyMS: samplesMS(lat.FramesToAudio, rate), FramesLatencySamples: lat.FramesToAudio,
