@@ -21,13 +21,16 @@ const (
 	GLA
 	// GD is gradient descent on F with the optimizer of Options.Optimizer.
 	GD
+	// Auto is PGHI → FGLA → L-BFGS, the best measured quality per second, at several times
+	// FGLA's memory (hybrid.go has the measurements and the details).
+	Auto
 )
 
-var methodNames = [...]string{"fgla", "gla", "gd"}
+var methodNames = [...]string{"fgla", "gla", "gd", "auto"}
 
 func (m Method) String() string { return enumString(methodNames[:], int(m)) }
 
-// ParseMethod parses "fgla", "gla" or "gd".
+// ParseMethod parses "fgla", "gla", "gd" or "auto".
 func ParseMethod(s string) (Method, error) {
 	i, err := enumParse(methodNames[:], s, "method")
 	return Method(i), err
@@ -172,6 +175,8 @@ type Options struct {
 	// realign, if set, may change the iterate in place at each check (before the inconsistency
 	// is computed); when it returns true the optimizer restarts from the changed iterate.
 	realign func(x []float64) bool
+	// autoSwitch is Auto's FGLA iteration count before L-BFGS (withAuto).
+	autoSwitch int
 }
 
 // Result is what Invert returns.
@@ -189,7 +194,7 @@ type Result struct {
 // share them): 3·Length() float64 for FGLA, 2 for GLA, 3 for SGDM, 4.5 for Adam, 2·History + 9
 // for L-BFGS, plus O(n_fft); nothing per iteration. It returns an error for invalid options.
 func Invert(p *Problem, opt Options) (*Result, error) {
-	opt, err := opt.withDefaults()
+	opt, err := opt.withAuto()
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +277,8 @@ func newStepper(opt Options, n int, rms float64) (optim.Stepper, error) {
 		return optim.NewGLA(n), nil
 	case FGLA:
 		return optim.NewFGLA(n, opt.Alpha), nil
+	case Auto:
+		return newHybrid(n, opt), nil
 	case GD:
 		switch opt.Optimizer {
 		case Adam:

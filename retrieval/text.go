@@ -36,7 +36,7 @@ func parseText[T ~int](dst *T, b []byte, n int, what string) error {
 // MarshalText implements encoding.TextMarshaler.
 func (m Method) MarshalText() ([]byte, error) { return textOf(m, len(methodNames), "method") }
 
-// UnmarshalText implements encoding.TextUnmarshaler ("fgla", "gla" or "gd", any case).
+// UnmarshalText implements encoding.TextUnmarshaler ("fgla", "gla", "gd" or "auto", any case).
 func (m *Method) UnmarshalText(b []byte) error { return parseText(m, b, len(methodNames), "method") }
 
 // MarshalText implements encoding.TextMarshaler.

@@ -19,7 +19,7 @@ func TestEnumsRoundTripAsText(t *testing.T) {
 		vals []enum
 		ptr  func() encoding.TextUnmarshaler
 	}{
-		{[]enum{FGLA, GLA, GD}, func() encoding.TextUnmarshaler { return new(Method) }},
+		{[]enum{FGLA, GLA, GD, Auto}, func() encoding.TextUnmarshaler { return new(Method) }},
 		{[]enum{LBFGS, Adam, SGDM}, func() encoding.TextUnmarshaler { return new(Optimizer) }},
 		{[]enum{InitZero, InitRandom, InitPGHI, InitNoise}, func() encoding.TextUnmarshaler { return new(Init) }},
 		{[]enum{Hann, Hamming, Blackman, Gaussian, Rectangular}, func() encoding.TextUnmarshaler { return new(Window) }},
