@@ -24,14 +24,13 @@ func autoProblem(t *testing.T, cfg retrieval.Config, x []float64) *retrieval.Pro
 	return p
 }
 
-// TestAutoNotWorseThanFGLA: at the same iteration budgets (not timed; an L-BFGS iteration costs
-// about 1.7 FGLA iterations, see hybrid.go), Auto is not worse than FGLA from zero phase on 1 s of
-// espeak-ng speech and far better on MATLAB's exponential chirp, where FGLA converges linearly
-// and L-BFGS superlinearly. The figure is the mean SC over 200, 400 and 600 iterations: the end
-// point of either wanders with the budget (the padding relaxation's exact phase starts from a
-// different point; Auto at 300 iterations on the chirp stops at −37.5 dB, FGLA at 300 −62.9 dB).
-// Measured means: chirp FGLA −67.8 dB, Auto −100.4 dB; speech FGLA −31.8 dB, Auto −35.7 dB.
-func TestAutoNotWorseThanFGLA(t *testing.T) {
+// TestAutoBeatsFGLA: at the same iteration budgets (not timed; an Auto iteration costs
+// about 1.4 FGLA iterations, see hybrid.go), Auto is better than FGLA from zero phase on 1 s of
+// espeak-ng speech and on MATLAB's exponential chirp. The figure is the mean SC over 200, 400
+// and 600 iterations: the end point of either wanders with the budget (the padding relaxation's
+// exact phase starts from a different point); at 200 Auto skips its difference map. Measured
+// means: chirp FGLA −67.8 dB, Auto −86.2 dB; speech FGLA −31.8 dB, Auto −39.5 dB.
+func TestAutoBeatsFGLA(t *testing.T) {
 	speech, err := benchmarks.Speech(16000, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -42,8 +41,8 @@ func TestAutoNotWorseThanFGLA(t *testing.T) {
 		cfg  retrieval.Config
 		gain float64 // dB Auto must gain at least
 	}{
-		{"chirp", benchmarks.Chirp(), retrieval.Config{NFFT: 128, Hop: 32}, 20},
-		{"speech", speech, retrieval.Config{NFFT: 512, Hop: 128}, 0},
+		{"chirp", benchmarks.Chirp(), retrieval.Config{NFFT: 128, Hop: 32}, 10},
+		{"speech", speech, retrieval.Config{NFFT: 512, Hop: 128}, 3},
 	} {
 		p := autoProblem(t, c.cfg, c.x)
 		sc := map[retrieval.Method]float64{}

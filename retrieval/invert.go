@@ -21,8 +21,8 @@ const (
 	GLA
 	// GD is gradient descent on F with the optimizer of Options.Optimizer.
 	GD
-	// Auto is PGHI → FGLA → L-BFGS, the best measured quality per second, at several times
-	// FGLA's memory (hybrid.go has the measurements and the details).
+	// Auto is PGHI → difference map → FGLA → L-BFGS, the best measured quality per second, at
+	// several times FGLA's memory (hybrid.go has the measurements and the details).
 	Auto
 )
 
@@ -194,6 +194,9 @@ type Result struct {
 // share them): 3·Length() float64 for FGLA, 2 for GLA, 3 for SGDM, 4.5 for Adam, 2·History + 9
 // for L-BFGS, plus O(n_fft); nothing per iteration. It returns an error for invalid options.
 func Invert(p *Problem, opt Options) (*Result, error) {
+	if opt.Method == Auto && opt.autoSwitch == 0 {
+		return invertAuto(p, opt) // hybrid.go; it calls Invert again for the FGLA → L-BFGS part
+	}
 	opt, err := opt.withAuto()
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func runInvert(args []string) error {
 			"L-BFGS, --init noise, --iters 100, --tol 1e-5). A mel, power or log spectrogram (.npy with --n-mels,\n"+
 			"--preset, --power or --log) has its own flags: rephase invert --n-mels 80 --help.")
 	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
-	method := fs.String("method", "fgla", "fgla | gla | gd | auto (PGHI → fast Griffin-Lim → L-BFGS: the best measured quality per second, about 270 bytes of peak memory per input sample against fgla's 40)")
+	method := fs.String("method", "fgla", "fgla | gla | gd | auto (PGHI → difference map → fast Griffin-Lim → L-BFGS: the best measured quality per second, about 250 bytes of peak memory per input sample against fgla's 40)")
 	optimizer := fs.String("optimizer", "lbfgs", "for --method gd: adam | sgdm | lbfgs")
 	iters := fs.Int("iters", 100, "maximum iterations (0: none, the initial signal itself; --init pghi --iters 0 is PGHI alone)")
 	tol := fs.Float64("tol", 1e-4, "stop when the normalised inconsistency falls below this (≤ 0: never)")
