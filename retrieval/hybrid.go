@@ -34,26 +34,28 @@ import "github.com/rephase/rephase/internal/optim"
 // phase by 8.3 dB on espeak-ng speech at 16 kHz (Hann 512, hop 128), 13.0 dB on MATLAB's speech
 // setting (the same speech at 11.025 kHz, Hamming 256, hop 64), 13.3 dB on music, 8.2 dB on a
 // camera-shutter transient, 22.6 dB on an impulse train and 8.9 dB on MATLAB's exponential chirp
-// (another run of the same table, with counts calibrated a few percent apart: 9.7, 13.0, 13.6, 8.8,
-// 22.7 and 20.7 dB — the end point of this non-convex iteration is chaotic in the count). Each
-// stage earns its place. The difference map, projection-based like Griffin-Lim but not a descent
-// method, leaves the basins where FGLA and the gradient methods stop on these clips; that a few hundred of its iterations followed by Griffin-Lim beat Griffin-Lim alone is
-// the finding of Peer, Welker & Gerkmann ("Beyond Griffin-Lim: improved iterative phase retrieval
-// for speech", IWAENC 2022). Without it (PGHI → FGLA → L-BFGS) Auto gained 4.5 dB on the speech,
-// 1.7 dB on music. Started from zero phase instead of PGHI, Auto was 1.3 and 8.8 dB worse on the
-// 16 kHz speech and the music and 0.9 to 6.4 dB better on the rest of the table; over eleven clips at
-// one budget, zero phase was the better start on five of six speech clips (by 0.5 to 2.6 dB), PGHI
-// on music (by 6.5 and 17 dB) and on average (−42.5 against −41.5 dB, the chirp left out). Handing
+// (another run of the same table, with counts calibrated a few percent apart: 9.7, 13.0, 13.6,
+// 8.8, 22.7 and 20.7 dB — the end point of this non-convex iteration is chaotic in the count).
+// Each stage earns its place. The difference map, projection-based like Griffin-Lim but not a
+// descent method, leaves the basins where FGLA and the gradient methods stop on these clips; that
+// a few hundred of its iterations followed by Griffin-Lim beat Griffin-Lim alone is the finding of
+// Peer, Welker & Gerkmann ("Beyond Griffin-Lim: improved iterative phase retrieval for speech",
+// IWAENC 2022). Without it (PGHI → FGLA → L-BFGS) Auto gained 4.5 dB on the speech, 1.7 dB on
+// music. Started from zero phase instead of PGHI, Auto was 1.3 and 8.8 dB worse on the 16 kHz
+// speech and the music and 0.9 to 6.4 dB better on the rest of the table; over eleven clips at one
+// budget, zero phase was the better start on five of six speech clips (by 0.5 to 2.6 dB), PGHI on
+// music (by 6.5 and 17 dB) and on average (−42.5 against −41.5 dB, the chirp left out). Handing
 // the difference map the first half of the iterations rather than a sixth or a third gave the best
 // mean on six espeak-ng clips (−41.4 dB against −40.8 and −39.3, at the time of 600 FGLA
-// iterations), and β = 1 rather than 0.8 the safer result on the chirp (−96 against −80 dB). L-BFGS
-// alone loses to FGLA on speech and transients (by 1 to 5 dB) but converges superlinearly where
-// FGLA crawls: handed the last sixth of the run it took the chirp from −80 to −128 dB (FGLA from
-// PGHI, means over seven budgets) and changed speech and music by less than 0.3 dB; handed half the
-// run it cost speech up to 1.9 dB. α = 0.995 rather than 0.99 gained 0.4 to 2 dB on seven of eight
-// speech and music clips (lost 0.1 dB on the eighth), means over seven budgets of 500 to 700
-// iterations, as the end point of this non-convex iteration wanders by ±1 dB or more from one
-// budget to the next.
+// iterations), and β = 1 rather than 0.8 the safer result on the chirp (−96 against −80 dB); over
+// ten inputs (the chirp left out) this setting had the best mean of twelve (three shares, two β,
+// two starts): −42.5 dB. L-BFGS alone loses to FGLA on speech and transients (by 1 to 5 dB) but
+// converges superlinearly where FGLA crawls: handed the last sixth of the run it took the chirp
+// from −80 to −128 dB (FGLA from PGHI, means over seven budgets) and changed speech and music by
+// less than 0.3 dB; handed half the run it cost speech up to 1.9 dB. α = 0.995 rather than 0.99
+// gained 0.4 to 2 dB on seven of eight speech and music clips (lost 0.1 dB on the eighth), means
+// over seven budgets of 500 to 700 iterations, as the end point of this non-convex iteration
+// wanders by ±1 dB or more from one budget to the next.
 //
 // The difference map needs room: with fewer than about 200 iterations of its own and 200 for
 // FGLA to settle from where it leaves, its estimate is still rough. At the time of 100, 200, 300
