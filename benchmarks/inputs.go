@@ -176,3 +176,25 @@ func musicBody(rate int, seconds float64, drums bool) []float64 {
 	}
 	return x
 }
+
+// Shutter returns a camera-shutter-like transient, 1 s at rate Hz, deterministic: four shutter
+// sounds, each a click (one sample at full amplitude) followed after 25–40 ms by a second,
+// weaker one, both trailed by seeded white noise decaying with a time constant of 2–12 ms: the
+// broadband, time-localised kind of signal on which issue 13 measured PGHI initialisation
+// costing FGLA 5 dB.
+func Shutter(rate int) []float64 {
+	rng := rand.New(rand.NewPCG(13, 4))
+	x := make([]float64, rate)
+	burst := func(at int, amp, tau float64) {
+		x[at] += amp
+		for i := at + 1; i < len(x) && i < at+int(8*tau*float64(rate)); i++ {
+			x[i] += amp * 0.4 * rng.NormFloat64() * math.Exp(-float64(i-at)/(tau*float64(rate)))
+		}
+	}
+	for k, t := range []float64{0.1, 0.35, 0.6, 0.8} {
+		at := int(t * float64(rate))
+		burst(at, 0.9, 0.002+0.002*float64(k))
+		burst(at+int((0.025+0.005*float64(k))*float64(rate)), 0.5, 0.004+0.002*float64(k))
+	}
+	return x
+}

@@ -34,12 +34,16 @@ const (
 	// SGDM is heavy-ball momentum on the preconditioned gradient (Options.LearningRate,
 	// Options.Momentum).
 	SGDM
+	// Auto is offline only: PGHI → difference map → FGLA → L-BFGS, the best measured quality per
+	// second, at several times FGLA's memory (retrieval/hybrid.go has the stages, the measurements
+	// and the memory). The streaming engine does not implement it.
+	Auto
 )
 
 // optimizerNames are the optimizers' names, indexed by value (new values go at the end).
-var optimizerNames = [...]string{"fgla", "gla", "lbfgs", "adam", "sgdm"}
+var optimizerNames = [...]string{"fgla", "gla", "lbfgs", "adam", "sgdm", "auto"}
 
-// String returns the optimizer's name ("fgla", "gla", "lbfgs", "adam", "sgdm"), or "unknown(N)".
+// String returns the optimizer's name ("fgla", "gla", "lbfgs", "adam", "sgdm", "auto"), or "unknown(N)".
 func (o Optimizer) String() string { return enumString(optimizerNames[:], int(o)) }
 
 // DefaultPrecision is the frame-pass precision rephase's defaults use with the optimizer:
@@ -56,7 +60,7 @@ func (o Optimizer) DefaultPrecision() fft.Precision {
 	return fft.Float64
 }
 
-// ParseOptimizer parses an optimizer's name ("fgla", "gla", "lbfgs", "adam" or "sgdm"), in any
+// ParseOptimizer parses an optimizer's name ("fgla", "gla", "lbfgs", "adam", "sgdm" or "auto"), in any
 // case.
 func ParseOptimizer(s string) (Optimizer, error) {
 	i, err := enumParse(optimizerNames[:], s, "optimizer")
@@ -198,6 +202,10 @@ type Options struct {
 	// realign, if set, may change the iterate in place at each check (before the inconsistency
 	// is computed); when it returns true the optimizer restarts from the changed iterate.
 	realign func(x []float64) bool
+	// autoSwitch is Auto's FGLA iteration count before L-BFGS, set by withAuto with
+	// autoResolved (so that Invert runs the difference map stage once, even for MaxIter 0).
+	autoSwitch   int
+	autoResolved bool
 }
 
 // Result is what Invert returns.
@@ -215,7 +223,10 @@ type Result struct {
 // share them): 3·Length() float64 for FGLA, 2 for GLA, 3 for SGDM, 4.5 for Adam, 2·History + 9
 // for L-BFGS, plus O(n_fft); nothing per iteration. It returns an error for invalid options.
 func Invert(p *Problem, opt Options) (*Result, error) {
-	opt, err := opt.withDefaults()
+	if opt.Optimizer == Auto && !opt.autoResolved {
+		return invertAuto(p, opt) // hybrid.go; it calls Invert again for the FGLA → L-BFGS part
+	}
+	opt, err := opt.withAuto()
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +306,8 @@ func newStepper(opt Options, n int, rms float64) (optim.Stepper, error) {
 		return optim.NewGLA(n), nil
 	case FGLA:
 		return optim.NewFGLA(n, opt.Alpha), nil
+	case Auto:
+		return newHybrid(n, opt), nil
 	case Adam:
 		return optim.NewAdam(n, adamRate(opt, rms)), nil
 	case SGDM:

@@ -158,13 +158,13 @@ const (
 // constants (settle). It does not allocate after newHeapGrid, settle aside.
 type heapGrid struct {
 	frames, bins int
-	key          []float64 // magnitudes, frames × bins; the heap's order
-	state        []uint8   // cell states, frames × bins
+	key          []float64   // magnitudes, frames × bins; the heap's order
+	state        []uint8     // cell states, frames × bins
 	heap         []heapEntry // max-heap of flat indices by key
-	order        []int32   // start candidates, by decreasing key
-	next         int       // cursor into order
-	region       []int32   // per cell: the region (start) its phase was integrated from; −1 for given phases
-	regions      int       // regions started by the last run
+	order        []int32     // start candidates, by decreasing key
+	next         int         // cursor into order
+	region       []int32     // per cell: the region (start) its phase was integrated from; −1 for given phases
+	regions      int         // regions started by the last run
 }
 
 func newHeapGrid(frames, bins int) *heapGrid {

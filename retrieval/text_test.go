@@ -19,7 +19,7 @@ func TestEnumsRoundTripAsText(t *testing.T) {
 		vals []enum
 		ptr  func() encoding.TextUnmarshaler
 	}{
-		{[]enum{FGLA, GLA, LBFGS, Adam, SGDM}, func() encoding.TextUnmarshaler { return new(Optimizer) }},
+		{[]enum{FGLA, GLA, LBFGS, Adam, SGDM, Auto}, func() encoding.TextUnmarshaler { return new(Optimizer) }},
 		{[]enum{InitZero, InitRandom, InitPGHI, InitNoise}, func() encoding.TextUnmarshaler { return new(Init) }},
 		{[]enum{Hann, Hamming, Blackman, Gaussian, Rectangular}, func() encoding.TextUnmarshaler { return new(Window) }},
 		{[]enum{Center, Full, Inner}, func() encoding.TextUnmarshaler { return new(Framing) }},

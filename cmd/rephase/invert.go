@@ -32,13 +32,13 @@ func runInvert(args []string) error {
 			"--init noise, --iters 100, --tol 1e-5). A mel, power or log spectrogram (.npy with --n-mels,\n"+
 			"--preset, --power or --log) has its own flags: rephase invert --n-mels 80 --help.")
 	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
-	method := fs.String("method", "fgla", methodUsage)
+	method := fs.String("method", "auto", methodUsage)
 	optimizer := fs.String("optimizer", "", optimizerUsage)
 	iters := fs.Int("iters", 100, "maximum iterations (0: none, the initial signal itself; --init pghi --iters 0 is PGHI alone)")
 	tol := fs.Float64("tol", 1e-4, "stop when the normalised inconsistency falls below this (≤ 0: never)")
-	initName := fs.String("init", "zero", "initial phase: zero | random | pghi | noise (a random signal, the default of --tfr cwt)")
+	initName := fs.String("init", "zero", "initial phase: zero | random | pghi | noise (a random signal, the default of --tfr cwt); --method auto starts from pghi for zero")
 	lr := fs.Float64("lr", 0, "learning rate of adam (in units of the signal's RMS) / sgdm (in Griffin-Lim steps, below "+fmt.Sprint(maxSGDMRate)+") (0: default)")
-	alpha := fs.Float64("alpha", 0.99, "fast Griffin-Lim extrapolation, 0 < α ≤ 1")
+	alpha := fs.Float64("alpha", 0, "fast Griffin-Lim extrapolation, 0 < α ≤ 1 (0: the method's, 0.99; 0.995 for auto)")
 	nfft := fs.Int("n-fft", 512, "n_fft (samples)")
 	hop := fs.Int("hop", 0, "hop length (samples; 0: win_length/4)")
 	winLength := fs.Int("win-length", 0, "window length (samples; 0: n_fft)")
@@ -148,9 +148,6 @@ func runInvert(args []string) error {
 	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
 		return inputError{err}
 	}
-	if opt.Precision, err = parsePrecision(*precision, opt.Optimizer); err != nil {
-		return badInput("invert: %v", err)
-	}
 	loss := retrieval.Loss{Compress: *compress}
 
 	// Inputs: per channel, target magnitudes (.npy), or the WAV channel whose magnitudes are
@@ -196,6 +193,12 @@ func runInvert(args []string) error {
 			jobs = append(jobs, job{channel: c})
 		}
 		r.Close()
+	}
+	if opt.Optimizer == retrieval.Auto && !fs.Changed("method") && *optimizer == "" && sigLen > autoMaxSamples {
+		opt.Optimizer = retrieval.FGLA // the default on long inputs: FGLA's 40 bytes per sample
+	}
+	if opt.Precision, err = parsePrecision(*precision, opt.Optimizer); err != nil {
+		return badInput("invert: %v", err)
 	}
 	if err := checkNFFT(in, cfg.NFFT, sigLen); err != nil {
 		return err
@@ -305,7 +308,7 @@ func runInvert(args []string) error {
 	}
 	iterPerChannel := totalIters / len(jobs)
 	result := map[string]any{
-		"input": in, "output": *out, "method": opt.Optimizer.String(), "init": opt.Init.String(),
+		"input": in, "output": *out, "method": opt.Optimizer.String(), "init": reportedInit(opt).String(),
 		"iterations": iterPerChannel, "stop": stop.String(), "seconds": secs,
 		"ms_per_iteration": msPerIteration(secs, totalIters), "threads": threadsUsed, "precision": opt.Precision.String(),
 		"sc_db": mean(scs), "channels": len(jobs), "sample_rate": rate, "samples": sigLen,
@@ -319,7 +322,7 @@ func runInvert(args []string) error {
 		return writeJSON(os.Stdout, result)
 	}
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, *out, len(jobs), sigLen, rate)
-	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s, %.3f ms/iteration, %s\n", opt.Optimizer, opt.Init, iterPerChannel, stop, secs, result["ms_per_iteration"], opt.Precision)
+	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s, %.3f ms/iteration, %s\n", opt.Optimizer, reportedInit(opt), iterPerChannel, stop, secs, result["ms_per_iteration"], opt.Precision)
 	fmt.Printf("spectral convergence %.2f dB", mean(scs))
 	if rels != nil {
 		fmt.Printf("; waveform error (sign-aligned) %.4f", mean(rels))
@@ -395,7 +398,9 @@ func channelReader(r *wav.Reader, c int) func(p []float64) (int, error) {
 // --optimizer (which --method replaces: the offline and streaming optimizers share one
 // vocabulary, retrieval.Optimizer).
 const (
-	methodUsage    = "fgla | gla | lbfgs | adam | sgdm (gd: deprecated, with --optimizer)"
+	methodUsage = "auto (the default: PGHI → difference map → FGLA → L-BFGS, the best quality per second; " +
+		"about 270 bytes of peak memory per input sample, so inputs over 2^20 samples per channel use fgla, 40) | " +
+		"fgla | gla | lbfgs | adam | sgdm (gd: deprecated, with --optimizer)"
 	optimizerUsage = "deprecated: --method lbfgs | adam | sgdm (with --method gd: the gradient optimizer; default lbfgs)"
 )
 
@@ -429,6 +434,21 @@ func resolveMethod(fs *pflag.FlagSet, method, optimizer, def string, warn io.Wri
 	return o.String(), nil
 }
 
+// reportedInit is the start Invert uses for opt: auto starts from PGHI when Init is zero phase.
+func reportedInit(opt retrieval.Options) retrieval.Init {
+	if opt.Optimizer == retrieval.Auto && opt.Init == retrieval.InitZero {
+		return retrieval.InitPGHI
+	}
+	return opt.Init
+}
+
+// autoMaxSamples is the longest input (samples per channel) that invert's default method, auto,
+// runs on: auto's L-BFGS stage, PGHI and difference map take about 270 bytes of peak memory per
+// input sample (retrieval/hybrid.go), so 2^20 samples (22 s at 48 kHz, 65 s at 16 kHz) peak near
+// 280 MB; longer inputs get FGLA, 40 bytes per sample (benchmarks/REPORT.md, "Memory against
+// input length"). An explicit --method auto is always honoured.
+const autoMaxSamples = 1 << 20
+
 // maxSGDMRate bounds SGDM's learning rate: heavy-ball momentum β converges on a quadratic of
 // curvature ≤ L only for steps below 2·(1 + β)/L, and after the preconditioner a unit step is a
 // Griffin-Lim step, the minimiser of a majoriser of curvature 1; with retrieval's β = 0.9 that is
@@ -446,7 +466,7 @@ func (o invertCommon) validate() error {
 		return badInput("invert: --iters %d: want ≥ 0 (0: the initial signal, no iteration)", o.iters)
 	case math.IsNaN(o.tol) || math.IsInf(o.tol, 0):
 		return badInput("invert: --tol %v: want a finite tolerance (≤ 0: never stop early)", o.tol)
-	case !(o.alpha > 0 && o.alpha <= 1):
+	case o.alpha != 0 && !(o.alpha > 0 && o.alpha <= 1):
 		return badInput("invert: --alpha %v: want 0 < α ≤ 1 (FGLA's extrapolation; --method gla is α = 0)", o.alpha)
 	case !(o.lr >= 0) || math.IsInf(o.lr, 0):
 		return badInput("invert: --lr %v: want a finite learning rate ≥ 0 (0: the optimizer's default)", o.lr)
