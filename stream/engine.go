@@ -155,8 +155,9 @@ type Config struct {
 	// Budget, if > 0, replaces ItersPerHop by a deadline: the engine starts another iteration
 	// while the time spent on this frame (from the start of Push) plus the running mean of one
 	// iteration stays under Budget × the hop duration (hop/SampleRate), and runs at least one.
-	// A hop therefore uses nearly all of its budget and overruns it by at most one iteration's
-	// deviation from the mean. It is how a user says "use what the hop allows": quality grows with the iterations
+	// A hop therefore uses nearly all of its budget; the loop also keeps back a margin that it
+	// adapts so that about 1 % of hops overrun the budget (a quantile tracker: Engine's
+	// deadlineMargin), since single iterations vary around the mean. It is how a user says "use what the hop allows": quality grows with the iterations
 	// (see ItersPerHop). The iteration count depends on the clock, so deadline runs are not
 	// reproducible bit for bit; Stats.IterationsPercentile reports the iterations run, so that
 	// a run can be repeated with a fixed ItersPerHop.
@@ -357,6 +358,7 @@ type Engine struct {
 	gla             *optim.GLA    // L-BFGS: the steps past lbfgsItersPerHop
 	cover           []float64     // Adam: per-sample coverage of the loss's frames
 	iterEst         time.Duration // running mean of one iteration's time (deadline mode)
+	margin          time.Duration // deadline mode: what the loop keeps back for the tail (deadlineMargin)
 	pushed          int           // frames pushed since Reset
 	pending         int           // rows at the end not yet warm-started (RTPGHI: 1)
 	flushed         bool
@@ -579,7 +581,11 @@ func (e *Engine) Push(dst, mag []float64) error {
 	// 3. Optimise, 4. emit.
 	e.iterate(t0, false)
 	copy(dst[:a], e.buf[e.fixed0:e.fixed0+a])
-	e.stats.record(time.Since(t0), e.hopDur)
+	took := time.Since(t0)
+	e.stats.record(took, e.hopDur)
+	if e.cfg.Budget > 0 {
+		e.deadlineMargin(took)
+	}
 	return nil
 }
 
@@ -667,7 +673,7 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 	// slow spell; an iteration slower than 4× the estimate (the thread was preempted) counts
 	// as 4×.
 	for e.cfg.MaxItersPerHop == 0 || n < e.cfg.MaxItersPerHop {
-		if n > 0 && time.Since(t0)+e.iterEst > deadline {
+		if n > 0 && time.Since(t0)+e.iterEst > deadline-e.margin {
 			break
 		}
 		s := time.Now()
@@ -684,6 +690,24 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 		}
 	}
 	e.stats.recordIterations(n)
+}
+
+// deadlineMargin updates the time the deadline loop keeps back so that about 1 % of hops take
+// longer than Budget × hop: iterations vary around their running mean (cache misses, interrupts,
+// a preempted thread), and the loop, which stops when the next iteration is due to end past the
+// deadline, overran it by 5 % at the 99th percentile on a JACK dummy device (48 kHz, hop 128,
+// budget 0.5). The margin tracks that percentile by stochastic approximation (a quantile
+// tracker): it grows by one mean iteration after a hop that took longer than the budget and
+// shrinks by a hundredth of one after a hop that did not, so it settles where overruns occur in
+// 1 % of hops. It never goes below zero or above half the budget.
+func (e *Engine) deadlineMargin(took time.Duration) {
+	deadline := time.Duration(e.cfg.Budget * float64(e.hopDur))
+	if took > deadline {
+		e.margin += e.iterEst
+	} else {
+		e.margin -= e.iterEst / 100
+	}
+	e.margin = max(0, min(e.margin, deadline/2))
 }
 
 // step runs the hop's n-th iteration (n ≥ 1) and reports a stall. L-BFGS hands over to
