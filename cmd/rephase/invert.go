@@ -42,7 +42,8 @@ func runInvert(args []string) error {
 	nfft := fs.Int("n-fft", 512, "n_fft (samples)")
 	hop := fs.Int("hop", 0, "hop length (samples; 0: win_length/4)")
 	winLength := fs.Int("win-length", 0, "window length (samples; 0: n_fft)")
-	window := fs.String("window", "hann", windowUsage)
+	var window retrieval.Window
+	fs.TextVar(&window, "window", retrieval.Hann, windowUsage)
 	center := fs.Bool("center", true, "center framing (librosa/torch center=True); false: inner framing (center=False)")
 	pad := fs.String("pad-mode", "reflect", "padding of center framing: reflect | zero (librosa ≥ 0.10 uses zero)")
 	compress := fs.Float64("compress", 1, "loss on |X|^γ, 0 < γ ≤ 1")
@@ -123,11 +124,7 @@ func runInvert(args []string) error {
 			return err
 		}
 	}
-	cfgWindow, err := retrieval.ParseWindow(*window)
-	if err != nil {
-		return inputError{err}
-	}
-	cfg := retrieval.Config{NFFT: *nfft, Hop: *hop, WinLength: *winLength, Window: cfgWindow}
+	cfg := retrieval.Config{NFFT: *nfft, Hop: *hop, WinLength: *winLength, Window: window}
 	if !*center {
 		cfg.Framing = retrieval.Inner
 	}

@@ -72,7 +72,8 @@ func runInvertMel(args []string) error {
 	nfft := fs.Int("n-fft", 1024, "n_fft (samples)")
 	hop := fs.Int("hop", 0, "hop length (samples; 0: win_length/4)")
 	winLength := fs.Int("win-length", 0, "window length (samples; 0: n_fft)")
-	window := fs.String("window", "hann", windowUsage)
+	var window retrieval.Window
+	fs.TextVar(&window, "window", retrieval.Hann, windowUsage)
 	center := fs.Bool("center", true, "center framing (librosa/torch center=True); false: inner framing")
 	pad := fs.String("pad-mode", "reflect", "padding of center framing: reflect | zero")
 	fMin := fs.Float64("f-min", 0, "lowest mel edge (Hz)")
@@ -147,11 +148,7 @@ func runInvertMel(args []string) error {
 		return err
 	}
 	loss := retrieval.MelLoss{Power: *power, Log: logc, Floor: *floor, Ref: *ref, TopDB: *topDB}
-	win, err := retrieval.ParseWindow(*window)
-	if err != nil {
-		return inputError{err}
-	}
-	cfg := retrieval.Config{NFFT: *nfft, Hop: *hop, WinLength: *winLength, Window: win}
+	cfg := retrieval.Config{NFFT: *nfft, Hop: *hop, WinLength: *winLength, Window: window}
 	if !*center {
 		cfg.Framing = retrieval.Inner
 	}

@@ -31,27 +31,24 @@ import (
 // stftFlags are the analysis parameters shared by stream, analyze and synth.
 type stftFlags struct {
 	nfft, hop, winLength *int
-	window               *string
+	window               retrieval.Window
 }
 
 func addSTFTFlags(fs *pflag.FlagSet) *stftFlags {
-	return &stftFlags{
+	f := &stftFlags{
 		nfft:      fs.Int("n-fft", 512, "n_fft (samples)"),
 		hop:       fs.Int("hop", 0, "hop length (samples; 0: win_length/4)"),
 		winLength: fs.Int("win-length", 0, "window length (samples; 0: n_fft)"),
-		window:    fs.String("window", "hann", windowUsage),
 	}
+	fs.TextVar(&f.window, "window", retrieval.Hann, windowUsage)
+	return f
 }
 
 func (f *stftFlags) config() (retrieval.Config, error) {
 	if err := checkNFFT("", *f.nfft, 0); err != nil {
 		return retrieval.Config{}, err
 	}
-	w, err := retrieval.ParseWindow(*f.window)
-	if err != nil {
-		return retrieval.Config{}, err
-	}
-	return retrieval.Config{NFFT: *f.nfft, Hop: *f.hop, WinLength: *f.winLength, Window: w, Framing: retrieval.Full}.Resolve()
+	return retrieval.Config{NFFT: *f.nfft, Hop: *f.hop, WinLength: *f.winLength, Window: f.window, Framing: retrieval.Full}.Resolve()
 }
 
 // engineFlags are the streaming engine's options shared by stream and synth.
@@ -60,7 +57,8 @@ type engineFlags struct {
 	look, iters          *int
 	future               *float64
 	budget               *string
-	optimizer, warm      *string
+	optimizer            stream.Optimizer
+	warm                 stream.WarmStart
 	precision            *string
 	seed                 *uint64
 	noCompensate, asJSON *bool
@@ -68,7 +66,7 @@ type engineFlags struct {
 }
 
 func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
-	return &engineFlags{
+	f := &engineFlags{
 		fs:   fs,
 		look: fs.Int("lookahead", stream.DefaultLookahead, "look-ahead ℓ (frames; 0 makes the rtpghi warm start rtpghi-causal)"),
 		iters: fs.Int("iters-per-hop", stream.DefaultFileItersPerHop,
@@ -79,14 +77,16 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 				"unless --iters-per-hop is given, off for files; 0: off.\n"+
 				"The iterations then depend on the clock, so the output is not reproducible bit for bit: the report gives the\n"+
 				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
-		optimizer:    fs.String("optimizer", "fgla", "fgla | gla | lbfgs | adam | sgdm (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)"),
-		warm:         fs.String("warm-start", "rtpghi", "rtpghi | rtpghi-causal | rtisi | zero | noise"),
 		precision:    fs.String("precision", "auto", precisionUsage),
 		future:       fs.Float64("future-weight", 0, "weight λ ∈ [0, 1] of the not-yet-arrived frames (1: RTISI-LA's normalisation)"),
 		seed:         fs.Uint64("seed", 1, "random seed"),
 		noCompensate: fs.Bool("no-compensate", false, "keep the latency at the start of the output instead of aligning it with the input"),
 		asJSON:       fs.Bool("json", false, "print one JSON object"),
 	}
+	fs.TextVar(&f.optimizer, "optimizer", stream.FGLA,
+		"fgla | gla | lbfgs | adam | sgdm (with mel frames fgla means lbfgs: its extrapolation diverges on the mel loss)")
+	fs.TextVar(&f.warm, "warm-start", stream.RTPGHI, "rtpghi | rtpghi-causal | rtisi | zero | noise")
+	return f
 }
 
 // config resolves the engine flags; realtime says whether the run is paced in real time (where
@@ -115,12 +115,7 @@ func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (st
 		c.ItersPerHop = 0
 	}
 	var err error
-	if c.Optimizer, err = stream.ParseOptimizer(*f.optimizer); err != nil {
-		return c, err
-	}
-	if c.WarmStart, err = stream.ParseWarmStart(*f.warm); err != nil {
-		return c, err
-	}
+	c.Optimizer, c.WarmStart = f.optimizer, f.warm
 	if c.Precision, err = parsePrecision(*f.precision, c.Optimizer); err != nil {
 		return c, err
 	}
