@@ -36,7 +36,8 @@ func runInvert(args []string) error {
 	optimizer := fs.String("optimizer", "", optimizerUsage)
 	iters := fs.Int("iters", 100, "maximum iterations (0: none, the initial signal itself; --init pghi --iters 0 is PGHI alone)")
 	tol := fs.Float64("tol", 1e-4, "stop when the normalised inconsistency falls below this (≤ 0: never)")
-	initName := fs.String("init", "zero", "initial phase: zero | random | pghi | noise (a random signal, the default of --tfr cwt); --method auto starts from pghi for zero")
+	var initVal retrieval.Init
+	fs.TextVar(&initVal, "init", retrieval.InitZero, "initial phase: zero | random | pghi | noise (a random signal, the default of --tfr cwt); --method auto starts from pghi for zero")
 	lr := fs.Float64("lr", 0, "learning rate of adam (in units of the signal's RMS) / sgdm (in Griffin-Lim steps, below "+fmt.Sprint(maxSGDMRate)+") (0: default)")
 	alpha := fs.Float64("alpha", 0, "fast Griffin-Lim extrapolation, 0 < α ≤ 1 (0: the method's, 0.99; 0.995 for auto)")
 	nfft := fs.Int("n-fft", 512, "n_fft (samples)")
@@ -86,7 +87,7 @@ func runInvert(args []string) error {
 		set := map[string]bool{}
 		fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
 		if !set["init"] {
-			*initName = "noise"
+			initVal = retrieval.InitNoise
 		}
 		if !set["tol"] {
 			*tol = 1e-5
@@ -95,14 +96,14 @@ func runInvert(args []string) error {
 			*iters = 100 // 1.4 s of 16 kHz speech in about 8 s on one core (benchmarks/REPORT.md)
 		}
 	case "scattering":
-		scatteringDefaults(fs, initName, iters, nfft, hop)
+		scatteringDefaults(fs, &initVal, iters, nfft, hop)
 	default:
 		return badInput("invert: unknown --tfr %q (stft | cwt | scattering)", *tfr)
 	}
 	if *threads < 1 {
 		return badInput("invert: --threads %d: want ≥ 1", *threads)
 	}
-	common := invertCommon{method: *method, init: *initName,
+	common := invertCommon{method: *method, init: initVal,
 		iters: *iters, tol: *tol, lr: *lr, alpha: *alpha, seed: *seed, display: *display, pcm16: *pcm16, normalize: *normalize,
 		json: *asJSON, nfft: *nfft, hop: *hop, threads: *threads}
 	if *tfr == "scattering" { // its own checks: --lr is torch's SGD lr there, not in Griffin-Lim steps
@@ -142,9 +143,7 @@ func runInvert(args []string) error {
 	if opt.Optimizer, err = retrieval.ParseOptimizer(*method); err != nil {
 		return inputError{err}
 	}
-	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
-		return inputError{err}
-	}
+	opt.Init = initVal
 	loss := retrieval.Loss{Compress: *compress}
 
 	// Inputs: per channel, target magnitudes (.npy), or the WAV channel whose magnitudes are

@@ -37,7 +37,8 @@ func (c *cwtFlags) register(fs *pflag.FlagSet) {
 
 // invertCommon carries invert's method options to the scalogram path.
 type invertCommon struct {
-	method, init         string // method: an optimizer's name (resolveMethod)
+	method               string // an optimizer's name (resolveMethod)
+	init                 retrieval.Init
 	iters                int
 	tol, lr, alpha       float64
 	seed                 uint64
@@ -96,9 +97,7 @@ func runInvertCWT(in, out string, cf cwtFlags, o invertCommon) error {
 	if opt.Optimizer, err = retrieval.ParseOptimizer(o.method); err != nil {
 		return inputError{err}
 	}
-	if opt.Init, err = retrieval.ParseInit(o.init); err != nil {
-		return inputError{err}
-	}
+	opt.Init = o.init
 	if opt.Init == retrieval.InitPGHI {
 		return badInput("invert: --init pghi is for the STFT; use noise, zero or random with --tfr cwt")
 	}

@@ -96,7 +96,8 @@ func runInvertMel(args []string) error {
 	alpha := fs.Float64("alpha", 0.99, "FGLA extrapolation α, 0 < α ≤ 1")
 	lr := fs.Float64("lr", 0, "learning rate of adam (units of the signal's RMS) and sgdm (units of a preconditioned step); 0: the optimizer's default")
 	tol := fs.Float64("tol", 0, "stop when the relative residual falls below this (≤ 0: never)")
-	initName := fs.String("init", "pghi", "phase of the clipped least-squares start: pghi | zero | random")
+	var initVal retrieval.Init
+	fs.TextVar(&initVal, "init", retrieval.InitPGHI, "phase of the clipped least-squares start: pghi | zero | random")
 	seed := fs.Uint64("seed", 1, "random seed")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -206,9 +207,7 @@ func runInvertMel(args []string) error {
 	if opt.Optimizer, err = retrieval.ParseOptimizer(*method); err != nil {
 		return inputError{err}
 	}
-	if opt.Init, err = retrieval.ParseInit(*initName); err != nil {
-		return inputError{err}
-	}
+	opt.Init = initVal
 
 	start := time.Now()
 	var x []float64

@@ -34,11 +34,11 @@ func (s *scatteringFlags) register(fs *pflag.FlagSet) {
 // unset (--method is resolveMethod's, L-BFGS by default): from seeded noise, 300 iterations, tolerance 1e-4 on the
 // scattering-domain spectral convergence (−80 dB), and the STFT-domain measure at n_fft 256,
 // hop 64 (the issue's).
-func scatteringDefaults(fs *pflag.FlagSet, init *string, iters, nfft, hop *int) {
+func scatteringDefaults(fs *pflag.FlagSet, init *retrieval.Init, iters, nfft, hop *int) {
 	set := map[string]bool{}
 	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
 	if !set["init"] {
-		*init = "noise"
+		*init = retrieval.InitNoise
 	}
 	if !set["iters"] {
 		*iters = retrieval.DefaultScatteringOptions().MaxIter
@@ -88,9 +88,7 @@ func runInvertScattering(in, out string, sf scatteringFlags, o invertCommon) err
 	if opt.Optimizer == retrieval.GLA || opt.Optimizer == retrieval.FGLA {
 		return badInput("invert: --tfr scattering is inverted by gradient descent (--method lbfgs | adam | sgdm), not %v", opt.Optimizer)
 	}
-	if opt.Init, err = retrieval.ParseInit(o.init); err != nil {
-		return inputError{err}
-	}
+	opt.Init = o.init
 	if opt.Init != retrieval.InitNoise {
 		return badInput("invert: --tfr scattering starts from noise (--init noise), not %v", opt.Init)
 	}
