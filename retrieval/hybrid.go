@@ -14,7 +14,7 @@ import "github.com/rephase/rephase/internal/optim"
 //     at least 300 of them;
 //  3. runs fast Griffin-Lim (Perraudin, Balazs & Søndergaard, WASPAA 2013), with extrapolation
 //     α = 0.995 when Alpha is 0, from the difference map's estimate for five sixths of the rest;
-//  4. and L-BFGS (Nocedal & Wright, "Numerical Optimization", 2nd ed., Alg. 7.4–7.5, as GD's)
+//  4. and L-BFGS (Nocedal & Wright, "Numerical Optimization", 2nd ed., Alg. 7.4–7.5, as Optimizer LBFGS)
 //     for the last sixth of the rest.
 //
 // Steps 3 and 4 are Invert again, with the padding relaxation (Options.Exact) as for the other

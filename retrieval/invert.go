@@ -49,7 +49,7 @@ func (o Optimizer) String() string { return enumString(optimizerNames[:], int(o)
 // DefaultPrecision is the frame-pass precision rephase's defaults use with the optimizer:
 // fft.Float32 for FGLA and GLA, whose spectral convergence in single precision stayed within
 // 0.1 dB of float64's offline and streaming, on speech, music and MATLAB's exponential chirp
-// (to −81 dB), at 1.3–2× the speed (benchmarks/REPORT.md, "float32 frame passes");
+// (to −81 dB), at 1.2–1.5× the speed per iteration (benchmarks/REPORT.md, "float32 frame passes");
 // fft.Float64 for the others: L-BFGS's offline convergence reaches −169 dB on the chirp, beyond
 // single precision's floor, and its streaming results are chaotic in rounding (a float32 run
 // lands up to 3.4 dB from the float64 one, either way), and Adam and SGDM were not measured.
@@ -188,7 +188,7 @@ type Options struct {
 	Threads int
 	// Precision, if fft.Float32, makes Invert call the problem's SetPrecision(fft.Float32) first
 	// (the padding relaxation's problem too): the magnitude MSE's frame passes in single precision,
-	// about 1.2–1.7× faster, with spectral convergence limited to about −120 dB (the chirp's
+	// 1.2–1.5× faster per iteration, with spectral convergence limited to about −120 dB (the chirp's
 	// −169 dB needs float64). The zero value, fft.Float64, keeps the problem's setting.
 	Precision fft.Precision
 	// Progress, if not nil, is called after iteration 1, every CheckEvery-th iteration and the

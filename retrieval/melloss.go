@@ -533,11 +533,17 @@ func (p *MelProblem) InitialSignal(x []float64, init Init, seed uint64) error {
 
 // InvertMel recovers a signal whose mel spectrogram approximates p's target by the algorithm of
 // opt (see Options; the padding relaxation is not applied, as if Exact were set). The
-// optimizer to use is LBFGS: GLA and FGLA run as plain and extrapolated preconditioned
-// gradient steps, which the mel loss does not make Griffin-Lim iterations. Tol compares against
+// optimizer to use is LBFGS: GLA runs as plain preconditioned gradient steps, which the mel loss
+// does not make Griffin-Lim iterations, and FGLA and Auto, whose extrapolation diverges on it,
+// return an error. Tol compares against
 // Inconsistency. It allocates O(Length()·History) working memory and returns an error for
 // invalid options.
 func InvertMel(p *MelProblem, opt Options) (*Result, error) {
+	if opt.Optimizer == FGLA || opt.Optimizer == Auto {
+		// Measured on espeak-ng speech (80 bands, 400 iterations): FGLA +1652 dB, Auto +1105 dB
+		// mel SC, against −48 dB for L-BFGS.
+		return nil, fmt.Errorf("retrieval: %v diverges on the mel loss (its extrapolation is not a Griffin-Lim step there); use LBFGS", opt.Optimizer)
+	}
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err

@@ -188,7 +188,7 @@ func DefaultScatteringOptions() ScatteringOptions {
 // only weakly sees shifts below that scale, so a recovered signal is compared with the original
 // by its STFT magnitudes, not sample by sample. Allocates O(Length()·History).
 func InvertScattering(p *ScatteringProblem, opt ScatteringOptions) (*Result, error) {
-	if opt.Optimizer == GLA || opt.Optimizer == FGLA {
+	if opt.Optimizer == GLA || opt.Optimizer == FGLA || opt.Optimizer == Auto {
 		return nil, fmt.Errorf("retrieval: scattering inversion is gradient descent (optimizer lbfgs, adam or sgdm), not %v", opt.Optimizer)
 	}
 	if opt.Warmup < 0 || (opt.Warmup > 0 && !(opt.WarmupWeight > 0)) {

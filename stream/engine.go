@@ -209,7 +209,7 @@ type Config struct {
 	MelLoss retrieval.MelLoss
 	// Precision, if fft.Float32, runs the loss's frame passes (forward FFT, magnitude map,
 	// inverse FFT) in single precision, accumulating the gradient in float64
-	// (retrieval.FrameLoss.SetPrecision): about 1.2–1.7× faster per pass where FFTW's single
+	// (retrieval.FrameLoss.SetPrecision): about 1.4× faster per pass, 1.2–1.3× per hop, where FFTW's single
 	// precision and AVX2 are available, within rounding noise of float64 in spectral convergence
 	// (benchmarks/REPORT.md). Mel engines compute in float64 whatever it says.
 	Precision fft.Precision

@@ -192,6 +192,8 @@ func runInvert(args []string) error {
 	}
 	if opt.Optimizer == retrieval.Auto && !fs.Changed("method") && *optimizer == "" && sigLen > autoMaxSamples {
 		opt.Optimizer = retrieval.FGLA // the default on long inputs: FGLA's 40 bytes per sample
+		fmt.Fprintf(os.Stderr, "rephase: %s: %d samples per channel, over the default method auto's %d: using fgla (40 bytes per sample instead of about 270; --method auto to insist)\n",
+			in, sigLen, autoMaxSamples)
 	}
 	if opt.Precision, err = parsePrecision(*precision, opt.Optimizer); err != nil {
 		return badInput("invert: %v", err)
@@ -318,7 +320,11 @@ func runInvert(args []string) error {
 		return writeJSON(os.Stdout, result)
 	}
 	fmt.Printf("%s → %s: %d channel(s), %d samples at %d Hz\n", in, *out, len(jobs), sigLen, rate)
-	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s, %.3f ms/iteration, %s\n", opt.Optimizer, reportedInit(opt), iterPerChannel, stop, secs, result["ms_per_iteration"], opt.Precision)
+	msIter := "-"
+	if totalIters > 0 {
+		msIter = fmt.Sprintf("%.3f", msPerIteration(secs, totalIters))
+	}
+	fmt.Printf("method %s, init %s, %d iterations (%s), %.3f s, %s ms/iteration, %s\n", opt.Optimizer, reportedInit(opt), iterPerChannel, stop, secs, msIter, opt.Precision)
 	fmt.Printf("spectral convergence %.2f dB", mean(scs))
 	if rels != nil {
 		fmt.Printf("; waveform error (sign-aligned) %.4f", mean(rels))

@@ -90,7 +90,7 @@ func runInvertMel(args []string) error {
 	topDB := fs.Float64("top-db", 0, "db dynamic range the input was clipped to (0: none; librosa's default is 80)")
 	length := fs.Int("length", 0, "signal length (samples; 0: (frames−1)·hop for center framing)")
 	framesFirst := fs.Bool("frames-first", false, "input is frames × rows instead of rows × frames")
-	method := fs.String("method", "", "fgla | gla | lbfgs | adam | sgdm (default: lbfgs for mel input, fgla for linear; gd: deprecated, with --optimizer)")
+	method := fs.String("method", "", "lbfgs | gla | adam | sgdm, and for linear input also fgla | auto (default: lbfgs for mel input, fgla for linear; gd: deprecated, with --optimizer)")
 	optimizer := fs.String("optimizer", "", optimizerUsage)
 	iters := fs.Int("iters", 100, "maximum iterations (0: the initial signal)")
 	alpha := fs.Float64("alpha", 0.99, "FGLA extrapolation α, 0 < α ≤ 1")
@@ -208,6 +208,9 @@ func runInvertMel(args []string) error {
 		return inputError{err}
 	}
 	opt.Init = initVal
+	if mel != nil && (opt.Optimizer == retrieval.FGLA || opt.Optimizer == retrieval.Auto) {
+		return badInput("invert: --method %v diverges on the mel loss (its extrapolation is not a Griffin-Lim step there); use --method lbfgs, the default for mel input", opt.Optimizer)
+	}
 
 	start := time.Now()
 	var x []float64

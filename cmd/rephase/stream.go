@@ -458,6 +458,9 @@ func streamMany(ins []string, dir string, opt streamOptions) error {
 	if err != nil {
 		return inputError{err}
 	}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return badInput("stream: --out %s is a file: with several inputs --out names a directory (one WAV per input)", dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -899,7 +902,7 @@ func newRawWriter(w io.Writer, s16 bool) *rawWriter { return &rawWriter{w: w, s1
 func (r *rawWriter) write(v []float64) error {
 	r.buf = r.buf[:0]
 	for i, s := range v {
-		if math.IsNaN(s) || math.IsInf(s, 0) {
+		if wav.Unwritable(s) {
 			return &wav.NonFiniteError{Path: "stdout", Sample: r.written + i, Value: s}
 		}
 		if r.s16 {

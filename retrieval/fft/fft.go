@@ -1,8 +1,9 @@
 // Package fft provides planned real-input FFTs of one fixed length behind a single small type,
 // with two interchangeable backends:
 //
-//   - FFTW3 (double precision r2c/c2r) through cgo, the default whenever cgo is available.
-//     FFTW is GPL-licensed: a binary linked with it is covered by the GPL (see the README).
+//   - FFTW3 (double precision r2c/c2r) through cgo, the default whenever cgo is available, and
+//     its single-precision library (fftwf) for SinglePass, the float32 frame pass. FFTW is
+//     GPL-licensed: a binary linked with it is covered by the GPL (see the README).
 //   - gonum.org/v1/gonum/dsp/fourier, pure Go, selected automatically when cgo is off
 //     (CGO_ENABLED=0) or with the build tag purego.
 //

@@ -3,6 +3,8 @@ package fft
 import (
 	"fmt"
 	"strings"
+
+	"github.com/rephase/rephase/internal/enum"
 )
 
 // Precision is the floating-point format a magnitude pass computes its FFTs and per-bin map in.
@@ -27,22 +29,15 @@ const (
 // when it computes them in float64 (the pure-Go build).
 const SinglePrecision = singlePrecision
 
-func (p Precision) String() string {
-	switch p {
-	case Float64:
-		return "float64"
-	case Float32:
-		return "float32"
-	}
-	return fmt.Sprintf("Precision(%d)", int(p))
-}
+var precisionNames = []string{"float64", "float32"}
 
-// MarshalText implements encoding.TextMarshaler: "float64" or "float32".
+// String returns "float64" or "float32", or "unknown(N)" for an undefined value.
+func (p Precision) String() string { return enum.Name(precisionNames, int(p)) }
+
+// MarshalText implements encoding.TextMarshaler: "float64" or "float32" (an error for an
+// undefined value).
 func (p Precision) MarshalText() ([]byte, error) {
-	if p != Float64 && p != Float32 {
-		return nil, fmt.Errorf("fft: precision %d is not defined", int(p))
-	}
-	return []byte(p.String()), nil
+	return enum.Marshal(precisionNames, int(p), "fft", "precision")
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler: "float64" (or "double", "64") and "float32"

@@ -22,6 +22,11 @@ func (e *NonFiniteError) Error() string {
 	return fmt.Sprintf("%s: channel %d, sample %d: non-finite sample %v (refusing to write it)", e.Path, e.Channel, e.Sample, e.Value)
 }
 
+// Unwritable reports whether a sample cannot be written: NaN, ±Inf, or beyond float32's range
+// (|v| > math.MaxFloat32, which a Float32 file would store as ±Inf). Writers return a
+// *NonFiniteError for it.
+func Unwritable(v float64) bool { return !(math.Abs(v) <= math.MaxFloat32) }
+
 // header returns the RIFF/WAVE header of a file holding dataBytes bytes of samples (len(header)
 // = headerSize(enc)). PCM16 gets the classic 44-byte header (a 16-byte WAVE_FORMAT_PCM fmt
 // chunk). Float32 gets the header the WAVE specification asks of a non-PCM format, as sox writes
@@ -108,7 +113,7 @@ func Write(path string, sampleRate int, channels [][]float64, enc Encoding) erro
 			return fmt.Errorf("%s: channel %d has %d samples, channel 0 %d", path, c, len(ch), n)
 		}
 		for i, v := range ch {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
+			if Unwritable(v) {
 				return &NonFiniteError{Path: path, Channel: c, Sample: i, Value: v}
 			}
 		}

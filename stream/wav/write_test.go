@@ -157,3 +157,23 @@ func TestWriterCountsClipped(t *testing.T) {
 		t.Errorf("Writer.Clipped %d, Clipped %d, want 3 (1, 1.5, −1.0001)", got, want)
 	}
 }
+
+// TestWritersRefuseSamplesBeyondFloat32: a finite sample that float32 cannot hold (a diverged
+// optimizer's 1e50) would be written as ±Inf by a Float32 file: it is refused like Inf.
+func TestWritersRefuseSamplesBeyondFloat32(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []float64{1e50, -1e39, math.MaxFloat32 * 1.0000001} {
+		p := filepath.Join(dir, "out.wav")
+		err := Write(p, 8000, [][]float64{{0, v}}, Float32)
+		var nf *NonFiniteError
+		if !errors.As(err, &nf) || nf.Sample != 1 {
+			t.Errorf("%v: error %v, want a NonFiniteError at sample 1", v, err)
+		}
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%v: output written", v)
+		}
+	}
+	if Unwritable(math.MaxFloat32) || Unwritable(-1) || !Unwritable(math.NaN()) {
+		t.Error("Unwritable: wrong at MaxFloat32, -1 or NaN")
+	}
+}

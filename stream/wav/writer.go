@@ -66,7 +66,7 @@ func (w *Writer) Write(block [][]float64) error {
 			return fmt.Errorf("%s: channel %d has %d samples, channel 0 %d", w.path, c, len(ch), n)
 		}
 		for i, v := range ch {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
+			if Unwritable(v) {
 				return &NonFiniteError{Path: w.path, Channel: c, Sample: int(w.frames) + i, Value: v}
 			}
 		}
