@@ -240,7 +240,7 @@ func version() string {
 const windowUsage = "analysis window: hann (alias hanning) | hamming | blackman | gauss (gaussian) | rect (rectangular, boxcar)"
 
 // precisionUsage is the help of --precision.
-const precisionUsage = "frame-pass precision: auto (float32 for fgla and gla, float64 for the others: " +
+const precisionUsage = "frame-pass precision: auto (float32 for fgla and gla, float64 for the others, as " +
 	"retrieval.Optimizer.DefaultPrecision) | float32 | float64"
 
 // parsePrecision parses --precision for optimizer o.
