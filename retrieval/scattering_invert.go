@@ -29,18 +29,31 @@ type ScatteringProblem struct {
 	noiseRMS float64   // ‖T‖/‖S(unit white noise)‖, computed on first use
 }
 
+// scatteringNegTol is how far below zero, relative to the largest coefficient, an order ≥ 1
+// coefficient may be and still count as rounding (the transform's own output reaches −1e-18
+// relative to 1; a negative coefficient of a real modulus is otherwise data corruption).
+const scatteringNegTol = 1e-9
+
 // NewScatteringProblem binds target (s.Rows() × s.Frames(), row-major, not copied) to s. It
 // returns an error for a wrong size or NaN, Inf or negative coefficients (scattering coefficients
-// of order ≥ 1 are non-negative; the zeroth order may be negative and is only checked for
-// finiteness).
+// of order ≥ 1 are non-negative, up to rounding: values down to −1e-9 × the largest coefficient
+// are accepted; the zeroth order may be negative and is only checked for finiteness).
 func NewScatteringProblem(s *Scattering, target []float64) (*ScatteringProblem, error) {
 	if len(target) != s.Rows()*s.Frames() {
 		return nil, fmt.Errorf("retrieval: scattering target has %d values, want rows × frames = %d × %d", len(target), s.Rows(), s.Frames())
 	}
 	p := &ScatteringProblem{S: s, target: target, buf: make([]float64, len(target)), w0: 1}
+	// The low-pass filtering of the moduli rounds to tiny negatives (−8.7e-19 on espeak-ng
+	// speech): accept those down to −scatteringNegTol × the largest coefficient.
+	var peak float64
+	for _, v := range target {
+		if a := math.Abs(v); a > peak && !math.IsInf(a, 0) {
+			peak = a
+		}
+	}
 	for i, v := range target {
 		r := i / s.Frames()
-		if math.IsNaN(v) || math.IsInf(v, 0) || (v < 0 && s.paths[r].Order > 0) {
+		if math.IsNaN(v) || math.IsInf(v, 0) || (v < -scatteringNegTol*peak && s.paths[r].Order > 0) {
 			return nil, fmt.Errorf("retrieval: scattering coefficient %v at row %d, frame %d", v, r, i%s.Frames())
 		}
 		p.targetSq += v * v
