@@ -27,6 +27,15 @@ func (w *windowProblem) Precondition(g []float64) {
 	}
 }
 
+// InvDiagonal is the preconditioner as a vector for GLA and FGLA (optim.Diagonal), or nil for a
+// mel engine, whose preconditioner also scales by the mel curvature.
+func (w *windowProblem) InvDiagonal() []float64 {
+	if w.e.mel != nil {
+		return nil
+	}
+	return w.e.invD
+}
+
 // melCurvature returns λ, the running mean of the mel loss's Gauss-Newton curvature relative to
 // the magnitude MSE's over the frames pushed (1 before any band counted).
 func (e *Engine) melCurvature() float64 {

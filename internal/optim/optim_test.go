@@ -153,3 +153,52 @@ func TestLBFGSRejectedPairKeepsHistory(t *testing.T) {
 		}
 	}
 }
+
+// diagonalQuadratic is quadratic with its preconditioner also handed out as a vector
+// (Diagonal), 1/(4c) as quadratic.Precondition multiplies by (the product rounds alike).
+type diagonalQuadratic struct {
+	quadratic
+	d []float64
+}
+
+func (q *diagonalQuadratic) Precondition(g []float64) {
+	for i := q.lo; i < len(g); i++ {
+		g[i] *= q.d[i]
+	}
+}
+
+func (q *diagonalQuadratic) InvDiagonal() []float64 { return q.d }
+
+// TestDiagonalFoldIsExact: GLA and FGLA folding a Diagonal problem's D⁻¹ into their update give
+// bit for bit the iterates of the Precondition-then-update path.
+func TestDiagonalFoldIsExact(t *testing.T) {
+	const n, lo = 40, 5
+	rng := rand.New(rand.NewPCG(3, 4))
+	c, tg, d, x0 := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range c {
+		c[i] = math.Exp(3 * rng.NormFloat64())
+		tg[i] = rng.NormFloat64()
+		d[i] = 1 / (4 * c[i])
+		x0[i] = rng.NormFloat64()
+	}
+	folded := &diagonalQuadratic{quadratic{c, tg, lo}, d}
+	plain := struct{ Problem }{folded} // hides InvDiagonal
+	for name, mk := range map[string]func() Stepper{
+		"gla":  func() Stepper { return NewGLA(n) },
+		"fgla": func() Stepper { return NewFGLA(n, 0.7) },
+	} {
+		xa, xb := append([]float64(nil), x0...), append([]float64(nil), x0...)
+		sa, sb := mk(), mk()
+		sa.Start(folded, xa, lo)
+		sb.Start(plain, xb, lo)
+		for it := range 20 {
+			sa.Step(folded)
+			sb.Step(plain)
+			for i := range xa {
+				if xa[i] != xb[i] {
+					t.Fatalf("%s iteration %d: x[%d] = %v folded, %v preconditioned", name, it, i, xa[i], xb[i])
+				}
+			}
+		}
+	}
+}

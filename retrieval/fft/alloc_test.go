@@ -26,6 +26,10 @@ func TestMagnitudePassNoAllocations(t *testing.T) {
 	if a := testing.AllocsPerRun(100, func() { p.MagnitudePass(acc, x, win, tg, 2, -2, 0, frame, spec) }); a != 0 {
 		t.Errorf("%v allocations per MagnitudePass, want 0", a)
 	}
+	xs, accs, tgs := make([]float64, n+2*n/4), make([]float64, n+2*n/4), make([]float64, 3*(n/2+1))
+	if a := testing.AllocsPerRun(100, func() { p.MagnitudePasses(accs, xs, win, tgs, n/4, 3, 2, -2, 5, frame, spec) }); a != 0 {
+		t.Errorf("%v allocations per MagnitudePasses, want 0", a)
+	}
 }
 
 func TestSinglePassNoAllocations(t *testing.T) {
@@ -36,5 +40,10 @@ func TestSinglePassNoAllocations(t *testing.T) {
 	tg := make([]float64, n/2+1)
 	if a := testing.AllocsPerRun(100, func() { s.MagnitudePass(acc, x, win, tg, 2, -2, 0) }); a != 0 {
 		t.Errorf("%v allocations per SinglePass.MagnitudePass, want 0", a)
+	}
+	// Three frames at hop n/4 through the batched pass.
+	xs, accs, tgs := make([]float64, n+2*n/4), make([]float64, n+2*n/4), make([]float64, 3*(n/2+1))
+	if a := testing.AllocsPerRun(100, func() { s.MagnitudePasses(accs, xs, win, tgs, n/4, 3, 2, -2, 5) }); a != 0 {
+		t.Errorf("%v allocations per SinglePass.MagnitudePasses, want 0", a)
 	}
 }

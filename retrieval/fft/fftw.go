@@ -134,6 +134,28 @@ static double rp_magnitude_pass(fftw_plan fwd, fftw_plan inv, int n, double *res
 	}
 	return 2*sum - d0*d0 - dl*dl;
 }
+
+// rp_magnitude_passes is fft.Plan.MagnitudePasses (rpf_magnitude_passes is its single-precision
+// twin in fftw_single.go: each cgo preamble is its own C file): rp_magnitude_pass on frames m = 0 … frames−1
+// at x + m·hop, t + m·(n/2+1) and acc + m·hop (acc NULL for frames wholly below fixed), the sums
+// added in frame order.
+static double rp_magnitude_passes(fftw_plan fwd, fftw_plan inv, int n, int hop, int frames, long fixed,
+		double *acc, const double *x, const double *win, const double *t,
+		double alpha, double beta, double *frame, double *spec) {
+	int bins = n / 2 + 1;
+	double total = 0;
+	for (int m = 0; m < frames; m++) {
+		long o = (long)m * hop;
+		double *a = 0;
+		int from = 0;
+		if (acc && o + n > fixed) {
+			a = acc + o;
+			from = fixed > o ? (int)(fixed - o) : 0;
+		}
+		total += rp_magnitude_pass(fwd, inv, n, a, x + o, win, t + (long)m * bins, alpha, beta, from, frame, spec);
+	}
+	return total;
+}
 */
 import "C"
 
@@ -301,24 +323,36 @@ func (p *fftwPlan) close() {
 	runtime.SetFinalizer(p, nil)
 }
 
-func (p *fftwPlan) magnitudePass(acc, x, win, t []float64, alpha, beta float64, from int, frame []float64, spec []complex128) float64 {
-	// frame and spec are scratch: where the caller's lack FFTW's alignment, the plan's own
-	// aligned scratch stands in, so that the one (SIMD) plan always runs.
-	fr := unsafe.Pointer(&frame[0])
-	sp := unsafe.Pointer(&spec[0])
-	if !isAligned(fr) {
-		fr = unsafe.Pointer(p.re)
+// passScratch returns the pass's frame and spectrum scratch and the accumulator as C pointers:
+// where the caller's scratch lacks FFTW's alignment, the plan's own aligned scratch stands in, so
+// that the one (SIMD) plan always runs; acc nil is NULL.
+func (p *fftwPlan) passScratch(acc, frame []float64, spec []complex128) (accp, fr, sp *C.double) {
+	f := unsafe.Pointer(&frame[0])
+	s := unsafe.Pointer(&spec[0])
+	if !isAligned(f) {
+		f = unsafe.Pointer(p.re)
 	}
-	if !isAligned(sp) {
-		sp = unsafe.Pointer(p.cx)
+	if !isAligned(s) {
+		s = unsafe.Pointer(p.cx)
 	}
-	var accp *C.double
 	if acc != nil {
 		accp = (*C.double)(unsafe.Pointer(&acc[0]))
 	}
+	return accp, (*C.double)(f), (*C.double)(s)
+}
+
+func (p *fftwPlan) magnitudePass(acc, x, win, t []float64, alpha, beta float64, from int, frame []float64, spec []complex128) float64 {
+	accp, fr, sp := p.passScratch(acc, frame, spec)
 	return float64(C.rp_magnitude_pass(p.fwd, p.inv, C.int(p.n), accp,
 		(*C.double)(unsafe.Pointer(&x[0])), (*C.double)(unsafe.Pointer(&win[0])), (*C.double)(unsafe.Pointer(&t[0])),
-		C.double(alpha), C.double(beta), C.int(from), (*C.double)(fr), (*C.double)(sp)))
+		C.double(alpha), C.double(beta), C.int(from), fr, sp))
+}
+
+func (p *fftwPlan) magnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int, frame []float64, spec []complex128) float64 {
+	accp, fr, sp := p.passScratch(acc, frame, spec)
+	return float64(C.rp_magnitude_passes(p.fwd, p.inv, C.int(p.n), C.int(hop), C.int(frames), C.long(fixed), accp,
+		(*C.double)(unsafe.Pointer(&x[0])), (*C.double)(unsafe.Pointer(&win[0])), (*C.double)(unsafe.Pointer(&t[0])),
+		C.double(alpha), C.double(beta), fr, sp))
 }
 
 // fftwCmplx holds FFTW complex plans per direction, out of place and in place, made on

@@ -118,6 +118,25 @@ static double rpf_magnitude_pass(fftwf_plan fwd, fftwf_plan inv, int n, double *
 	}
 	return 2*sum - d0*d0 - dl*dl;
 }
+
+// rpf_magnitude_passes is fft.SinglePass.MagnitudePasses, as rp_magnitude_passes.
+static double rpf_magnitude_passes(fftwf_plan fwd, fftwf_plan inv, int n, int hop, int frames, long fixed,
+		double *acc, const double *x, const double *win, const double *t,
+		double alpha, double beta, float *frame, float *spec) {
+	int bins = n / 2 + 1;
+	double total = 0;
+	for (int m = 0; m < frames; m++) {
+		long o = (long)m * hop;
+		double *a = 0;
+		int from = 0;
+		if (acc && o + n > fixed) {
+			a = acc + o;
+			from = fixed > o ? (int)(fixed - o) : 0;
+		}
+		total += rpf_magnitude_pass(fwd, inv, n, a, x + o, win, t + (long)m * bins, alpha, beta, from, frame, spec);
+	}
+	return total;
+}
 */
 import "C"
 
@@ -217,6 +236,16 @@ func (p *fftwSingle) magnitudePass(acc, x, win, t []float64, alpha, beta float64
 	return float64(C.rpf_magnitude_pass(p.fwd, p.inv, C.int(p.n), accp,
 		(*C.double)(unsafe.Pointer(&x[0])), (*C.double)(unsafe.Pointer(&win[0])), (*C.double)(unsafe.Pointer(&t[0])),
 		C.double(alpha), C.double(beta), C.int(from), p.frame, (*C.float)(unsafe.Pointer(p.spec))))
+}
+
+func (p *fftwSingle) magnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int) float64 {
+	var accp *C.double
+	if acc != nil {
+		accp = (*C.double)(unsafe.Pointer(&acc[0]))
+	}
+	return float64(C.rpf_magnitude_passes(p.fwd, p.inv, C.int(p.n), C.int(hop), C.int(frames), C.long(fixed), accp,
+		(*C.double)(unsafe.Pointer(&x[0])), (*C.double)(unsafe.Pointer(&win[0])), (*C.double)(unsafe.Pointer(&t[0])),
+		C.double(alpha), C.double(beta), p.frame, (*C.float)(unsafe.Pointer(p.spec))))
 }
 
 func (p *fftwSingle) close() {

@@ -37,6 +37,66 @@ func (p *Plan) MagnitudePass(acc, x, win, t []float64, alpha, beta float64, from
 // fusedPass is implemented by backends with a native MagnitudePass.
 type fusedPass interface {
 	magnitudePass(acc, x, win, t []float64, alpha, beta float64, from int, frame []float64, spec []complex128) float64
+	magnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int, frame []float64, spec []complex128) float64
+}
+
+// MagnitudePasses runs MagnitudePass on frames m = 0 … frames−1 of a hop-strided signal, in one
+// cgo call with the FFTW backend (benchmarks/REPORT.md: one crossing costs about 4 % of a frame's
+// pass at n_fft 512): frame m reads x[m·hop : m·hop+N] and t[m·B : (m+1)·B] (B = N/2+1) and, when
+// acc is not nil and m·hop + N > fixed, adds into acc[m·hop : m·hop+N] from its sample
+// max(0, fixed − m·hop) on; a frame wholly below fixed only adds to the sum (no inverse FFT). It
+// returns the frames' sums added in frame order, the same float64 as a loop of MagnitudePass.
+//
+// Lengths: x and acc (if not nil) at least (frames−1)·hop + N samples, t at least frames·B values,
+// win, frame and spec as for MagnitudePass, hop ≥ 1, frames ≥ 0; otherwise it panics. acc must
+// not overlap x, win or t. It does not allocate.
+func (p *Plan) MagnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int, frame []float64, spec []complex128) float64 {
+	n := p.n
+	checkPasses("MagnitudePasses", n, acc, x, win, t, hop, frames)
+	if len(frame) != n || len(spec) != n/2+1 {
+		panic(fmt.Sprintf("fft: MagnitudePasses scratch frame=%d spec=%d for n=%d", len(frame), len(spec), n))
+	}
+	if frames == 0 {
+		return 0
+	}
+	if fp, ok := p.impl.(fusedPass); ok {
+		return fp.magnitudePasses(acc, x, win, t, hop, frames, alpha, beta, fixed, frame, spec)
+	}
+	return loopPasses(n, acc, x, t, hop, frames, fixed, func(acc, x, t []float64, from int) float64 {
+		return p.magnitudePassGo(acc, x, win, t, alpha, beta, from, frame, spec)
+	})
+}
+
+// checkPasses panics unless the lengths suit frames hop-strided passes of length n.
+func checkPasses(what string, n int, acc, x, win, t []float64, hop, frames int) {
+	if hop < 1 || frames < 0 || len(win) != n {
+		panic(fmt.Sprintf("fft: %s hop=%d frames=%d win=%d for n=%d", what, hop, frames, len(win), n))
+	}
+	if frames == 0 {
+		return
+	}
+	need := (frames-1)*hop + n
+	if len(x) < need || len(t) < frames*(n/2+1) || (acc != nil && len(acc) < need) {
+		panic(fmt.Sprintf("fft: %s of %d frames (hop %d, n %d) needs %d samples and %d target values; have x=%d acc=%d t=%d",
+			what, frames, hop, n, need, frames*(n/2+1), len(x), len(acc), len(t)))
+	}
+}
+
+// loopPasses is MagnitudePasses as a Go loop over one-frame passes (the backends without a native
+// batch).
+func loopPasses(n int, acc, x, t []float64, hop, frames, fixed int, pass func(acc, x, t []float64, from int) float64) float64 {
+	bins := n/2 + 1
+	total := 0.0
+	for m := range frames {
+		o := m * hop
+		var a []float64
+		from := 0
+		if acc != nil && o+n > fixed {
+			a, from = acc[o:o+n], max(0, fixed-o)
+		}
+		total += pass(a, x[o:o+n], t[m*bins:(m+1)*bins], from)
+	}
+	return total
 }
 
 // magnitudePassGo is the portable implementation (used with the gonum backend).

@@ -52,3 +52,101 @@ func TestMagnitudePassMatchesReference(t *testing.T) {
 		p.Close()
 	}
 }
+
+// TestMagnitudePassesMatchLoop checks that the batched passes (one cgo call under FFTW) give
+// bit for bit what a loop of one-frame passes gives — the loss sum and every accumulated sample —
+// for the default backend, gonum and the single-precision pass, over sizes, hops, frame counts
+// and the fixed boundary (before, inside and beyond the frames), with and without acc.
+func TestMagnitudePassesMatchLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{8, 30, 64, 512} {
+		plans := map[string]*Plan{"default": New(n), "gonum": NewGonum(n)}
+		single := NewSinglePass(n)
+		win := make([]float64, n)
+		for i := range win {
+			win[i] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n))
+		}
+		bins := n/2 + 1
+		for _, hop := range []int{1, n / 4, n / 2, n} {
+			for _, frames := range []int{0, 1, 3, 7} {
+				length := max(0, frames-1)*hop + n
+				x, tg := make([]float64, length), make([]float64, frames*bins)
+				for i := range x {
+					x[i] = rng.NormFloat64()
+				}
+				for i := range tg {
+					tg[i] = 3 * rng.Float64()
+				}
+				for _, fixed := range []int{-5, 0, hop + 1, length / 2, length, length + 3} {
+					for _, withAcc := range []bool{true, false} {
+						loop := func(pass func(acc, x, t []float64, from int) float64) (float64, []float64) {
+							var acc []float64
+							if withAcc {
+								acc = make([]float64, length)
+							}
+							return loopPasses(n, acc, x, tg, hop, frames, fixed, pass), acc
+						}
+						newAcc := func() []float64 {
+							if withAcc {
+								return make([]float64, length)
+							}
+							return nil
+						}
+						check := func(name string, fA float64, accA []float64, fB float64, accB []float64) {
+							t.Helper()
+							if fA != fB {
+								t.Fatalf("%s n=%d hop=%d frames=%d fixed=%d: loss %v batched, %v looped", name, n, hop, frames, fixed, fA, fB)
+							}
+							for i := range accA {
+								if accA[i] != accB[i] {
+									t.Fatalf("%s n=%d hop=%d frames=%d fixed=%d: acc[%d] %v batched, %v looped", name, n, hop, frames, fixed, i, accA[i], accB[i])
+								}
+							}
+						}
+						frame, spec := make([]float64, n), make([]complex128, bins)
+						for name, p := range plans {
+							accA := newAcc()
+							fA := p.MagnitudePasses(accA, x, win, tg, hop, frames, 2, -2, fixed, frame, spec)
+							fB, accB := loop(func(acc, x, t []float64, from int) float64 {
+								return p.MagnitudePass(acc, x, win, t, 2, -2, from, frame, spec)
+							})
+							check(name, fA, accA, fB, accB)
+						}
+						accA := newAcc()
+						fA := single.MagnitudePasses(accA, x, win, tg, hop, frames, 2, -2, fixed)
+						fB, accB := loop(func(acc, x, t []float64, from int) float64 {
+							return single.MagnitudePass(acc, x, win, t, 2, -2, from)
+						})
+						check("single", fA, accA, fB, accB)
+					}
+				}
+			}
+		}
+		for _, p := range plans {
+			p.Close()
+		}
+		single.Close()
+	}
+}
+
+// TestMagnitudePassesPanics checks the length checks of the batched passes.
+func TestMagnitudePassesPanics(t *testing.T) {
+	const n = 16
+	p := New(n)
+	defer p.Close()
+	win, frame, spec := make([]float64, n), make([]float64, n), make([]complex128, n/2+1)
+	for _, c := range []struct {
+		name        string
+		x, tg       int
+		hop, frames int
+	}{{"short x", n + 3, 2 * 9, 4, 2}, {"short target", n + 4, 9, 4, 2}, {"hop 0", n, 9, 0, 1}, {"negative frames", n, 9, 4, -1}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			p.MagnitudePasses(nil, make([]float64, c.x), win, make([]float64, c.tg), c.hop, c.frames, 2, -2, 0, frame, spec)
+		}()
+	}
+}

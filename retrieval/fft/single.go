@@ -66,6 +66,7 @@ type SinglePass struct {
 
 type singleBackend interface {
 	magnitudePass(acc, x, win, t []float64, alpha, beta float64, from int) float64
+	magnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int) float64
 	close()
 }
 
@@ -88,6 +89,16 @@ func (p *SinglePass) MagnitudePass(acc, x, win, t []float64, alpha, beta float64
 			len(x), len(win), len(t), len(acc), from, n))
 	}
 	return p.impl.magnitudePass(acc, x, win, t, alpha, beta, from)
+}
+
+// MagnitudePasses is Plan.MagnitudePasses (same frames, lengths, panics and return value) computed
+// in single precision, in one cgo call with FFTW.
+func (p *SinglePass) MagnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int) float64 {
+	checkPasses("SinglePass.MagnitudePasses", p.n, acc, x, win, t, hop, frames)
+	if frames == 0 {
+		return 0
+	}
+	return p.impl.magnitudePasses(acc, x, win, t, hop, frames, alpha, beta, fixed)
 }
 
 // Close releases the FFTW plans and buffers; the SinglePass must not be used afterwards.

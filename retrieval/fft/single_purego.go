@@ -20,4 +20,8 @@ func (g *goSingle) magnitudePass(acc, x, win, t []float64, alpha, beta float64, 
 	return g.p.magnitudePassGo(acc, x, win, t, alpha, beta, from, g.frame, g.spec)
 }
 
+func (g *goSingle) magnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int) float64 {
+	return g.p.MagnitudePasses(acc, x, win, t, hop, frames, alpha, beta, fixed, g.frame, g.spec)
+}
+
 func (g *goSingle) close() { g.p.Close() }
