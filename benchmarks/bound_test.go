@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -71,7 +72,8 @@ func (t *pairTimer) report(b *testing.B, needed float64) {
 }
 
 // BenchmarkBound expresses the cost of one offline iteration (179 frames) and one engine hop
-// (ℓ = 3, K = 16) per optimizer as a multiple of the FFT-pair bound (pairTimer), interleaved with
+// (ℓ = 3, K = 16, and for the default optimizers K = stream.DefaultFileItersPerHop, the file-mode
+// default, as engine/*-k128) per optimizer as a multiple of the FFT-pair bound (pairTimer), interleaved with
 // it: frames × one pair of n_fft 512 per offline iteration, K × (frames in the hop's loss) pairs
 // per hop. Metrics: x-bound (the ratio), pair-ns (one pair, interleaved) and ns/pair (the work's
 // time per pair needed); ns/op is per iteration or per hop. 16 kHz, n_fft 512, hop 128, Hann;
@@ -127,16 +129,23 @@ func BenchmarkBound(b *testing.B) {
 	}
 	benchmarkPassParts(b, pt)
 	frames := boundEngineFrames(b)
-	const look, k = 3, 16
+	const look = 3
 	inLoss := look + (gradNFFT+gradHop-1)/gradHop - 1
 	for _, c := range []struct {
 		o    stream.Optimizer
 		prec fft.Precision
-	}{{stream.GLA, fft.Float64}, {stream.FGLA, fft.Float64}, {stream.LBFGS, fft.Float64}, {stream.Adam, fft.Float64},
-		{stream.GLA, fft.Float32}, {stream.FGLA, fft.Float32}, {stream.LBFGS, fft.Float32}} {
+		k    int
+	}{{stream.GLA, fft.Float64, 16}, {stream.FGLA, fft.Float64, 16}, {stream.LBFGS, fft.Float64, 16}, {stream.Adam, fft.Float64, 16},
+		{stream.GLA, fft.Float32, 16}, {stream.FGLA, fft.Float32, 16}, {stream.LBFGS, fft.Float32, 16},
+		{stream.GLA, fft.Float32, stream.DefaultFileItersPerHop}, {stream.FGLA, fft.Float32, stream.DefaultFileItersPerHop},
+		{stream.LBFGS, fft.Float64, stream.DefaultFileItersPerHop}} {
 		name := c.o.String()
 		if c.prec == fft.Float32 {
 			name += "-float32"
+		}
+		k := c.k
+		if k != 16 {
+			name += fmt.Sprintf("-k%d", k)
 		}
 		b.Run("engine/"+name, func(b *testing.B) {
 			e, err := stream.NewEngine(stream.Config{STFT: retrieval.Config{NFFT: gradNFFT, Hop: gradHop},

@@ -81,7 +81,12 @@ type fakeDevice struct {
 func newFakeDevice(ring int, hasOut bool, src device.Source) *fakeDevice {
 	d := &fakeDevice{hasOut: hasOut, src: src, stop: make(chan struct{})}
 	d.inP, d.inC = ringbuffer.New(ring)
-	d.outP, d.outC = ringbuffer.New(ring)
+	// The output ring is 4× larger: a real callback reads and writes the same count, so the
+	// backlogs of the two rings add up to about the prefill; this goroutine, starved on a loaded
+	// machine while the worker catches up on a full input ring, can leave a backlog of a whole
+	// input ring plus the prefill, and the flush of the tail then overflowed a ring of equal size
+	// (TestRunDeviceSourceAndProbes lost the 768 samples of the file delay that way).
+	d.outP, d.outC = ringbuffer.New(4 * ring)
 	return d
 }
 
@@ -361,8 +366,8 @@ func TestRunDeviceSourceAndProbes(t *testing.T) {
 	}
 	consumed := int(math.Round(r.AudioSeconds * rate))
 	if consumed < len(x) || consumed > len(x)+r.FileDelaySamples+127 || len(d.played) != prefill+consumed+r.FileDelaySamples {
-		t.Errorf("played %d samples after %d samples of input; want %d after %d to %d", len(d.played), consumed,
-			prefill+consumed+r.FileDelaySamples, len(x), len(x)+r.FileDelaySamples)
+		t.Errorf("played %d samples after %d samples of input; want %d after %d to %d (output ring overflow %d)", len(d.played), consumed,
+			prefill+consumed+r.FileDelaySamples, len(x), len(x)+r.FileDelaySamples, r.DeviceReport.OutputRingOverflow)
 	}
 }
 
