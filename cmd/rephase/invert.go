@@ -17,6 +17,7 @@ import (
 
 	"github.com/rephase/rephase/internal/plots"
 	"github.com/rephase/rephase/retrieval"
+	"github.com/rephase/rephase/retrieval/fft"
 	"github.com/rephase/rephase/stream/npy"
 	"github.com/rephase/rephase/stream/wav"
 )
@@ -60,7 +61,7 @@ func runInvert(args []string) error {
 	plotPath := fs.String("plot", "", "also draw the original, reconstruction and error spectrograms (dB) and the convergence curve of the first channel into this PNG `FILE`")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "threads for the gradient (frames or scales split across them; inputs too short to gain use 1). "+
 		"For a given count the output is the same to the bit from run to run; 1 gives the single-threaded output")
-	precision := fs.String("precision", "auto", precisionUsage+" (STFT magnitudes; other inputs compute in float64)")
+	precision := fs.String("precision", "auto", precisionUsage+" (STFT magnitudes; --tfr cwt and scattering compute in float64 and refuse float32)")
 	tfr := fs.String("tfr", "stft", "time-frequency representation to invert: stft | cwt (scalogram, like MATLAB's cwtmag2sig) | scattering (Kymatio's Scattering1D)")
 	var cf cwtFlags
 	cf.register(fs)
@@ -99,6 +100,11 @@ func runInvert(args []string) error {
 		scatteringDefaults(fs, &initVal, iters, nfft, hop)
 	default:
 		return badInput("invert: unknown --tfr %q (stft | cwt | scattering)", *tfr)
+	}
+	if *tfr != "stft" && fs.Changed("precision") && !strings.EqualFold(strings.TrimSpace(*precision), "auto") {
+		if p, err := parsePrecision(*precision, retrieval.LBFGS); err != nil || p != fft.Float64 {
+			return badInput("invert: --precision %s: --tfr %s computes in float64 (float32 frame passes are for STFT magnitudes)", *precision, *tfr)
+		}
 	}
 	if *threads < 1 {
 		return badInput("invert: --threads %d: want ≥ 1", *threads)

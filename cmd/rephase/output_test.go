@@ -394,3 +394,23 @@ func TestLiveSampleRateBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestInvertPrecisionOutsideSTFT: --precision float32 is refused where it would be silently
+// ignored (the scalogram and scattering paths compute in float64); float64 and auto are accepted.
+func TestInvertPrecisionOutsideSTFT(t *testing.T) {
+	dir := t.TempDir()
+	in := testWAV(t, dir, "in.wav", false)
+	out := filepath.Join(dir, "out.wav")
+	for _, tfr := range []string{"cwt", "scattering"} {
+		err := runInvert([]string{in, "--tfr", tfr, "--precision", "float32", "--out", out})
+		if err == nil || !strings.Contains(err.Error(), "--precision float32") {
+			t.Errorf("--tfr %s --precision float32: error %v, want a refusal naming the flag", tfr, err)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("--tfr %s: output written", tfr)
+		}
+	}
+	if err := runInvert([]string{in, "--tfr", "cwt", "--precision", "float64", "--iters", "1", "--out", out}); err != nil {
+		t.Errorf("--tfr cwt --precision float64: %v", err)
+	}
+}
