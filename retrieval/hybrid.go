@@ -18,8 +18,8 @@ import "github.com/rephase/rephase/internal/optim"
 //     for the last sixth of the rest.
 //
 // Steps 3 and 4 are Invert again, with the padding relaxation (Options.Exact) as for the other
-// methods and the hand-over counted across its two phases; the tolerance is checked and
-// Progress called there only. Other inverters (InvertScalogram, the mel and scattering
+// methods and the hand-over counted across its two phases; the tolerance is checked there only,
+// Progress is called in step 2 too (Problem.differenceMap). Other inverters (InvertScalogram, the mel and scattering
 // inversions) run steps 3 and 4 only, from their own Init with their α. A difference-map
 // iteration costs about 1.7 FGLA iterations (whole-spectrogram transforms and a hypot per
 // coefficient), an L-BFGS iteration about 1.7, so Auto's iteration costs about 1.4 FGLA
@@ -120,7 +120,7 @@ func invertAuto(p *Problem, opt Options) (*Result, error) {
 		return nil, err
 	}
 	k := opt.MaxIter / autoDMShare
-	p.differenceMap(x, k, opt.OnIteration)
+	p.differenceMap(x, k, opt)
 	rest := opt
 	rest.InitialSignal = x
 	rest.MaxIter = opt.MaxIter - k
@@ -148,10 +148,13 @@ func invertAuto(p *Problem, opt Options) (*Result, error) {
 //	c ← c + P_A(2·P_B(c) − c) − P_B(c)
 //
 // It then writes into x the signal of one Griffin-Lim step from P_B(c), ISTFT(P_A(P_B(c))).
-// Each iteration costs one ISTFT and one STFT, as a Griffin-Lim iteration does; onIter, if not
-// nil, is called after each. It allocates two complex spectrograms (frames × bins) and runs on
+// Each iteration costs one ISTFT and one STFT, as a Griffin-Lim iteration does. opt.OnIteration,
+// if set, is called after each; opt.Progress, if set, after the first and every CheckEvery-th with
+// the normalised inconsistency of ISTFT(c) (one more STFT then). Its Tol is not checked: the
+// difference map is not a descent method, and its inconsistency can rise before it falls. It
+// allocates two complex spectrograms (frames × bins) and runs on
 // one thread.
-func (p *Problem) differenceMap(x []float64, iters int, onIter func(int)) {
+func (p *Problem) differenceMap(x []float64, iters int, opt Options) {
 	if iters <= 0 {
 		return
 	}
@@ -168,8 +171,11 @@ func (p *Problem) differenceMap(x []float64, iters int, onIter func(int)) {
 		for i, a := range pb {
 			c[i] += a
 		}
-		if onIter != nil {
-			onIter(it)
+		if opt.Progress != nil && (it == 1 || it%opt.CheckEvery == 0) {
+			opt.Progress(it, p.Inconsistency(x)) // x is the synthesis of the iterate c
+		}
+		if opt.OnIteration != nil {
+			opt.OnIteration(it)
 		}
 	}
 	s.Forward(pb, s.Inverse(x, c))

@@ -11,7 +11,7 @@ import (
 func TestDifferenceMapFixedPoint(t *testing.T) {
 	p, x := seedsChirp(t)
 	y := append([]float64(nil), x...)
-	p.differenceMap(y, 50, nil)
+	p.differenceMap(y, 50, Options{})
 	if e := RelativeL2(x, y); e > 1e-12 {
 		t.Errorf("from the signal itself, 50 iterations moved it by %.3g (relative L2)", e)
 	}
@@ -20,7 +20,7 @@ func TestDifferenceMapFixedPoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := p.SpectralConvergence(z)
-	p.differenceMap(z, 50, nil)
+	p.differenceMap(z, 50, Options{})
 	if after := p.SpectralConvergence(z); !(after < before) || math.IsNaN(after) {
 		t.Errorf("from zero phase: SC %.3g before, %.3g after 50 iterations", before, after)
 	}
