@@ -97,11 +97,11 @@ func BenchmarkBound(b *testing.B) {
 	}{
 		{"gla", retrieval.Options{Optimizer: retrieval.GLA}},
 		{"fgla", retrieval.Options{Optimizer: retrieval.FGLA}},
-		{"gd-lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
-		{"gd-adam", retrieval.Options{Optimizer: retrieval.Adam}},
+		{"lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
+		{"adam", retrieval.Options{Optimizer: retrieval.Adam}},
 		{"gla-float32", retrieval.Options{Optimizer: retrieval.GLA, Precision: fft.Float32}},
 		{"fgla-float32", retrieval.Options{Optimizer: retrieval.FGLA, Precision: fft.Float32}},
-		{"gd-lbfgs-float32", retrieval.Options{Optimizer: retrieval.LBFGS, Precision: fft.Float32}},
+		{"lbfgs-float32", retrieval.Options{Optimizer: retrieval.LBFGS, Precision: fft.Float32}},
 	} {
 		b.Run("offline/"+c.name, func(b *testing.B) {
 			p, _ := gradProblem(b, retrieval.Loss{}, (boundFrames-1)*gradHop)

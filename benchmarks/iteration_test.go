@@ -59,8 +59,8 @@ func BenchmarkIteration(b *testing.B) {
 	}{
 		{"gla", retrieval.Options{Optimizer: retrieval.GLA}},
 		{"fgla", retrieval.Options{Optimizer: retrieval.FGLA}},
-		{"gd-lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
-		{"gd-adam", retrieval.Options{Optimizer: retrieval.Adam}},
+		{"lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
+		{"adam", retrieval.Options{Optimizer: retrieval.Adam}},
 		{"gd-sgdm", retrieval.Options{Optimizer: retrieval.SGDM}},
 	} {
 		b.Run(c.name, func(b *testing.B) {

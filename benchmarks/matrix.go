@@ -303,8 +303,8 @@ type offlineCase struct {
 var offlineCases = []offlineCase{
 	{"GLA", retrieval.Options{Optimizer: retrieval.GLA}},
 	{"FGLA", retrieval.Options{Optimizer: retrieval.FGLA}},
-	{"GD Adam", retrieval.Options{Optimizer: retrieval.Adam}},
-	{"GD L-BFGS", retrieval.Options{Optimizer: retrieval.LBFGS}},
+	{"Adam", retrieval.Options{Optimizer: retrieval.Adam}},
+	{"L-BFGS", retrieval.Options{Optimizer: retrieval.LBFGS}},
 	{"PGHI → FGLA", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
 }
 

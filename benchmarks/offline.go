@@ -24,8 +24,8 @@ var OfflineCases = []OfflineCase{
 	{"FGLA, zero phase", retrieval.Options{Optimizer: retrieval.FGLA}},
 	{"FGLA, random phase", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitRandom}},
 	{"PGHI → FGLA", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
-	{"GD L-BFGS, zero phase", retrieval.Options{Optimizer: retrieval.LBFGS}},
-	{"GD Adam, zero phase", retrieval.Options{Optimizer: retrieval.Adam}},
+	{"L-BFGS, zero phase", retrieval.Options{Optimizer: retrieval.LBFGS}},
+	{"Adam, zero phase", retrieval.Options{Optimizer: retrieval.Adam}},
 	{"GD SGDM, zero phase", retrieval.Options{Optimizer: retrieval.SGDM}},
 	{"auto: PGHI → DM → FGLA → L-BFGS", retrieval.Options{Optimizer: retrieval.Auto}},
 }
@@ -126,7 +126,7 @@ type EqualTimeCase struct {
 // phase): L-BFGS alone, PGHI → FGLA (what PGHI alone adds), Auto from zero phase (what the
 // difference map, FGLA and L-BFGS give without PGHI), and Auto.
 var EqualTimeCases = []EqualTimeCase{
-	{Name: "GD L-BFGS, zero phase", Opt: retrieval.Options{Optimizer: retrieval.LBFGS}},
+	{Name: "L-BFGS, zero phase", Opt: retrieval.Options{Optimizer: retrieval.LBFGS}},
 	{Name: "PGHI → FGLA", Opt: retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
 	{Name: "auto from zero phase: DM → FGLA → L-BFGS", Opt: retrieval.Options{Optimizer: retrieval.Auto}, ZeroStart: true},
 	{Name: "auto: PGHI → DM → FGLA → L-BFGS", Opt: retrieval.Options{Optimizer: retrieval.Auto}},
