@@ -72,7 +72,9 @@ func newStepper(c Config, size int) optim.Stepper {
 	case GLA:
 		return optim.NewGLA(size)
 	case FGLA:
-		return optim.NewFGLA(size, c.Alpha)
+		f := optim.NewFGLA(size, c.Alpha)
+		f.AlphaMax = c.AlphaMax
+		return f
 	case Adam:
 		return optim.NewAdam(size, c.LearningRate)
 	case SGDM:

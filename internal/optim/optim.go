@@ -117,12 +117,29 @@ func (s *GLA) Step(p Problem) bool {
 // y_n = z_{n−1} − D⁻¹∇F(z_{n−1}) and the extrapolation z_n = y_n + α(y_n − y_{n−1}), x holds y (the
 // estimate, so y_{n−1} is x itself before a step) and the stepper keeps z. Its state slides with a
 // streaming window, so the momentum carries over from one hop to the next.
+//
+// α is Alpha, or, when AlphaMax > Alpha, ramps within each run: the n-th Step after Start uses
+// Nesterov's (n−1)/(n+2) (Nesterov 1983, the momentum coefficient of his accelerated gradient
+// method) clamped to [Alpha, AlphaMax]. Restarted at every Start, as the streaming engine calls it
+// once per hop, this is a fixed restart scheme (O'Donoghue & Candès, "Adaptive restart for
+// accelerated gradient schemes", 2015) aligned with the changes of the objective: little
+// extrapolation just after a frame arrives, up to AlphaMax on the settled objective.
 type FGLA struct {
-	Alpha   float64
-	z, g    []float64
-	x       []float64
-	lo      int
-	started bool
+	Alpha    float64
+	AlphaMax float64
+	z, g     []float64
+	x        []float64
+	lo       int
+	started  bool
+	steps    int // since Start
+}
+
+// alpha returns the extrapolation of the next step, the n-th since Start.
+func (s *FGLA) alpha(n int) float64 {
+	if !(s.AlphaMax > s.Alpha) {
+		return s.Alpha
+	}
+	return min(s.AlphaMax, max(s.Alpha, float64(n-1)/float64(n+2)))
 }
 
 // NewFGLA makes a fast Griffin-Lim stepper with extrapolation alpha for vectors of up to size
@@ -135,7 +152,7 @@ func NewFGLA(size int, alpha float64) *FGLA {
 // z = x).
 func (s *FGLA) Start(_ Problem, x []float64, lo int) {
 	checkLen(x, lo, len(s.z))
-	s.x, s.lo = x, lo
+	s.x, s.lo, s.steps = x, lo, 0
 	if !s.started {
 		copy(s.z, x)
 		s.started = true
@@ -146,7 +163,8 @@ func (s *FGLA) Start(_ Problem, x []float64, lo int) {
 func (s *FGLA) Step(p Problem) bool {
 	n := len(s.x)
 	z, g := s.z[:n], s.g[:n]
-	a := s.Alpha
+	s.steps++
+	a := s.alpha(s.steps)
 	if d := invDiagonal(p); d != nil {
 		p.Eval(g, z)
 		fglaUpdate(z[s.lo:], s.x[s.lo:n], g[s.lo:], d[s.lo:n], a)

@@ -202,3 +202,38 @@ func TestDiagonalFoldIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestFGLARamp: with AlphaMax > Alpha the n-th step since Start extrapolates by Nesterov's
+// (n−1)/(n+2) clamped to [Alpha, AlphaMax], restarting at each Start; otherwise by Alpha.
+func TestFGLARamp(t *testing.T) {
+	const n = 8
+	q := &quadratic{c: make([]float64, n), t: make([]float64, n)}
+	for i := range q.c {
+		q.c[i] = 1 + float64(i)
+	}
+	s := NewFGLA(n, 0.7)
+	s.AlphaMax = 0.95
+	for k, want := range map[int]float64{1: 0.7, 8: 0.7, 16: 15.0 / 18, 40: 39.0 / 42, 58: 0.95, 1000: 0.95} {
+		if got := s.alpha(k); got != want {
+			t.Errorf("step %d: α %v, want %v", k, got, want)
+		}
+	}
+	x := make([]float64, n)
+	s.Start(q, x, 0)
+	for range 3 {
+		s.Step(q)
+	}
+	if s.steps != 3 {
+		t.Errorf("%d steps counted, want 3", s.steps)
+	}
+	s.Start(q, x, 0)
+	s.Step(q)
+	if s.steps != 1 {
+		t.Errorf("Start did not restart the ramp: %d steps", s.steps)
+	}
+	c := NewFGLA(n, 0.7)
+	c.AlphaMax = 0.5
+	if c.alpha(100) != 0.7 {
+		t.Errorf("AlphaMax below Alpha: α %v, want the constant 0.7", c.alpha(100))
+	}
+}
