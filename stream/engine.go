@@ -32,10 +32,14 @@ import (
 //   - LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
 //     Armijo backtracking, restarted at every hop: the objective changes when a frame arrives,
 //     and correction pairs carried across hops made quality collapse past about 64 iterations
-//     per hop (see optim.LBFGS); after 64 iterations a hop continues with Griffin-Lim steps.
-//     The best SC per iteration of the four, and far ahead on music at ℓ = 3 with 256 or more
-//     iterations per hop, but not monotone past about 64: on some inputs 256 iterations per hop
-//     are up to 4 dB worse than 64 (benchmarks/REPORT.md).
+//     per hop (see optim.LBFGS). A hop runs at most 64 iterations, whatever ItersPerHop or
+//     Budget allow: further iterations (Griffin-Lim steps, as it used to run) made it 0.6 dB worse
+//     on average and its result chaotic in K (see lbfgsItersPerHop), so its SC at any K ≥ 64 is
+//     its SC at 64. The best SC per iteration of the four up to 64 (music at ℓ = 3, K = 64: about
+//     −38 dB against FGLA's −32), but the local minimum it lands in depends on rounding: float32
+//     frame passes or another FFTW plan move its result by up to 10 dB either way (FGLA's by
+//     0.2 dB), and between K = 16 and 64 an intermediate K can be 0.6 dB worse than a smaller one
+//     (benchmarks/REPORT.md, "Anytime streaming").
 //   - GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
 //     (Zhu, Beauregard, Wyse 2007).
 //   - Adam (Kingma & Ba 2015) on the preconditioned gradient, per-sample moments that slide
@@ -150,7 +154,8 @@ type Config struct {
 	// one-frame delay takes one look-ahead frame, becomes RTPGHICausal. DefaultConfig: 3.
 	Lookahead int
 	// ItersPerHop K ≥ 0 is the number of optimizer iterations per frame when Budget is 0; 0 is
-	// a pure warm start (e.g. RTPGHI alone). DefaultConfig: DefaultFileItersPerHop.
+	// a pure warm start (e.g. RTPGHI alone). L-BFGS runs at most 64 of them (see Optimizer).
+	// DefaultConfig: DefaultFileItersPerHop.
 	ItersPerHop int
 	// Budget, if > 0, replaces ItersPerHop by a deadline: the engine starts another iteration
 	// while the time spent on this frame (from the start of Push) plus the running mean of one
@@ -162,7 +167,8 @@ type Config struct {
 	// reproducible bit for bit; Stats.IterationsPercentile reports the iterations run, so that
 	// a run can be repeated with a fixed ItersPerHop.
 	Budget float64
-	// MaxItersPerHop, if > 0, caps the iterations of a deadline hop; 0 means no cap.
+	// MaxItersPerHop, if > 0, caps the iterations of a deadline hop; 0 means no cap (L-BFGS
+	// stops at 64 either way).
 	MaxItersPerHop int
 	Optimizer      Optimizer
 	WarmStart      WarmStart
@@ -355,7 +361,6 @@ type Engine struct {
 	opt             optim.Stepper
 	slider          optim.Sliding // opt's sliding state, if it has any
 	prob            windowProblem
-	gla             *optim.GLA    // L-BFGS: the steps past lbfgsItersPerHop
 	cover           []float64     // Adam: per-sample coverage of the loss's frames
 	iterEst         time.Duration // running mean of one iteration's time (deadline mode)
 	margin          time.Duration // deadline mode: what the loop keeps back for the tail (deadlineMargin)
@@ -428,9 +433,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.opt = newStepper(c, e.size)
 	e.slider, _ = e.opt.(optim.Sliding)
 	e.prob.e = e
-	if c.Optimizer == LBFGS {
-		e.gla = optim.NewGLA(e.size)
-	}
 	if c.Optimizer == Adam {
 		e.cover = make([]float64, e.size)
 	}
@@ -654,11 +656,11 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 		return
 	}
 	e.opt.Start(&e.prob, e.buf, fixed)
-	n := 0
+	n, limit := 0, e.maxIters()
 	if e.cfg.Budget == 0 {
-		for n < e.cfg.ItersPerHop {
+		for n < min(e.cfg.ItersPerHop, limit) {
 			n++
-			if e.step(n) {
+			if e.opt.Step(&e.prob) {
 				break
 			}
 		}
@@ -672,13 +674,13 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 	// At least one iteration runs, so that the estimate keeps following the machine after a
 	// slow spell; an iteration slower than 4× the estimate (the thread was preempted) counts
 	// as 4×.
-	for e.cfg.MaxItersPerHop == 0 || n < e.cfg.MaxItersPerHop {
+	for n < limit {
 		if n > 0 && time.Since(t0)+e.iterEst > deadline-e.margin {
 			break
 		}
 		s := time.Now()
 		n++
-		stalled := e.step(n)
+		stalled := e.opt.Step(&e.prob)
 		d := time.Since(s)
 		if e.iterEst == 0 {
 			e.iterEst = d
@@ -710,30 +712,36 @@ func (e *Engine) deadlineMargin(took time.Duration) {
 	e.margin = max(0, min(e.margin, deadline/2))
 }
 
-// step runs the hop's n-th iteration (n ≥ 1) and reports a stall. L-BFGS hands over to
-// Griffin-Lim steps after lbfgsItersPerHop iterations.
-func (e *Engine) step(n int) bool {
-	if e.gla != nil && n > lbfgsItersPerHop {
-		if n == lbfgsItersPerHop+1 {
-			e.gla.Start(&e.prob, e.buf, e.prob.fixed)
-		}
-		return e.gla.Step(&e.prob)
+// maxIters returns the most iterations a hop may run: Config.MaxItersPerHop in deadline mode
+// (0: no cap), and for L-BFGS at most lbfgsItersPerHop whatever ItersPerHop or Budget allow.
+func (e *Engine) maxIters() int {
+	limit := math.MaxInt
+	if e.cfg.Budget > 0 && e.cfg.MaxItersPerHop > 0 {
+		limit = e.cfg.MaxItersPerHop
 	}
-	return e.opt.Step(&e.prob)
+	if e.cfg.Optimizer == LBFGS {
+		limit = min(limit, lbfgsItersPerHop)
+	}
+	return limit
 }
 
-// lbfgsItersPerHop is how many L-BFGS iterations a hop runs before it continues with plain
-// preconditioned (Griffin-Lim) steps. Within a hop L-BFGS converges towards the exact minimum of
-// the window's loss, which fits the newest samples, covered by one or two arrived frames, to
-// those frames alone; Griffin-Lim steps, scaled by the steady-state overlap energy, move those
-// samples only in proportion to their coverage. Measured on espeak-ng speech and on synthetic
-// music with and without drums (16 kHz, n_fft 512, hop 128, ℓ = 0–3, K = 16, 64, 256, 512),
-// handing over at 64 left one case of 12 (input × ℓ) where more iterations made the output worse
-// by more than 0.5 dB (K = 16 → 64 → 256), against 2 when handing over at 32 or 128 and 4 at 256;
-// at 32, music lost up to 7 dB at K = 256. Speech did not change (ℓ = 3, K = 256: −31.7 dB
-// against −31.5 dB handing over at 256). Past the handover, quality depends on the line search's
-// accepted steps so sensitively that one case of 12 still loses 4 dB: L-BFGS is the best
-// optimizer per iteration here, but not a monotone one, which is why FGLA is the default.
+// lbfgsItersPerHop is the most L-BFGS iterations a hop runs: a larger ItersPerHop or Budget
+// leaves the rest of the hop unused. Past about 64 iterations a hop's L-BFGS has done what it can
+// on the window (within a hop it converges towards a minimum of the window's loss, which fits the
+// newest samples, covered by one or two arrived frames, to those frames alone), and what the
+// engine did with further iterations made the output worse on average and its quality chaotic in
+// K. It used to continue with Griffin-Lim steps: measured on the bench's 2 s clips (espeak-ng
+// speech, synthetic music with and without drums; 16 kHz, n_fft 512, hop 128, ℓ = 0–3) under five
+// perturbations of rounding (FFTW's measured or estimated plans, float32 frame passes, the seed of
+// negligible bins' random phase), 64 + 192 Griffin-Lim steps (K = 256) were 0.6 dB worse on
+// average than 64 L-BFGS iterations alone (−34.5 against −35.1 dB spectral convergence) and lost
+// more than 0.5 dB against K = 64 in 2–5 of the 12 input × ℓ cases of each; 64 + 448 (K = 512)
+// were 0.3 dB worse. Damping the pairs (Powell; Nocedal & Wright 2006, §18.3), skipping
+// low-curvature pairs or capping each step at one to three Griffin-Lim step lengths in the
+// preconditioner's metric made L-BFGS monotone but cost it 3–5 dB at K = 64; keeping the iterate
+// with the lowest loss over the oldest frames of the window, or stopping at a relative decrease of
+// 1e-4, did not help (benchmarks/REPORT.md, "Anytime streaming"). Stopping at 64 makes L-BFGS's
+// SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 gains 1.5–9 dB in every case measured.
 const lbfgsItersPerHop = 64
 
 // warmStart synthesises buffer row r (a frame) from its linear magnitudes and a phase chosen by
