@@ -35,11 +35,11 @@ import (
 //     per hop (see optim.LBFGS). A hop runs at most 64 iterations, whatever ItersPerHop or
 //     Budget allow: further iterations (Griffin-Lim steps, as it used to run) made it 0.6 dB worse
 //     on average and its result chaotic in K (see lbfgsItersPerHop), so its SC at any K ≥ 64 is
-//     its SC at 64. The best SC per iteration of the four up to 64 (music at ℓ = 3, K = 64: about
-//     −38 dB against FGLA's −32), but the local minimum it lands in depends on rounding: float32
-//     frame passes or another FFTW plan move its result by up to 10 dB either way (FGLA's by
-//     0.2 dB), and between K = 16 and 64 an intermediate K can be 0.6 dB worse than a smaller one
-//     (benchmarks/REPORT.md, "Anytime streaming").
+//     its SC at 64. The best SC per iteration of the four up to 64 (2 s of music at ℓ = 3,
+//     K = 64: −38 to −41 dB against FGLA's −32), but the local minimum it lands in depends on
+//     rounding: float32 frame passes or another FFTW plan move its result by up to 11 dB either
+//     way (FGLA's by 0.2 dB), and between K = 16 and 64 an intermediate K can be up to 1.2 dB
+//     worse than a smaller one (speech, K = 32 → 64; benchmarks/REPORT.md, "Anytime streaming").
 //   - GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
 //     (Zhu, Beauregard, Wyse 2007).
 //   - Adam (Kingma & Ba 2015) on the preconditioned gradient, per-sample moments that slide
@@ -735,13 +735,13 @@ func (e *Engine) maxIters() int {
 // perturbations of rounding (FFTW's measured or estimated plans, float32 frame passes, the seed of
 // negligible bins' random phase), 64 + 192 Griffin-Lim steps (K = 256) were 0.6 dB worse on
 // average than 64 L-BFGS iterations alone (−34.5 against −35.1 dB spectral convergence) and lost
-// more than 0.5 dB against K = 64 in 2–5 of the 12 input × ℓ cases of each; 64 + 448 (K = 512)
-// were 0.3 dB worse. Damping the pairs (Powell; Nocedal & Wright 2006, §18.3), skipping
+// more than 0.5 dB (up to 10.7 dB) against K = 64 in 21 of the 60 input × ℓ × perturbation
+// cases, 1–5 of 12 in each perturbation; 64 + 448 (K = 512) were 0.3 dB worse than K = 64. Damping the pairs (Powell; Nocedal & Wright 2006, §18.3), skipping
 // low-curvature pairs or capping each step at one to three Griffin-Lim step lengths in the
 // preconditioner's metric made L-BFGS monotone but cost it 3–5 dB at K = 64; keeping the iterate
 // with the lowest loss over the oldest frames of the window, or stopping at a relative decrease of
 // 1e-4, did not help (benchmarks/REPORT.md, "Anytime streaming"). Stopping at 64 makes L-BFGS's
-// SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 gains 1.5–9 dB in every case measured.
+// SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 gains 1.0–15 dB in every case measured.
 const lbfgsItersPerHop = 64
 
 // warmStart synthesises buffer row r (a frame) from its linear magnitudes and a phase chosen by
