@@ -160,10 +160,11 @@ type Config struct {
 	// Budget, if > 0, replaces ItersPerHop by a deadline: the engine starts another iteration
 	// while the time spent on this frame (from the start of Push) plus the running mean of one
 	// iteration stays under Budget × the hop duration (hop/SampleRate), and runs at least one.
-	// A hop therefore uses nearly all of its budget; the loop also keeps back a margin that it
-	// adapts so that about 1 % of hops overrun the budget (a quantile tracker: Engine's
-	// deadlineMargin), since single iterations vary around the mean. It is how a user says "use what the hop allows": quality grows with the iterations
-	// (see ItersPerHop). The iteration count depends on the clock, so deadline runs are not
+	// A hop therefore uses nearly all of its budget (L-BFGS stops at 64 iterations); the loop
+	// also keeps back a margin that it adapts so that about 1 % of hops overrun the budget (a
+	// quantile tracker: Engine's deadlineMargin), since single iterations vary around the mean.
+	// It is how a user says "use what the hop allows": quality grows with the iterations (see
+	// ItersPerHop). The iteration count depends on the clock, so deadline runs are not
 	// reproducible bit for bit; Stats.IterationsPercentile reports the iterations run, so that
 	// a run can be repeated with a fixed ItersPerHop.
 	Budget float64
