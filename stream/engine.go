@@ -726,23 +726,28 @@ func (e *Engine) maxIters() int {
 	return limit
 }
 
-// lbfgsItersPerHop is the most L-BFGS iterations a hop runs: a larger ItersPerHop or Budget
-// leaves the rest of the hop unused. Past about 64 iterations a hop's L-BFGS has done what it can
-// on the window (within a hop it converges towards a minimum of the window's loss, which fits the
-// newest samples, covered by one or two arrived frames, to those frames alone), and what the
-// engine did with further iterations made the output worse on average and its quality chaotic in
-// K. It used to continue with Griffin-Lim steps: measured on the bench's 2 s clips (espeak-ng
-// speech, synthetic music with and without drums; 16 kHz, n_fft 512, hop 128, ℓ = 0–3) under five
-// perturbations of rounding (FFTW's measured or estimated plans, float32 frame passes, the seed of
-// negligible bins' random phase), 64 + 192 Griffin-Lim steps (K = 256) were 0.6 dB worse on
-// average than 64 L-BFGS iterations alone (−34.5 against −35.1 dB spectral convergence) and lost
-// more than 0.5 dB (up to 10.7 dB) against K = 64 in 21 of the 60 input × ℓ × perturbation
-// cases, 1–5 of 12 in each perturbation; 64 + 448 (K = 512) were 0.3 dB worse than K = 64. Damping the pairs (Powell; Nocedal & Wright 2006, §18.3), skipping
-// low-curvature pairs or capping each step at one to three Griffin-Lim step lengths in the
-// preconditioner's metric made L-BFGS monotone but cost it 3–5 dB at K = 64; keeping the iterate
-// with the lowest loss over the oldest frames of the window, or stopping at a relative decrease of
-// 1e-4, did not help (benchmarks/REPORT.md, "Anytime streaming"). Stopping at 64 makes L-BFGS's
-// SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 gains 1.0–15 dB in every case measured.
+// lbfgsItersPerHop is the most L-BFGS iterations a hop runs: a larger ItersPerHop or Budget leaves
+// the rest of the hop unused. The engine's L-BFGS is chaotic in rounding: which local minimum a run
+// lands in depends on every hop's line-search decisions, so changing what a hop does after its 64th
+// iteration perturbs the start of every later hop's L-BFGS, and the output's SC moves by several dB
+// either way unless the change gains more than that on average. Measured on the bench's 2 s clips
+// (espeak-ng speech, synthetic music with and without drums; 16 kHz, n_fft 512, hop 128, ℓ = 0–3)
+// under five perturbations of rounding (FFTW's measured or estimated plans, float32 frame passes,
+// the seed of negligible bins' random phase): the SC at K = 64 alone moved by up to 10.8 dB;
+// continuing with Griffin-Lim steps, as the engine used to, was 0.6 dB worse on average at K = 256
+// than stopping (−34.5 against −35.1 dB), lost more than 0.5 dB against K = 64 in 21 of the 60
+// input × ℓ × perturbation cases (up to 10.7 dB), and was 0.3 dB worse at K = 512. Also measured
+// and dropped: skipping pairs of low curvature (sᵀy < 0.2·sᵀDs) or capping each step at one to
+// three Griffin-Lim step lengths in the preconditioner's metric (monotone, but 3–4 dB worse at
+// K = 64); Powell damping of the pairs (M. J. D. Powell 1978, "A fast algorithm for nonlinearly
+// constrained optimization calculations"; Nocedal & Wright 2006, "Numerical Optimization", §18.3)
+// against D or against the current matrix, with or without the continuation; L-BFGS for all K
+// iterations (with Powell damping at c = 0.05, 2.7 dB better than the continuation on average at
+// K = 256, but still losing against K = 64 in 0–2 of 12 cases per perturbation, and 2 dB worse at
+// K = 512 than at 256); keeping the iterate of least loss over the oldest frames; stopping at a
+// relative decrease of 1e-4 (benchmarks/REPORT.md, "Anytime streaming"). Stopping at 64 makes
+// L-BFGS's SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 gained 1.0–15 dB in every case
+// measured.
 const lbfgsItersPerHop = 64
 
 // warmStart synthesises buffer row r (a frame) from its linear magnitudes and a phase chosen by
