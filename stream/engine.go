@@ -742,7 +742,7 @@ func (e *Engine) maxIters() int {
 // K = 64); Powell damping of the pairs (M. J. D. Powell 1978, "A fast algorithm for nonlinearly
 // constrained optimization calculations"; Nocedal & Wright 2006, "Numerical Optimization", §18.3)
 // against D or against the current matrix, with or without the continuation; L-BFGS for all K
-// iterations (with Powell damping at c = 0.05, 2.7 dB better than the continuation on average at
+// iterations (with Powell damping at c = 0.05, 2.9 dB better than the continuation on average at
 // K = 256, but still losing against K = 64 in 0–2 of 12 cases per perturbation, and 2 dB worse at
 // K = 512 than at 256); keeping the iterate of least loss over the oldest frames; stopping at a
 // relative decrease of 1e-4 (benchmarks/REPORT.md, "Anytime streaming"). Stopping at 64 makes
