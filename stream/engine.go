@@ -738,16 +738,16 @@ func (e *Engine) maxIters() int {
 // than stopping (−34.5 against −35.1 dB), lost more than 0.5 dB against K = 64 in 21 of the 60
 // input × ℓ × perturbation cases (up to 10.7 dB), and was 0.3 dB worse at K = 512. Also measured
 // and dropped: skipping pairs of low curvature (sᵀy < 0.2·sᵀDs) or capping each step at one to
-// three Griffin-Lim step lengths in the preconditioner's metric (monotone, but 3–4 dB worse at
-// K = 64); Powell damping of the pairs (M. J. D. Powell 1978, "A fast algorithm for nonlinearly
-// constrained optimization calculations"; Nocedal & Wright 2006, "Numerical Optimization", §18.3)
-// against D or against the current matrix, with or without the continuation; L-BFGS for all K
-// iterations (with Powell damping at c = 0.05, 2.9 dB better than the continuation on average at
-// K = 256, but still losing against K = 64 in 0–2 of 12 cases per perturbation, and 2 dB worse at
-// K = 512 than at 256); keeping the iterate of least loss over the oldest frames; stopping at a
-// relative decrease of 1e-4 (benchmarks/REPORT.md, "Anytime streaming"). Stopping at 64 makes
-// L-BFGS's SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 never lost in the 156 cases
-// measured (the 12 cases under eight perturbations on the 2 s clips and five on 3 s ones): it
+// three Griffin-Lim step lengths in the preconditioner's metric (no miss in one run, but 3–4 dB
+// worse at K = 64); Powell damping of the pairs (M. J. D. Powell 1978, "A fast algorithm for
+// nonlinearly constrained optimization calculations"; Nocedal & Wright 2006, "Numerical
+// Optimization", §18.3) against D or against the current matrix, with or without the continuation;
+// L-BFGS for all K iterations (with Powell damping at c = 0.05, 2.9 dB better than the continuation
+// on average at K = 256, but still losing against K = 64 in 0–2 of 12 cases per perturbation, and 2
+// dB worse at K = 512 than at 256); keeping the iterate of least loss over the oldest frames;
+// stopping at a relative decrease of 1e-4 (benchmarks/REPORT.md, "Anytime streaming"). Stopping at
+// 64 makes L-BFGS's SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 never lost in the 156
+// cases measured (the 12 cases under eight perturbations on the 2 s clips and five on 3 s ones): it
 // gained 0.2–15 dB, at least 1 dB in all but one.
 const lbfgsItersPerHop = 64
 
