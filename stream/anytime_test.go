@@ -36,14 +36,16 @@ func resynthSC(t *testing.T, c stream.Config, x []float64) (float64, *stream.Sta
 	return retrieval.STFTSpectralConvergenceDB(c.STFT, x, y), e.Stats()
 }
 
-// TestQualityMonotoneInIterations is the anytime property: for FGLA, GLA and Adam and look-ahead
-// 0–3, more iterations per hop never make the output worse beyond 0.5 dB of spectral
+// TestQualityMonotoneInIterations is the anytime property: for FGLA, L-BFGS, GLA and Adam and
+// look-ahead 0–3, more iterations per hop never make the output worse beyond 0.5 dB of spectral
 // convergence — SC(K = 64) ≤ SC(16) + 0.5 and SC(256) ≤ SC(64) + 0.5 — on espeak-ng speech (2.5 s)
 // and on 3 s of synthetic music (melody, bass, chords) with and without drums. Fixed iteration
-// counts are deterministic, so the margins are real, not noise. Not timed.
+// counts are deterministic, so the margins are real, not noise. L-BFGS holds it because a hop
+// stops after 64 of its iterations (its K = 256 is its K = 64; see stream.LBFGS); from 16 to 64 it
+// gained 1.4–9.2 dB here. Not timed.
 func TestQualityMonotoneInIterations(t *testing.T) {
 	if testing.Short() || raceOn || fft.Backend != "fftw" {
-		t.Skip("about 30 s of streaming with FFTW and no race detector (scripts/test.sh runs it so)")
+		t.Skip("about 40 s of streaming with FFTW and no race detector (scripts/test.sh runs it so)")
 	}
 	speech, err := benchmarks.Speech(16000, 0)
 	if err != nil {
@@ -54,9 +56,7 @@ func TestQualityMonotoneInIterations(t *testing.T) {
 		x    []float64
 	}{{"speech", speech}, {"music", benchmarks.Music(16000, 3, benchmarks.WithDrums)}, {"tonal music", benchmarks.Music(16000, 3, benchmarks.NoDrums)}}
 	for _, in := range inputs {
-		// L-BFGS is left out: it is not monotone past 64 iterations per hop on some inputs (see
-		// stream.LBFGS and benchmarks/REPORT.md).
-		for _, o := range []stream.Optimizer{stream.FGLA, stream.GLA, stream.Adam} {
+		for _, o := range []stream.Optimizer{stream.FGLA, stream.LBFGS, stream.GLA, stream.Adam} {
 			for l := range 4 {
 				t.Run(fmt.Sprintf("%s/%v/lookahead=%d", in.name, o, l), func(t *testing.T) {
 					t.Parallel()

@@ -32,10 +32,14 @@ import (
 //   - LBFGS is limited-memory BFGS with the preconditioner as initial inverse Hessian and
 //     Armijo backtracking, restarted at every hop: the objective changes when a frame arrives,
 //     and correction pairs carried across hops made quality collapse past about 64 iterations
-//     per hop (see optim.LBFGS); after 64 iterations a hop continues with Griffin-Lim steps.
-//     The best SC per iteration of the four, and far ahead on music at ℓ = 3 with 256 or more
-//     iterations per hop, but not monotone past about 64: on some inputs 256 iterations per hop
-//     are up to 4 dB worse than 64 (benchmarks/REPORT.md).
+//     per hop (see optim.LBFGS). A hop runs at most 64 iterations, whatever ItersPerHop or
+//     Budget allow: further iterations (Griffin-Lim steps, as it used to run) made it 0.6 dB worse
+//     on average and its result chaotic in K (see lbfgsItersPerHop), so its SC at any K ≥ 64 is
+//     its SC at 64. The best SC per iteration of the four up to 64 (2 s of music at ℓ = 3,
+//     K = 64: −38 to −41 dB against FGLA's −32), but the local minimum it lands in depends on
+//     rounding: float32 frame passes or another FFTW plan move its result by up to 11 dB either
+//     way (FGLA's by 0.2 dB), and between K = 16 and 64 an intermediate K can be up to 1.2 dB
+//     worse than a smaller one (speech, K = 32 → 64; benchmarks/REPORT.md, "Anytime streaming").
 //   - GLA is the plain preconditioned step: Griffin-Lim on the window, as RTISI-LA iterates
 //     (Zhu, Beauregard, Wyse 2007).
 //   - Adam (Kingma & Ba 2015) on the preconditioned gradient, per-sample moments that slide
@@ -150,19 +154,22 @@ type Config struct {
 	// one-frame delay takes one look-ahead frame, becomes RTPGHICausal. DefaultConfig: 3.
 	Lookahead int
 	// ItersPerHop K ≥ 0 is the number of optimizer iterations per frame when Budget is 0; 0 is
-	// a pure warm start (e.g. RTPGHI alone). DefaultConfig: DefaultFileItersPerHop.
+	// a pure warm start (e.g. RTPGHI alone). L-BFGS runs at most 64 of them (see Optimizer).
+	// DefaultConfig: DefaultFileItersPerHop.
 	ItersPerHop int
 	// Budget, if > 0, replaces ItersPerHop by a deadline: the engine starts another iteration
 	// while the time spent on this frame (from the start of Push) plus the running mean of one
 	// iteration stays under Budget × the hop duration (hop/SampleRate), and runs at least one.
-	// A hop therefore uses nearly all of its budget; the loop also keeps back a margin that it
-	// adapts so that about 1 % of hops overrun the budget (a quantile tracker: Engine's
-	// deadlineMargin), since single iterations vary around the mean. It is how a user says "use what the hop allows": quality grows with the iterations
-	// (see ItersPerHop). The iteration count depends on the clock, so deadline runs are not
+	// A hop therefore uses nearly all of its budget (L-BFGS stops at 64 iterations); the loop
+	// also keeps back a margin that it adapts so that about 1 % of hops overrun the budget (a
+	// quantile tracker: Engine's deadlineMargin), since single iterations vary around the mean.
+	// It is how a user says "use what the hop allows": quality grows with the iterations (see
+	// ItersPerHop). The iteration count depends on the clock, so deadline runs are not
 	// reproducible bit for bit; Stats.IterationsPercentile reports the iterations run, so that
 	// a run can be repeated with a fixed ItersPerHop.
 	Budget float64
-	// MaxItersPerHop, if > 0, caps the iterations of a deadline hop; 0 means no cap.
+	// MaxItersPerHop, if > 0, caps the iterations of a deadline hop; 0 means no cap (L-BFGS
+	// stops at 64 either way).
 	MaxItersPerHop int
 	Optimizer      Optimizer
 	WarmStart      WarmStart
@@ -370,7 +377,6 @@ type Engine struct {
 	opt             optim.Stepper
 	slider          optim.Sliding // opt's sliding state, if it has any
 	prob            windowProblem
-	gla             *optim.GLA    // L-BFGS: the steps past lbfgsItersPerHop
 	cover           []float64     // Adam: per-sample coverage of the loss's frames
 	iterEst         time.Duration // running mean of one iteration's time (deadline mode)
 	margin          time.Duration // deadline mode: what the loop keeps back for the tail (deadlineMargin)
@@ -443,9 +449,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.opt = newStepper(c, e.size)
 	e.slider, _ = e.opt.(optim.Sliding)
 	e.prob.e = e
-	if c.Optimizer == LBFGS {
-		e.gla = optim.NewGLA(e.size)
-	}
 	if c.Optimizer == Adam {
 		e.cover = make([]float64, e.size)
 	}
@@ -669,11 +672,11 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 		return
 	}
 	e.opt.Start(&e.prob, e.buf, fixed)
-	n := 0
+	n, limit := 0, e.maxIters()
 	if e.cfg.Budget == 0 {
-		for n < e.cfg.ItersPerHop {
+		for n < min(e.cfg.ItersPerHop, limit) {
 			n++
-			if e.step(n) {
+			if e.opt.Step(&e.prob) {
 				break
 			}
 		}
@@ -687,13 +690,13 @@ func (e *Engine) iterate(t0 time.Time, flush bool) {
 	// At least one iteration runs, so that the estimate keeps following the machine after a
 	// slow spell; an iteration slower than 4× the estimate (the thread was preempted) counts
 	// as 4×.
-	for e.cfg.MaxItersPerHop == 0 || n < e.cfg.MaxItersPerHop {
+	for n < limit {
 		if n > 0 && time.Since(t0)+e.iterEst > deadline-e.margin {
 			break
 		}
 		s := time.Now()
 		n++
-		stalled := e.step(n)
+		stalled := e.opt.Step(&e.prob)
 		d := time.Since(s)
 		if e.iterEst == 0 {
 			e.iterEst = d
@@ -725,30 +728,42 @@ func (e *Engine) deadlineMargin(took time.Duration) {
 	e.margin = max(0, min(e.margin, deadline/2))
 }
 
-// step runs the hop's n-th iteration (n ≥ 1) and reports a stall. L-BFGS hands over to
-// Griffin-Lim steps after lbfgsItersPerHop iterations.
-func (e *Engine) step(n int) bool {
-	if e.gla != nil && n > lbfgsItersPerHop {
-		if n == lbfgsItersPerHop+1 {
-			e.gla.Start(&e.prob, e.buf, e.prob.fixed)
-		}
-		return e.gla.Step(&e.prob)
+// maxIters returns the most iterations a hop may run: Config.MaxItersPerHop in deadline mode
+// (0: no cap), and for L-BFGS at most lbfgsItersPerHop whatever ItersPerHop or Budget allow.
+func (e *Engine) maxIters() int {
+	limit := math.MaxInt
+	if e.cfg.Budget > 0 && e.cfg.MaxItersPerHop > 0 {
+		limit = e.cfg.MaxItersPerHop
 	}
-	return e.opt.Step(&e.prob)
+	if e.cfg.Optimizer == LBFGS {
+		limit = min(limit, lbfgsItersPerHop)
+	}
+	return limit
 }
 
-// lbfgsItersPerHop is how many L-BFGS iterations a hop runs before it continues with plain
-// preconditioned (Griffin-Lim) steps. Within a hop L-BFGS converges towards the exact minimum of
-// the window's loss, which fits the newest samples, covered by one or two arrived frames, to
-// those frames alone; Griffin-Lim steps, scaled by the steady-state overlap energy, move those
-// samples only in proportion to their coverage. Measured on espeak-ng speech and on synthetic
-// music with and without drums (16 kHz, n_fft 512, hop 128, ℓ = 0–3, K = 16, 64, 256, 512),
-// handing over at 64 left one case of 12 (input × ℓ) where more iterations made the output worse
-// by more than 0.5 dB (K = 16 → 64 → 256), against 2 when handing over at 32 or 128 and 4 at 256;
-// at 32, music lost up to 7 dB at K = 256. Speech did not change (ℓ = 3, K = 256: −31.7 dB
-// against −31.5 dB handing over at 256). Past the handover, quality depends on the line search's
-// accepted steps so sensitively that one case of 12 still loses 4 dB: L-BFGS is the best
-// optimizer per iteration here, but not a monotone one, which is why FGLA is the default.
+// lbfgsItersPerHop is the most L-BFGS iterations a hop runs: a larger ItersPerHop or Budget leaves
+// the rest of the hop unused. The engine's L-BFGS is chaotic in rounding: which local minimum a run
+// lands in depends on every hop's line-search decisions, so changing what a hop does after its 64th
+// iteration perturbs the start of every later hop's L-BFGS, and the output's SC moves by several dB
+// either way unless the change gains more than that on average. Measured on the bench's 2 s clips
+// (espeak-ng speech, synthetic music with and without drums; 16 kHz, n_fft 512, hop 128, ℓ = 0–3)
+// under five perturbations of rounding (FFTW's measured or estimated plans, float32 frame passes,
+// the seed of negligible bins' random phase): the SC at K = 64 alone moved by up to 10.8 dB;
+// continuing with Griffin-Lim steps, as the engine used to, was 0.6 dB worse on average at K = 256
+// than stopping (−34.5 against −35.1 dB), lost more than 0.5 dB against K = 64 in 21 of the 60
+// input × ℓ × perturbation cases (up to 10.7 dB), and was 0.3 dB worse at K = 512. Also measured
+// and dropped: skipping pairs of low curvature (sᵀy < 0.2·sᵀDs) or capping each step at one to
+// three Griffin-Lim step lengths in the preconditioner's metric (no miss in one run, but 3–4 dB
+// worse at K = 64); Powell damping of the pairs (M. J. D. Powell 1978, "A fast algorithm for
+// nonlinearly constrained optimization calculations"; Nocedal & Wright 2006, "Numerical
+// Optimization", §18.3) against D or against the current matrix, with or without the continuation;
+// L-BFGS for all K iterations (with Powell damping at c = 0.05, 2.9 dB better than the continuation
+// on average at K = 256, but still losing against K = 64 in 0–2 of 12 cases per perturbation, and 2
+// dB worse at K = 512 than at 256); keeping the iterate of least loss over the oldest frames;
+// stopping at a relative decrease of 1e-4 (benchmarks/REPORT.md, "Anytime streaming"). Stopping at
+// 64 makes L-BFGS's SC at any K ≥ 64 exactly its SC at 64, and K = 16 → 64 never lost in the 156
+// cases measured (the 12 cases under eight perturbations on the 2 s clips and five on 3 s ones): it
+// gained 0.2–15 dB, at least 1 dB in all but one.
 const lbfgsItersPerHop = 64
 
 // warmStart synthesises buffer row r (a frame) from its linear magnitudes and a phase chosen by

@@ -218,6 +218,44 @@ func TestEngineDeadlineMode(t *testing.T) {
 	}
 }
 
+// TestLBFGSStopsAtItsCap: L-BFGS runs at most lbfgsItersPerHop iterations per hop, so a larger
+// ItersPerHop writes the very same samples as lbfgsItersPerHop, and a deadline hop (with no cap of
+// its own) stops there too; the statistics count the iterations run.
+func TestLBFGSStopsAtItsCap(t *testing.T) {
+	x := testSignal()[:testRate/4]
+	run := func(c Config) ([]float64, *Engine) {
+		c.STFT = retrieval.Config{NFFT: 512, Hop: 128}
+		e, err := NewEngine(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		a, err := NewAnalyzer(c.STFT)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		y, err := Resynthesize(e, a, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y, e
+	}
+	at, _ := run(Config{Optimizer: LBFGS, Lookahead: 2, ItersPerHop: lbfgsItersPerHop})
+	above, e := run(Config{Optimizer: LBFGS, Lookahead: 2, ItersPerHop: 4 * lbfgsItersPerHop})
+	if !reflect.DeepEqual(at, above) {
+		t.Errorf("L-BFGS at K = %d and K = %d wrote different samples", lbfgsItersPerHop, 4*lbfgsItersPerHop)
+	}
+	if st := e.Stats(); st.IterationsPercentile(100) != lbfgsItersPerHop {
+		t.Errorf("K = %d ran up to %d iterations per hop, want %d", 4*lbfgsItersPerHop, st.IterationsPercentile(100), lbfgsItersPerHop)
+	}
+	_, e = run(Config{Optimizer: LBFGS, Lookahead: 2, Budget: 100, SampleRate: testRate})
+	if st := e.Stats(); st.Iterations == 0 || st.IterationsPercentile(100) > lbfgsItersPerHop {
+		t.Errorf("deadline hops ran up to %d iterations (%d in all), want at most %d",
+			st.IterationsPercentile(100), st.Iterations, lbfgsItersPerHop)
+	}
+}
+
 func TestEnginePushDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -247,8 +285,8 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 			e.Close()
 		}
 	}
-	// The deadline loop (every optimizer) and L-BFGS's hand-over to Griffin-Lim steps past
-	// lbfgsItersPerHop iterations.
+	// The deadline loop (every optimizer) and L-BFGS asked for more than lbfgsItersPerHop
+	// iterations.
 	for _, c := range []Config{
 		{Lookahead: 3, Optimizer: FGLA, Budget: 0.2, SampleRate: testRate}, {Lookahead: 3, Optimizer: LBFGS, Budget: 0.2, SampleRate: testRate},
 		{Lookahead: 3, Optimizer: Adam, Budget: 0.2, SampleRate: testRate}, {Lookahead: 3, Optimizer: LBFGS, ItersPerHop: lbfgsItersPerHop + 8},

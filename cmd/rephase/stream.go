@@ -70,7 +70,7 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 		fs:   fs,
 		look: fs.Int("lookahead", stream.DefaultLookahead, "look-ahead ℓ (frames; 0 makes the rtpghi warm start rtpghi-causal)"),
 		iters: fs.Int("iters-per-hop", stream.DefaultFileItersPerHop,
-			"optimizer iterations per frame K in file mode (0: warm start only); fixed K gives the same output bytes run after run"),
+			"optimizer iterations per frame K in file mode (0: warm start only; lbfgs runs at most 64); fixed K gives the same output bytes run after run"),
 		budget: fs.String("budget", "auto",
 			"deadline mode: iterate while the hop's compute stays under this fraction of the hop duration (replaces --iters-per-hop);\n"+
 				"\"auto\": "+fmt.Sprint(stream.DefaultRealtimeBudget)+" when paced in real time (live with a device, stream --realtime; shared by the channels)\n"+
