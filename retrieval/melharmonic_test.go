@@ -124,7 +124,7 @@ func melFitSC(p *MelProblem, mag []float64) float64 {
 // TestMelStartText: MelStart marshals to its name and parses it in any case; undefined values and
 // unknown names are errors.
 func TestMelStartText(t *testing.T) {
-	for _, s := range []MelStart{MelStartLeastSquares, MelStartHarmonic} {
+	for _, s := range []MelStart{MelStartHarmonic, MelStartLeastSquares} {
 		b, err := s.MarshalText()
 		var back MelStart
 		if err != nil || back.UnmarshalText([]byte(strings.ToUpper(string(b)))) != nil || back != s {

@@ -330,8 +330,8 @@ func (l *melLoss) inverse(v float64) float64 {
 type MelProblem struct {
 	S   *STFT
 	Mel *Mel
-	// Start is the magnitude estimate InitialSignal gives its phase to (default: clipped least
-	// squares). Set it before InitialSignal or InvertMel.
+	// Start is the magnitude estimate InitialSignal gives its phase to (default: the harmonic
+	// one). Set it before InitialSignal or InvertMel.
 	Start MelStart
 	pen   *MelPenalty
 	l     *melLoss  // pen.l
@@ -521,8 +521,8 @@ func (p *MelProblem) LinearEstimate() ([]float64, error) {
 
 // InitialSignal writes the starting signal of init into x (S.Length() samples): the STFT
 // Problem's start (zero phase, random phase, PGHI or noise) for the magnitudes p.Start selects,
-// the clipped least-squares ones of LinearEstimate (MelStartLeastSquares) or HarmonicEstimate's
-// (MelStartHarmonic). It allocates and returns an error for an unknown Start.
+// HarmonicEstimate's (MelStartHarmonic, the default) or the clipped least-squares ones of
+// LinearEstimate (MelStartLeastSquares). It allocates and returns an error for an unknown Start.
 func (p *MelProblem) InitialSignal(x []float64, init Init, seed uint64) error {
 	var mag []float64
 	switch p.Start {
