@@ -77,16 +77,16 @@ const (
 //     83(1)), searched on a 1/48-octave grid and refined.
 //  3. ρ = the largest correlation over f0 between the log mel bands below 1.2 kHz and the log
 //     mel of the comb 0.05 + C_f0, both minus their moving mean over ±3 bands: how well a
-//     single harmonic series explains the resolved low bands (0.75–0.93 on voiced espeak-ng
-//     frames, 0.2–0.6 on silence and fricatives, up to 0.82 on polyphonic music).
+//     single harmonic series explains the resolved low bands (0.6–0.93, mostly above 0.7, on
+//     voiced espeak-ng frames, 0.2–0.6 on silence and fricatives, up to 0.82 on polyphonic
+//     music).
 //  4. S = the fit of step 1 started from the prior (1 − α) + α·(0.2 + C_f0)^p instead of flat,
 //     α = clamp((ρ − 0.6)/0.3, 0, 1): the updates keep the prior's shape inside each band
 //     while matching the band sums.
 //
-// It returns S^{1/p}. Without at least 8 bands below 1.2 kHz (or a band limit below 70 Hz) there
-// is no comb and the result is the flat fit of step 1. Measured (HiFi-GAN, 100 L-BFGS iterations
-// from PGHI on this estimate against the least-squares one): linear SC −14.8 against −12.4 dB on
-// espeak-ng speech, −15.5 against −14.9 dB on synthetic music; mel SC −41.9 against −37.3 and
+// It returns S^{1/p}. Without at least 8 bands below 1.2 kHz there is no comb and the result is
+// the flat fit of step 1. Measured (HiFi-GAN, 100 L-BFGS iterations from PGHI on this estimate
+// against the least-squares one): linear SC −14.8 against −12.4 dB on espeak-ng speech, −15.5 against −14.9 dB on synthetic music; mel SC −41.4 against −37.3 and
 // −35.3 against −32.8 dB. Cost: per frame, 100 multiplicative updates (two passes over Φ's
 // nonzeros each) and about 300 comb evaluations over the bins below 2 kHz; it allocates
 // O(S.Frames()·S.Bins()).
