@@ -139,7 +139,17 @@ func TestMelStreamingTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, init := range []retrieval.Init{retrieval.InitPGHI, retrieval.InitZero, retrieval.InitRandom} {
+		type start struct {
+			s    retrieval.MelStart
+			init retrieval.Init
+		}
+		for _, st := range []start{{retrieval.MelStartHarmonic, retrieval.InitPGHI}, {retrieval.MelStartLeastSquares, retrieval.InitPGHI},
+			{retrieval.MelStartLeastSquares, retrieval.InitZero}, {retrieval.MelStartLeastSquares, retrieval.InitRandom}} {
+			init, name := st.init, "clipped LS"
+			if st.s == retrieval.MelStartHarmonic {
+				name = "harmonic"
+			}
+			p.Start = st.s
 			var pts plotter.XYs
 			opt := retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: 200, Init: init, Seed: 1, CheckEvery: 1}
 			opt.Progress = func(it int, v float64) { pts = append(pts, plotter.XY{X: float64(it), Y: retrieval.DB(v)}) }
@@ -147,7 +157,7 @@ func TestMelStreamingTable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			curves = append(curves, fmt.Sprintf("%s, clipped LS + %s", in.Name, init), pts)
+			curves = append(curves, fmt.Sprintf("%s, %s + %s", in.Name, name, init), pts)
 			// The timed row: 100 iterations, no checks.
 			opt.MaxIter, opt.CheckEvery, opt.Progress = 100, 0, nil
 			t0 := time.Now()
@@ -156,7 +166,7 @@ func TestMelStreamingTable(t *testing.T) {
 			}
 			sec := time.Since(t0).Seconds()
 			mel, lin := melSCdB(t, fb, in.X, res.Signal)
-			fmt.Printf("| %s | clipped LS + %s → L-BFGS | 100 | %.1f | %.1f | %.2f |\n", in.Name, init, mel, lin, sec)
+			fmt.Printf("| %s | %s + %s → L-BFGS | 100 | %.1f | %.1f | %.2f |\n", in.Name, name, init, mel, lin, sec)
 		}
 		s.Close()
 	}

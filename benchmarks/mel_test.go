@@ -14,13 +14,15 @@ var melReport = flag.Bool("mel-report", false, "print the mel inversion table of
 
 // TestMelInversionTable inverts the HiFi-GAN log-mel spectrogram (22 050 Hz, n_fft 1024, hop 256,
 // 80 Slaney bands 0–8 kHz, Slaney norm, magnitude, ln with clamp 1e-5; center=True, reflect) of
-// 1.4 s of espeak-ng speech and prints, for each initialisation and iteration budget, the mel
+// 1.4 s of espeak-ng speech and prints, for each start (harmonic or clipped least-squares
+// magnitudes, retrieval.MelStart; PGHI, zero or random phase) and iteration budget, the mel
 // spectral convergence (uncompressed), the linear spectral convergence against the speech's
 // |STFT| and the seconds (initialisation included):
 //
 //	go test -run MelInversionTable -mel-report -v ./benchmarks
 //
-// Without -mel-report it only checks a 25-iteration run on 0.3 s (espeak-ng and sox needed).
+// Without -mel-report it only checks 25-iteration runs from both PGHI starts on 0.3 s (espeak-ng
+// and sox needed).
 func TestMelInversionTable(t *testing.T) {
 	secs, budgets := 0.3, []int{25}
 	if *melReport {
@@ -62,7 +64,20 @@ func TestMelInversionTable(t *testing.T) {
 	}
 	fmt.Printf("espeak-ng speech, %d samples (%.2f s) at 22 050 Hz, %d frames\n\n", len(x), float64(len(x))/22050, s.Frames())
 	fmt.Println("| method | iterations | mel SC dB | linear SC dB | seconds |\n|---|---:|---:|---:|---:|")
-	for _, init := range []retrieval.Init{retrieval.InitPGHI, retrieval.InitZero, retrieval.InitRandom} {
+	type start struct {
+		s    retrieval.MelStart
+		init retrieval.Init
+	}
+	starts := []start{{retrieval.MelStartHarmonic, retrieval.InitPGHI}, {retrieval.MelStartLeastSquares, retrieval.InitPGHI},
+		{retrieval.MelStartLeastSquares, retrieval.InitZero}, {retrieval.MelStartLeastSquares, retrieval.InitRandom}}
+	if !*melReport {
+		starts = starts[:2]
+	}
+	for _, st := range starts {
+		name := "clipped LS"
+		if st.s == retrieval.MelStartHarmonic {
+			name = "harmonic"
+		}
 		for _, it := range budgets {
 			for _, v := range []struct {
 				name string
@@ -71,18 +86,19 @@ func TestMelInversionTable(t *testing.T) {
 				if v.p == pLog && it != budgets[len(budgets)/2] {
 					continue
 				}
+				v.p.Start = st.s
 				t0 := time.Now()
 				y := make([]float64, len(x))
-				if err := v.p.InitialSignal(y, init, 1); err != nil {
+				if err := v.p.InitialSignal(y, st.init, 1); err != nil {
 					t.Fatal(err)
 				}
 				res, err := retrieval.InvertMel(v.p, retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: it, InitialSignal: y})
 				if err != nil {
 					t.Fatal(err)
 				}
-				mdb := row(fmt.Sprintf("clipped LS + %s → L-BFGS, %s", init, v.name), it, res.Signal, time.Since(t0).Seconds())
-				if !*melReport && init == retrieval.InitPGHI && v.p == pLin && mdb > -25 {
-					t.Errorf("mel SC %.1f dB after %d iterations from LS + PGHI", mdb, it)
+				mdb := row(fmt.Sprintf("%s + %s → L-BFGS, %s", name, st.init, v.name), it, res.Signal, time.Since(t0).Seconds())
+				if !*melReport && st.init == retrieval.InitPGHI && v.p == pLin && mdb > -25 {
+					t.Errorf("mel SC %.1f dB after %d iterations from %s + PGHI", mdb, it, name)
 				}
 			}
 		}

@@ -330,10 +330,13 @@ func (l *melLoss) inverse(v float64) float64 {
 type MelProblem struct {
 	S   *STFT
 	Mel *Mel
-	pen *MelPenalty
-	l   *melLoss  // pen.l
-	tgt []float64 // M as given, frames × nMels
-	lin []float64 // g⁻¹(M): Φ·|X|^p, frames × nMels
+	// Start is the magnitude estimate InitialSignal gives its phase to (default: the harmonic
+	// one). Set it before InitialSignal or InvertMel.
+	Start MelStart
+	pen   *MelPenalty
+	l     *melLoss  // pen.l
+	tgt   []float64 // M as given, frames × nMels
+	lin   []float64 // g⁻¹(M): Φ·|X|^p, frames × nMels
 
 	invD          []float64 // preconditioner, per sample
 	tgtNorm       float64
@@ -517,12 +520,21 @@ func (p *MelProblem) LinearEstimate() ([]float64, error) {
 }
 
 // InitialSignal writes the starting signal of init into x (S.Length() samples): the STFT
-// Problem's start (zero phase, random phase, PGHI or noise) for the clipped least-squares
-// magnitudes of LinearEstimate. It allocates.
+// Problem's start (zero phase, random phase, PGHI or noise) for the magnitudes p.Start selects,
+// HarmonicEstimate's (MelStartHarmonic, the default) or the clipped least-squares ones of
+// LinearEstimate (MelStartLeastSquares). It allocates and returns an error for an unknown Start.
 func (p *MelProblem) InitialSignal(x []float64, init Init, seed uint64) error {
-	mag, err := p.LinearEstimate()
-	if err != nil {
-		return err
+	var mag []float64
+	switch p.Start {
+	case MelStartLeastSquares:
+		var err error
+		if mag, err = p.LinearEstimate(); err != nil {
+			return err
+		}
+	case MelStartHarmonic:
+		mag = p.HarmonicEstimate()
+	default:
+		return fmt.Errorf("retrieval: unknown mel start %d", int(p.Start))
 	}
 	lp, err := NewProblem(p.S, mag, Loss{})
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 
 // melFlagNames are the invert flags that select the mel / power / log path (runInvertMel).
 var melFlagNames = []string{"n-mels", "preset", "power", "log", "log-floor", "ref", "top-db",
-	"mel-scale", "mel-norm", "f-min", "f-max"}
+	"mel-scale", "mel-norm", "f-min", "f-max", "mel-start"}
 
 // melInvocation reports whether invert's arguments name one of melFlagNames.
 func melInvocation(args []string) bool {
@@ -97,7 +97,9 @@ func runInvertMel(args []string) error {
 	lr := fs.Float64("lr", 0, "learning rate of adam (units of the signal's RMS) and sgdm (units of a preconditioned step); 0: the optimizer's default")
 	tol := fs.Float64("tol", 0, "stop when the relative residual falls below this (≤ 0: never)")
 	var initVal retrieval.Init
-	fs.TextVar(&initVal, "init", retrieval.InitPGHI, "phase of the clipped least-squares start: pghi | zero | random")
+	fs.TextVar(&initVal, "init", retrieval.InitPGHI, "phase of the start: pghi | zero | random")
+	var melStart retrieval.MelStart
+	fs.TextVar(&melStart, "mel-start", retrieval.MelStartHarmonic, "magnitudes of a mel input's start: harmonic (comb at a per-frame f0, fitted to the mel) | ls (clipped least squares)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -234,6 +236,7 @@ func runInvertMel(args []string) error {
 		default:
 			return badInput("invert: unknown --fit %q (linear | stored)", *fit)
 		}
+		p.Start = melStart
 		if res, err = retrieval.InvertMel(p, opt); err != nil { // --iters 0: the initial signal
 			return err
 		}
@@ -271,6 +274,7 @@ func runInvertMel(args []string) error {
 	if mel != nil {
 		result["n_mels"] = *nMels
 		result["mel_scale"], result["mel_norm"], result["fit"] = scale.String(), norm.String(), *fit
+		result["mel_start"] = melStart.String()
 	}
 	if *asJSON {
 		return writeJSON(os.Stdout, result)

@@ -131,21 +131,27 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 			t.Errorf("mel %v: %v, want an input error", bad, err)
 		}
 	}
-	if err := runInvert([]string{in, "--preset", "hifigan", "--iters", "60", "--out", out}); err != nil {
-		t.Fatal(err)
+	if err := runInvert([]string{in, "--preset", "hifigan", "--mel-start", "cepstrum", "--out", out}); !errors.As(err, new(inputError)) && !strings.Contains(fmt.Sprint(err), "mel start") {
+		t.Errorf("--mel-start cepstrum: %v", err)
 	}
-	a, err := wav.Read(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.SampleRate != sr || a.Len() != (frames-1)*256 {
-		t.Fatalf("output %d Hz, %d samples; want %d Hz, %d", a.SampleRate, a.Len(), sr, (frames-1)*256)
-	}
-	y, _ := torchaudioMel(t, a.Channels[0])
-	if db := retrieval.DB(retrieval.SpectralConvergence(y, mel)); db > -25 {
-		t.Errorf("mel spectral convergence of the output %.1f dB > −25 dB", db)
-	} else {
-		t.Logf("mel spectral convergence %.1f dB", db)
+	// The default (harmonic) start and --mel-start ls.
+	for _, extra := range [][]string{nil, {"--mel-start", "ls"}} {
+		if err := runInvert(append([]string{in, "--preset", "hifigan", "--iters", "60", "--out", out}, extra...)); err != nil {
+			t.Fatal(err)
+		}
+		a, err := wav.Read(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.SampleRate != sr || a.Len() != (frames-1)*256 {
+			t.Fatalf("output %d Hz, %d samples; want %d Hz, %d", a.SampleRate, a.Len(), sr, (frames-1)*256)
+		}
+		y, _ := torchaudioMel(t, a.Channels[0])
+		if db := retrieval.DB(retrieval.SpectralConvergence(y, mel)); db > -25 {
+			t.Errorf("%v: mel spectral convergence of the output %.1f dB > −25 dB", extra, db)
+		} else {
+			t.Logf("%v: mel spectral convergence %.1f dB", extra, db)
+		}
 	}
 }
 
