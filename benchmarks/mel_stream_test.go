@@ -45,7 +45,7 @@ func melSCdB(t *testing.T, fb *retrieval.Mel, x, y []float64) (float64, float64)
 // inverts the same music offline; with -mel-stream-report it prints the tables and writes the
 // plot of mel SC against iterations per initialisation:
 //
-//	go test -run MelStreamingTable -mel-stream-report -v ./benchmarks
+//	go test -run MelStreamingTable -v ./benchmarks -args -mel-stream-report
 //
 // Without the flag it checks ℓ = 3, K = 16 on 0.5 s of speech against the −25 dB goal.
 func TestMelStreamingTable(t *testing.T) {

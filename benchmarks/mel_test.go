@@ -19,7 +19,7 @@ var melReport = flag.Bool("mel-report", false, "print the mel inversion table of
 // spectral convergence (uncompressed), the linear spectral convergence against the speech's
 // |STFT| and the seconds (initialisation included):
 //
-//	go test -run MelInversionTable -mel-report -v ./benchmarks
+//	go test -run MelInversionTable -v ./benchmarks -args -mel-report
 //
 // Without -mel-report it only checks 25-iteration runs from both PGHI starts on 0.3 s (espeak-ng
 // and sox needed).

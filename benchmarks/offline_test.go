@@ -19,7 +19,7 @@ var offlineReport = flag.Bool("offline-report", false, "regenerate results/offli
 // budgets (every method runs, SC improves with iterations, FGLA beats GLA), and with
 // -offline-report regenerates the full table of benchmarks/REPORT.md:
 //
-//	go test -run OfflineQualityTable -offline-report -v ./benchmarks
+//	go test -run OfflineQualityTable -v ./benchmarks -args -offline-report
 func TestOfflineQualityTable(t *testing.T) {
 	chirpCfg := retrieval.Config{NFFT: 128, Hop: 32}
 	if !*offlineReport {
