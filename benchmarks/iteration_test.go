@@ -61,7 +61,7 @@ func BenchmarkIteration(b *testing.B) {
 		{"fgla", retrieval.Options{Optimizer: retrieval.FGLA}},
 		{"lbfgs", retrieval.Options{Optimizer: retrieval.LBFGS}},
 		{"adam", retrieval.Options{Optimizer: retrieval.Adam}},
-		{"gd-sgdm", retrieval.Options{Optimizer: retrieval.SGDM}},
+		{"sgdm", retrieval.Options{Optimizer: retrieval.SGDM}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			p, _ := gradProblem(b, retrieval.Loss{}, 14*gradRate/10)

@@ -26,7 +26,7 @@ var OfflineCases = []OfflineCase{
 	{"PGHI → FGLA", retrieval.Options{Optimizer: retrieval.FGLA, Init: retrieval.InitPGHI}},
 	{"L-BFGS, zero phase", retrieval.Options{Optimizer: retrieval.LBFGS}},
 	{"Adam, zero phase", retrieval.Options{Optimizer: retrieval.Adam}},
-	{"GD SGDM, zero phase", retrieval.Options{Optimizer: retrieval.SGDM}},
+	{"SGDM, zero phase", retrieval.Options{Optimizer: retrieval.SGDM}},
 	{"auto: PGHI → DM → FGLA → L-BFGS", retrieval.Options{Optimizer: retrieval.Auto}},
 }
 

@@ -149,8 +149,9 @@ func invertAuto(p *Problem, opt Options) (*Result, error) {
 //
 // It then writes into x the signal of one Griffin-Lim step from P_B(c), ISTFT(P_A(P_B(c))).
 // Each iteration costs one ISTFT and one STFT, as a Griffin-Lim iteration does. opt.OnIteration,
-// if set, is called after each; opt.Progress, if set, after the first and every CheckEvery-th with
-// the normalised inconsistency of ISTFT(c) (one more STFT then). Its Tol is not checked: the
+// if set, is called after each; opt.Progress, if set, after the first, every CheckEvery-th and the
+// last with the normalised inconsistency of ISTFT(c) after that iteration (one more ISTFT and STFT
+// then). Its Tol is not checked: the
 // difference map is not a descent method, and its inconsistency can rise before it falls. It
 // allocates two complex spectrograms (frames × bins) and runs on
 // one thread.
@@ -171,8 +172,8 @@ func (p *Problem) differenceMap(x []float64, iters int, opt Options) {
 		for i, a := range pb {
 			c[i] += a
 		}
-		if opt.Progress != nil && (it == 1 || it%opt.CheckEvery == 0) {
-			opt.Progress(it, p.Inconsistency(x)) // x is the synthesis of the iterate c
+		if opt.Progress != nil && (it == 1 || it%opt.CheckEvery == 0 || it == iters) {
+			opt.Progress(it, p.Inconsistency(s.Inverse(x, c))) // the synthesis of the new iterate
 		}
 		if opt.OnIteration != nil {
 			opt.OnIteration(it)

@@ -61,4 +61,37 @@ func TestAutoCountsEveryIteration(t *testing.T) {
 			break
 		}
 	}
+	// The difference map's reports are the inconsistency after the iteration they name: the
+	// report at 1 is what one iteration from the start gives, not the start's.
+	p2, _ := seedsChirp(t)
+	opt, err := Options{Optimizer: Auto, MaxIter: autoDMMinIter, CheckEvery: 50}.withAuto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first float64
+	opt.Progress = func(it int, inc float64) {
+		if it == 1 {
+			first = inc
+		}
+	}
+	x0, err := startSignal(p2.S.length, opt, p2.InitialSignal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x1 := slices.Clone(x0)
+	start := p2.Inconsistency(x0)
+	p2.differenceMap(x1, 1, opt)
+	c := p2.S.Forward(nil, x0) // one iteration by hand: c ← c + P_A(2·P_B(c) − c) − P_B(c)
+	pb := p2.S.Forward(nil, p2.S.Inverse(nil, c))
+	refl := make([]complex128, len(c))
+	for i := range c {
+		refl[i] = 2*pb[i] - c[i]
+	}
+	ProjectMagnitude(refl, p2.mag)
+	for i := range c {
+		c[i] += refl[i] - pb[i]
+	}
+	if want := p2.Inconsistency(p2.S.Inverse(nil, c)); math.Abs(first-want) > 1e-12*want || first == start {
+		t.Errorf("Progress(1) = %v, want the inconsistency after one iteration %v (the start's is %v)", first, want, start)
+	}
 }

@@ -33,10 +33,10 @@ func TestInvertChirpAllMethods(t *testing.T) {
 	}{
 		{"fgla-zero", Options{Optimizer: FGLA, MaxIter: 600}, 0.01},
 		{"fgla-pghi", Options{Optimizer: FGLA, Init: InitPGHI, MaxIter: 600}, 2},
-		{"gd-lbfgs-zero", Options{Optimizer: LBFGS, MaxIter: 600}, 0.01},
+		{"lbfgs-zero", Options{Optimizer: LBFGS, MaxIter: 600}, 0.01},
 		{"gla-zero", Options{Optimizer: GLA, MaxIter: 600}, 1},
-		{"gd-adam-zero", Options{Optimizer: Adam, MaxIter: 600}, 1},
-		{"gd-sgdm-zero", Options{Optimizer: SGDM, MaxIter: 600}, 1},
+		{"adam-zero", Options{Optimizer: Adam, MaxIter: 600}, 1},
+		{"sgdm-zero", Options{Optimizer: SGDM, MaxIter: 600}, 1},
 		{"fgla-random", Options{Optimizer: FGLA, Init: InitRandom, Seed: 1, MaxIter: 600}, 2},
 	} {
 		res, err := Invert(p, c.opt)

@@ -139,3 +139,41 @@ func TestMelStartText(t *testing.T) {
 		t.Error("an undefined MelStart marshalled")
 	}
 }
+
+// TestHarmonicLowBandsSkipEmpty: with torchaudio's MelSpectrogram defaults (16 kHz, n_fft 400,
+// 128 HTK bands, no normalisation) the lowest bands are empty (more bands than bins resolve
+// there); the harmonicity still uses the non-empty bands below harmMelMaxHz instead of none, and
+// a filterbank with too few low bands (8 bands over 0–8 kHz) has fewer than harmMinBands, so it
+// keeps the plain EM fit.
+func TestHarmonicLowBandsSkipEmpty(t *testing.T) {
+	ta, err := NewMel(MelConfig{SampleRate: 16000, NFFT: 400, NMels: 128, Scale: MelHTK, Norm: MelNormNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := 0
+	for i := range ta.nMels {
+		if ta.hi[i] == 0 {
+			empty++
+		}
+	}
+	if empty == 0 {
+		t.Fatal("torchaudio's default filterbank has no empty band: the test no longer covers the case")
+	}
+	win := Hann.Samples(nil, 400, PeriodicWindow, 0)
+	h := newHarmonicFit(ta, win, 400)
+	if h.nLow < harmMinBands {
+		t.Fatalf("%d low bands used (of %d empty bands), want at least %d", h.nLow, empty, harmMinBands)
+	}
+	for _, i := range h.lowBands {
+		if ta.hi[i] == 0 {
+			t.Fatalf("empty band %d used", i)
+		}
+	}
+	few, err := NewMel(MelConfig{SampleRate: 16000, NFFT: 400, NMels: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := newHarmonicFit(few, win, 400); h.nLow >= harmMinBands {
+		t.Fatalf("8 bands over 0–8 kHz: %d low bands, want fewer than %d", h.nLow, harmMinBands)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rephase/rephase/benchmarks"
+	"github.com/rephase/rephase/retrieval"
 	"github.com/rephase/rephase/stream"
 )
 
@@ -14,10 +15,9 @@ import (
 func TestFGLAAlphaRamp(t *testing.T) {
 	x := benchmarks.Music(16000, 1.5, benchmarks.NoDrums)
 	run := func(alphaMax float64) ([]float64, float64) {
-		c := stream.DefaultConfig()
+		c := withRate(stream.DefaultConfig())
 		c.ItersPerHop, c.AlphaMax = 32, alphaMax
-		sc, _ := resynthSC(t, c, x)
-		e, err := stream.NewEngine(withRate(c))
+		e, err := stream.NewEngine(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestFGLAAlphaRamp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return y, sc
+		return y, retrieval.STFTSpectralConvergenceDB(c.STFT, x, y)
 	}
 	def, scDef := run(0)
 	low, _ := run(0.5)
@@ -62,4 +62,17 @@ func withRate(c stream.Config) stream.Config {
 		c.STFT.NFFT, c.STFT.Hop = 512, 128
 	}
 	return c
+}
+
+// TestFGLAAlphaChecked: NewEngine refuses an extrapolation outside (0, 1) and a NaN or negative
+// AlphaMax.
+func TestFGLAAlphaChecked(t *testing.T) {
+	for _, c := range []struct{ alpha, alphaMax float64 }{{1, 0}, {-0.5, 0}, {math.NaN(), 0}, {0.7, math.NaN()}, {0.7, -1}} {
+		cfg := withRate(stream.DefaultConfig())
+		cfg.Alpha, cfg.AlphaMax = c.alpha, c.alphaMax
+		if e, err := stream.NewEngine(cfg); err == nil {
+			e.Close()
+			t.Errorf("Alpha %v, AlphaMax %v accepted", c.alpha, c.alphaMax)
+		}
+	}
 }

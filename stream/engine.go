@@ -36,7 +36,7 @@ import (
 //     Budget allow: further iterations (Griffin-Lim steps, as it used to run) made it 0.6 dB worse
 //     on average and its result chaotic in K (see lbfgsItersPerHop), so its SC at any K ≥ 64 is
 //     its SC at 64. The best SC per iteration of the four up to 64 (2 s of music at ℓ = 3,
-//     K = 64: −38 to −41 dB against FGLA's −32), but the local minimum it lands in depends on
+//     K = 64: −37 to −41 dB against FGLA's −32), but the local minimum it lands in depends on
 //     rounding: float32 frame passes or another FFTW plan move its result by up to 11 dB either
 //     way (FGLA's by 0.2 dB), and between K = 16 and 64 an intermediate K can be up to 1.2 dB
 //     worse than a smaller one (speech, K = 32 → 64; benchmarks/REPORT.md, "Anytime streaming").
@@ -173,7 +173,7 @@ type Config struct {
 	MaxItersPerHop int
 	Optimizer      Optimizer
 	WarmStart      WarmStart
-	// Alpha is FGLA's extrapolation at the start of each hop; 0 means 0.7 (measured best of
+	// Alpha is FGLA's extrapolation at the start of each hop, in (0, 1); 0 means 0.7 (measured best of
 	// 0.3–0.99 as a constant at K = 16: the offline 0.99 overshoots on a window that changes
 	// every frame).
 	Alpha float64
@@ -189,7 +189,8 @@ type Config struct {
 	// reaches the plateau of quality sooner and then wanders on it: on the bench's 2 s clips, 4
 	// of 12 input × ℓ cases lose more than 0.5 dB from K = 64 to 256 (up to 2.5 dB), against
 	// none with the constant, so quality is no longer monotone in the iterations
-	// (benchmarks/REPORT.md, "Anytime streaming").
+	// (benchmarks/REPORT.md, "Anytime streaming"). Values of 1 or more leave (n−1)/(n+2)
+	// unclamped above. Only FGLA reads it.
 	AlphaMax float64
 	// LearningRate is Adam's step in units of the signal's RMS (estimated from the window's
 	// target magnitudes; 0 means 0.05), or SGDM's in units of a Griffin-Lim step (0 means 1).
@@ -275,6 +276,12 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.Alpha == 0 {
 		c.Alpha = 0.7
+	}
+	if !(c.Alpha > 0 && c.Alpha < 1) {
+		return c, fmt.Errorf("stream: FGLA extrapolation α %g: want 0 < α < 1", c.Alpha)
+	}
+	if math.IsNaN(c.AlphaMax) || c.AlphaMax < 0 {
+		return c, fmt.Errorf("stream: FGLA AlphaMax %g: want ≥ 0 (0 or ≤ Alpha: no ramp)", c.AlphaMax)
 	}
 	if c.LearningRate == 0 {
 		c.LearningRate = 0.05

@@ -102,7 +102,11 @@ func runInvert(args []string) error {
 		return badInput("invert: unknown --tfr %q (stft | cwt | scattering)", *tfr)
 	}
 	if *tfr != "stft" && fs.Changed("precision") && !strings.EqualFold(strings.TrimSpace(*precision), "auto") {
-		if p, err := parsePrecision(*precision, retrieval.LBFGS); err != nil || p != fft.Float64 {
+		p, err := parsePrecision(*precision, retrieval.LBFGS)
+		if err != nil {
+			return badInput("invert: %v", err)
+		}
+		if p != fft.Float64 {
 			return badInput("invert: --precision %s: --tfr %s computes in float64 (float32 frame passes are for STFT magnitudes)", *precision, *tfr)
 		}
 	}

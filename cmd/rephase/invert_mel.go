@@ -63,8 +63,8 @@ func runInvertMel(args []string) error {
 	fs := newFlagSet("invert", "invert SPEC.npy --out OUT.wav --n-mels N [options]",
 		"SPEC.npy is g(Φ·|STFT|^p): a mel spectrogram (n_mels × frames, or (1, n_mels, frames) as\n"+
 			"torchaudio writes it) or, without --n-mels, a linear one (bins × frames) stored as power or log.\n"+
-			"The mel loss is minimised directly (L-BFGS from the clipped least-squares magnitudes\n"+
-			"with PGHI phase by default).")
+			"The mel loss is minimised directly (L-BFGS from a harmonic estimate of the magnitudes with\n"+
+			"PGHI phase by default; --mel-start ls: from the clipped least-squares magnitudes).")
 	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
 	preset := fs.String("preset", "", "librosa | torchaudio | hifigan: that library's defaults (explicit flags override)")
 	nMels := fs.Int("n-mels", 0, "mel bands (rows of the input); 0: a linear spectrogram")
@@ -137,6 +137,9 @@ func runInvertMel(args []string) error {
 	}
 	if *nMels < 0 {
 		return badInput("invert: --n-mels %d: want ≥ 1 (or 0 for a linear spectrogram)", *nMels)
+	}
+	if *nMels == 0 && fs.Changed("mel-start") {
+		return badInput("invert: --mel-start needs a mel input (--n-mels N or --preset)")
 	}
 	if *iters < 0 {
 		return badInput("invert: --iters %d: want ≥ 0", *iters)
@@ -226,10 +229,10 @@ func runInvertMel(args []string) error {
 		switch *fit {
 		case "stored":
 		case "linear":
-			// The log loss weights every band alike, so from the least-squares start L-BFGS
-			// spends itself on the quiet bands: on 1.4 s of speech, HiFi-GAN conventions, the
-			// uncompressed mel SC stays at −16 dB after 100 iterations in the ln domain and
-			// reaches −36 dB in the linear one (benchmarks/report_static.md).
+			// The log loss weights every band alike, so L-BFGS spends itself on the quiet bands:
+			// on 1.4 s of speech, HiFi-GAN conventions, 100 iterations, the uncompressed mel SC
+			// reaches −21 dB in the ln domain and −41 dB in the linear one from the harmonic start
+			// (−16 and −36 dB from the least-squares start; benchmarks/report_static.md).
 			if p, err = retrieval.NewMelProblem(s, mel, p.LinearTarget(), retrieval.MelLoss{Power: loss.Power}); err != nil {
 				return melInputError(in, err)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -131,13 +132,30 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 			t.Errorf("mel %v: %v, want an input error", bad, err)
 		}
 	}
-	if err := runInvert([]string{in, "--preset", "hifigan", "--mel-start", "cepstrum", "--out", out}); !errors.As(err, new(inputError)) && !strings.Contains(fmt.Sprint(err), "mel start") {
-		t.Errorf("--mel-start cepstrum: %v", err)
+	if err := runInvert([]string{in, "--preset", "hifigan", "--mel-start", "cepstrum", "--out", out}); err == nil || !strings.Contains(err.Error(), `unknown mel start "cepstrum"`) {
+		t.Errorf("--mel-start cepstrum: %v, want the unknown start named", err)
 	}
-	// The default (harmonic) start and --mel-start ls.
-	for _, extra := range [][]string{nil, {"--mel-start", "ls"}} {
-		if err := runInvert(append([]string{in, "--preset", "hifigan", "--iters", "60", "--out", out}, extra...)); err != nil {
-			t.Fatal(err)
+	// --mel-start on a linear spectrogram (no --n-mels, no preset) is refused, not ignored.
+	if err := runInvert([]string{in, "--mel-start", "ls", "--sr", "22050", "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "--mel-start needs a mel input") {
+		t.Errorf("--mel-start on a linear input: %v, want an input error", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("an output was written by a refused run")
+	}
+	// The default (harmonic) start and --mel-start ls, each named in the JSON.
+	for _, c := range []struct {
+		extra []string
+		start string
+	}{{nil, "harmonic"}, {[]string{"--mel-start", "ls"}, "ls"}} {
+		extra := c.extra
+		var res struct {
+			MelStart string `json:"mel_start"`
+		}
+		js := stdoutOf(t, func() error {
+			return runInvert(append([]string{in, "--preset", "hifigan", "--iters", "60", "--json", "--out", out}, extra...))
+		})
+		if err := json.Unmarshal(js, &res); err != nil || res.MelStart != c.start {
+			t.Fatalf("%v: JSON mel_start %q (%v), want %q", extra, res.MelStart, err, c.start)
 		}
 		a, err := wav.Read(out)
 		if err != nil {

@@ -111,6 +111,13 @@ func TestLiveSIGINTLeavesValidWAV(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Interrupt 2 s after the recording has started to grow: the start-up (a race-detector
+	// build, FFTW planning, connecting to JACK) can itself take seconds on a loaded machine.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if fi, err := os.Stat(rec); err == nil && fi.Size() > 1<<12 {
+			break
+		}
+	}
 	time.Sleep(2 * time.Second)
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {

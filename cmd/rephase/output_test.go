@@ -410,6 +410,9 @@ func TestInvertPrecisionOutsideSTFT(t *testing.T) {
 			t.Errorf("--tfr %s: output written", tfr)
 		}
 	}
+	if err := runInvert([]string{in, "--tfr", "cwt", "--precision", "bogus", "--out", out}); err == nil || !strings.Contains(err.Error(), "want auto, float32 or float64") {
+		t.Errorf("--tfr cwt --precision bogus: %v, want the valid values named", err)
+	}
 	if err := runInvert([]string{in, "--tfr", "cwt", "--precision", "float64", "--iters", "1", "--out", out}); err != nil {
 		t.Errorf("--tfr cwt --precision float64: %v", err)
 	}

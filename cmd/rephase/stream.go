@@ -76,7 +76,8 @@ func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 				"\"auto\": "+fmt.Sprint(stream.DefaultRealtimeBudget)+" when paced in real time (live with a device, stream --realtime; shared by the channels)\n"+
 				"unless --iters-per-hop is given, off for files; 0: off.\n"+
 				"The iterations then depend on the clock, so the output is not reproducible bit for bit: the report gives the\n"+
-				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop"),
+				"iterations per hop (p50, p99) to repeat a run with --iters-per-hop. lbfgs (and a mel stream's default) stops at 64\n"+
+				"iterations per hop and leaves the rest of the budget unused"),
 		precision:    fs.String("precision", "auto", precisionUsage),
 		future:       fs.Float64("future-weight", 0, "weight λ ∈ [0, 1] of the not-yet-arrived frames (1: RTISI-LA's normalisation)"),
 		seed:         fs.Uint64("seed", 1, "random seed"),
