@@ -111,9 +111,12 @@ func ParseWarmStart(s string) (WarmStart, error) {
 }
 
 // DefaultFileItersPerHop is DefaultConfig's iterations per hop (file runs, no Budget): the
-// largest count that keeps the default engine (FGLA, n_fft 512, hop 128, ℓ = 3) at a
-// real-time factor ≤ 0.25 on one core of the benchmark machine (benchmarks/REPORT.md).
-const DefaultFileItersPerHop = 128
+// largest count that keeps the default engine (FGLA in float32, n_fft 512, hop 128, ℓ = 3) at a
+// real-time factor ≤ 0.25 on one core of the benchmark machine. With the frame passes batched
+// into one cgo call per loss, `rephase stream` on 6.9 s of espeak-ng speech at 16 kHz, quiet
+// machine, three runs each: K = 128 rtf 0.14–0.17, K = 192 0.20–0.21, K = 256 0.27–0.29
+// (benchmarks/REPORT.md).
+const DefaultFileItersPerHop = 192
 
 // DefaultRealtimeBudget is the deadline (a fraction of the hop duration) that real-time runs use
 // unless told otherwise: half of each hop for the engine, the rest for the device callback, the
