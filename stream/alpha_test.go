@@ -15,23 +15,10 @@ import (
 func TestFGLAAlphaRamp(t *testing.T) {
 	x := benchmarks.Music(16000, 1.5, benchmarks.NoDrums)
 	run := func(alphaMax float64) ([]float64, float64) {
-		c := withRate(stream.DefaultConfig())
+		c := stream.DefaultConfig()
 		c.ItersPerHop, c.AlphaMax = 32, alphaMax
-		e, err := stream.NewEngine(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer e.Close()
-		a, err := stream.NewAnalyzer(c.STFT)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		y, err := stream.Resynthesize(e, a, x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return y, retrieval.STFTSpectralConvergenceDB(c.STFT, x, y)
+		y, stft, _ := resynth(t, c, x)
+		return y, retrieval.STFTSpectralConvergenceDB(stft, x, y)
 	}
 	def, scDef := run(0)
 	low, _ := run(0.5)

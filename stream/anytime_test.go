@@ -10,10 +10,9 @@ import (
 	"github.com/rephase/rephase/stream"
 )
 
-// resynthSC streams x through the engine with config c (16 kHz; n_fft 512, hop 128 unless c.STFT
-// says otherwise) and returns the output's spectral convergence in dB by the independent metric
-// (center=True, reflect) and the engine's statistics.
-func resynthSC(t *testing.T, c stream.Config, x []float64) (float64, *stream.Stats) {
+// resynth streams x through the engine with config c (16 kHz; n_fft 512, hop 128 unless c.STFT
+// says otherwise) and returns the output, the STFT configuration used and the engine's statistics.
+func resynth(t *testing.T, c stream.Config, x []float64) ([]float64, retrieval.Config, *stream.Stats) {
 	t.Helper()
 	if c.STFT.NFFT == 0 {
 		c.STFT = retrieval.Config{NFFT: 512, Hop: 128}
@@ -33,7 +32,15 @@ func resynthSC(t *testing.T, c stream.Config, x []float64) (float64, *stream.Sta
 	if err != nil {
 		t.Fatal(err)
 	}
-	return retrieval.STFTSpectralConvergenceDB(c.STFT, x, y), e.Stats()
+	return y, c.STFT, e.Stats()
+}
+
+// resynthSC is resynth's output's spectral convergence in dB by the independent metric
+// (center=True, reflect), and the engine's statistics.
+func resynthSC(t *testing.T, c stream.Config, x []float64) (float64, *stream.Stats) {
+	t.Helper()
+	y, stft, st := resynth(t, c, x)
+	return retrieval.STFTSpectralConvergenceDB(stft, x, y), st
 }
 
 // TestQualityMonotoneInIterations is the anytime property: for FGLA, L-BFGS, GLA and Adam and

@@ -38,6 +38,22 @@ func testSignal() []float64 {
 // against |STFT(x)| with the independent metric (center=True, reflect padding, periodic Hann).
 func streamSC(t *testing.T, c Config, x []float64) (float64, *Engine) {
 	t.Helper()
+	y, e := streamOut(t, c, x)
+	if len(y) != len(x) {
+		t.Fatalf("output has %d samples, want %d", len(y), len(x))
+	}
+	s, err := retrieval.NewSTFT(retrieval.Config{NFFT: 512, Hop: 128}, len(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return retrieval.DB(retrieval.SpectralConvergence(s.Magnitude(nil, y), s.Magnitude(nil, x))), e
+}
+
+// streamOut runs x through analysis and an engine of config c at n_fft 512, hop 128 and returns
+// the output and the engine (closed at the test's end).
+func streamOut(t *testing.T, c Config, x []float64) ([]float64, *Engine) {
+	t.Helper()
 	c.STFT = retrieval.Config{NFFT: 512, Hop: 128}
 	e, err := NewEngine(c)
 	if err != nil {
@@ -53,15 +69,7 @@ func streamSC(t *testing.T, c Config, x []float64) (float64, *Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(y) != len(x) {
-		t.Fatalf("output has %d samples, want %d", len(y), len(x))
-	}
-	s, err := retrieval.NewSTFT(retrieval.Config{NFFT: 512, Hop: 128}, len(x))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	return retrieval.DB(retrieval.SpectralConvergence(s.Magnitude(nil, y), s.Magnitude(nil, x))), e
+	return y, e
 }
 
 func TestEngineQualityOrdering(t *testing.T) {
@@ -223,24 +231,7 @@ func TestEngineDeadlineMode(t *testing.T) {
 // its own) stops there too; the statistics count the iterations run.
 func TestLBFGSStopsAtItsCap(t *testing.T) {
 	x := testSignal()[:testRate/4]
-	run := func(c Config) ([]float64, *Engine) {
-		c.STFT = retrieval.Config{NFFT: 512, Hop: 128}
-		e, err := NewEngine(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(e.Close)
-		a, err := NewAnalyzer(c.STFT)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		y, err := Resynthesize(e, a, x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return y, e
-	}
+	run := func(c Config) ([]float64, *Engine) { return streamOut(t, c, x) }
 	at, _ := run(Config{Optimizer: LBFGS, Lookahead: 2, ItersPerHop: lbfgsItersPerHop})
 	above, e := run(Config{Optimizer: LBFGS, Lookahead: 2, ItersPerHop: 4 * lbfgsItersPerHop})
 	if !reflect.DeepEqual(at, above) {
