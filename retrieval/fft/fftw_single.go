@@ -99,6 +99,16 @@ attr static void rpf_accumulate##suffix(double *restrict acc, const double *rest
 RPF_LOOPS(_avx2, __attribute__((target("avx2"))))
 RPF_LOOPS(_base, )
 
+// rpf_frame_map runs the per-bin map on one frame's spectrum (bins complex) and returns the
+// frame's loss: the one-sided sum counted twice, less the DC and Nyquist bins' second count.
+static double rpf_frame_map(float *restrict spec, const double *restrict t, int bins, double alpha, double beta, int map) {
+	double r0 = hypot(spec[0], spec[1]), rl = hypot(spec[2*bins-2], spec[2*bins-1]);
+	double d0 = r0 - (double)(float)t[0], dl = rl - (double)(float)t[bins-1];
+	double sum = rpf_have_avx2 ? rpf_map_avx2(spec, t, bins, (float)alpha, (float)beta, map)
+	                           : rpf_map_scalar(spec, t, 0, bins, (float)alpha, (float)beta, map);
+	return 2*sum - d0*d0 - dl*dl;
+}
+
 // rpf_magnitude_pass is fft.SinglePass.MagnitudePass: x, win, t and acc in double; frame (n) and
 // spec (n/2+1 complex) are the plan's aligned single-precision buffers.
 static double rpf_magnitude_pass(fftwf_plan fwd, fftwf_plan inv, int n, double *restrict acc,
@@ -107,31 +117,107 @@ static double rpf_magnitude_pass(fftwf_plan fwd, fftwf_plan inv, int n, double *
 	int bins = n / 2 + 1;
 	if (rpf_have_avx2) rpf_window_avx2(frame, x, win, n); else rpf_window_base(frame, x, win, n);
 	fftwf_execute_dft_r2c(fwd, frame, (fftwf_complex *)spec);
-	double r0 = hypot(spec[0], spec[1]), rl = hypot(spec[2*bins-2], spec[2*bins-1]);
-	double d0 = r0 - (double)(float)t[0], dl = rl - (double)(float)t[bins-1];
 	int map = acc != 0;
-	double sum = rpf_have_avx2 ? rpf_map_avx2(spec, t, bins, (float)alpha, (float)beta, map)
-	                           : rpf_map_scalar(spec, t, 0, bins, (float)alpha, (float)beta, map);
+	double loss = rpf_frame_map(spec, t, bins, alpha, beta, map);
 	if (map) {
 		fftwf_execute_dft_c2r(inv, (fftwf_complex *)spec, frame);
 		if (rpf_have_avx2) rpf_accumulate_avx2(acc, win, frame, from, n); else rpf_accumulate_base(acc, win, frame, from, n);
 	}
-	return 2*sum - d0*d0 - dl*dl;
+	return loss;
 }
 
-// rpf_magnitude_passes is fft.SinglePass.MagnitudePasses, as rp_magnitude_passes.
-static double rpf_magnitude_passes(fftwf_plan fwd, fftwf_plan inv, int n, int hop, int frames, long fixed,
-		double *acc, const double *x, const double *win, const double *t,
-		double alpha, double beta, float *frame, float *spec) {
+// Two real frames through one complex FFT (the "two real FFTs for the price of one" identity;
+// E. O. Brigham, The Fast Fourier Transform and Its Applications, 1988, §9.3): with
+// z = a + i·b, Z = DFT(z), the real frames' spectra are A[k] = (Z[k] + conj Z[n−k])/2 and
+// B[k] = (Z[k] − conj Z[n−k])/(2i); after the map, Y[k] = A[k] + i·B[k] with Hermitian
+// extension, and the inverse complex DFT of Y holds the inverse real DFTs of A and B in its real
+// and imaginary parts. Debian's fftwf r2c plans of n_fft 512–1024 run their last stage in scalar
+// code (hc2cfdft), while its complex plans are AVX throughout, so this pair costs about 0.7 of
+// two r2c/c2r pairs (benchmarks/REPORT.md). The loops are compiled for AVX2 and the baseline,
+// without FMA, so both compute the same bits.
+#define RPF_PAIR_LOOPS(suffix, attr) \
+attr static void rpf_pair_window##suffix(float *restrict z, const double *restrict xa, const double *restrict xb, const double *restrict win, int n) { \
+	for (int i = 0; i < n; i++) { z[2*i] = (float)(win[i] * xa[i]); z[2*i+1] = (float)(win[i] * xb[i]); } \
+} \
+attr static void rpf_pair_split##suffix(const float *restrict z, float *restrict a, float *restrict b, int n) { \
+	int h = n / 2; \
+	for (int k = 1; k < h; k++) { \
+		int j = n - k; \
+		float zr = z[2*k], zi = z[2*k+1], wr = z[2*j], wi = z[2*j+1]; \
+		a[2*k] = 0.5f * (zr + wr); a[2*k+1] = 0.5f * (zi - wi); \
+		b[2*k] = 0.5f * (zi + wi); b[2*k+1] = 0.5f * (wr - zr); \
+	} \
+	a[0] = z[0]; a[1] = 0; b[0] = z[1]; b[1] = 0; \
+	a[2*h] = z[2*h]; a[2*h+1] = 0; b[2*h] = z[2*h+1]; b[2*h+1] = 0; \
+} \
+attr static void rpf_pair_merge##suffix(float *restrict z, const float *restrict a, const float *restrict b, int n) { \
+	int h = n / 2; \
+	for (int k = 1; k < h; k++) { \
+		int j = n - k; \
+		float ar = a[2*k], ai = a[2*k+1], br = b[2*k], bi = b[2*k+1]; \
+		z[2*k] = ar - bi; z[2*k+1] = ai + br; \
+		z[2*j] = ar + bi; z[2*j+1] = br - ai; \
+	} \
+	z[0] = a[0]; z[1] = b[0]; z[2*h] = a[2*h]; z[2*h+1] = b[2*h]; \
+} \
+attr static void rpf_pair_accumulate##suffix(double *restrict acc, const double *restrict win, const float *restrict z, int from, int n) { \
+	for (int i = from; i < n; i++) acc[i] += win[i] * (double)z[2*i]; \
+}
+RPF_PAIR_LOOPS(_avx2, __attribute__((target("avx2"))))
+RPF_PAIR_LOOPS(_base, )
+
+// rpf_pair_pass is rpf_magnitude_pass on two frames at once, a at xa and b at xa + hop, with the
+// complex plans cf (z → w) and ci (w → z) and the plan's buffers z, w (n complex) and sa, sb
+// (n/2+1 complex). acca / accb are the frames' accumulators, 0 for a loss-only frame; a's
+// samples are accumulated before b's, as the frame loop does.
+static double rpf_pair_pass(fftwf_plan cf, fftwf_plan ci, int n, int hop, double *acca, int froma,
+		double *accb, int fromb, const double *xa, const double *win, const double *ta, const double *tb,
+		double alpha, double beta, float *z, float *w, float *sa, float *sb) {
+	int bins = n / 2 + 1, av = rpf_have_avx2;
+	if (av) rpf_pair_window_avx2(z, xa, xa + hop, win, n); else rpf_pair_window_base(z, xa, xa + hop, win, n);
+	fftwf_execute_dft(cf, (fftwf_complex *)z, (fftwf_complex *)w);
+	if (av) rpf_pair_split_avx2(w, sa, sb, n); else rpf_pair_split_base(w, sa, sb, n);
+	double loss = rpf_frame_map(sa, ta, bins, alpha, beta, acca != 0);
+	loss += rpf_frame_map(sb, tb, bins, alpha, beta, accb != 0);
+	if (acca || accb) {
+		if (av) rpf_pair_merge_avx2(w, sa, sb, n); else rpf_pair_merge_base(w, sa, sb, n);
+		fftwf_execute_dft(ci, (fftwf_complex *)w, (fftwf_complex *)z);
+		if (acca) { if (av) rpf_pair_accumulate_avx2(acca, win, z, froma, n); else rpf_pair_accumulate_base(acca, win, z, froma, n); }
+		if (accb) { if (av) rpf_pair_accumulate_avx2(accb, win, z + 1, fromb, n); else rpf_pair_accumulate_base(accb, win, z + 1, fromb, n); }
+	}
+	return loss;
+}
+
+// rpf_magnitude_passes is fft.SinglePass.MagnitudePasses: frames m = 0 … frames−1 at x + m·hop,
+// two at a time through rpf_pair_pass (an odd last one through rpf_magnitude_pass), each
+// accumulating from the fixed boundary on (acc + m·hop from sample max(0, fixed − m·hop)) unless it
+// lies wholly before it or acc is 0. The losses are summed pair by pair, in frame order.
+static double rpf_magnitude_passes(fftwf_plan fwd, fftwf_plan inv, fftwf_plan cf, fftwf_plan ci,
+		int n, int hop, int frames, long fixed, double *acc, const double *x, const double *win,
+		const double *t, double alpha, double beta, float *frame, float *spec, float *z, float *w, float *sb) {
 	int bins = n / 2 + 1;
 	double total = 0;
-	for (int m = 0; m < frames; m++) {
+	int m = 0;
+	for (; m < frames; m++) {
 		long o = (long)m * hop;
 		double *a = 0;
 		int from = 0;
 		if (acc && o + n > fixed) {
 			a = acc + o;
 			from = fixed > o ? (int)(fixed - o) : 0;
+		}
+		if (m + 1 < frames) {
+			long ob = o + hop;
+			double *b = 0;
+			int fromb = 0;
+			if (acc && ob + n > fixed) {
+				b = acc + ob;
+				fromb = fixed > ob ? (int)(fixed - ob) : 0;
+			}
+			total += rpf_pair_pass(cf, ci, n, hop, a, from, b, fromb, x + o, win, t + (long)m * bins,
+				t + (long)(m + 1) * bins, alpha, beta, z, w, spec, sb);
+			m++;
+			continue;
 		}
 		total += rpf_magnitude_pass(fwd, inv, n, a, x + o, win, t + (long)m * bins, alpha, beta, from, frame, spec);
 	}
@@ -155,12 +241,18 @@ func init() { C.rpf_detect_cpu() }
 //
 // fftwSingle holds FFTW single-precision r2c and c2r plans of one length, made on (and always
 // executed on) its own fftwf_malloc'd buffers, so that the same SIMD plan runs every time.
+//
+// cfwd and cinv are complex plans of length n (z → w and w → z) for MagnitudePasses, which runs
+// frames in pairs through one complex FFT each way; specB holds the second frame's spectrum.
 type fftwSingle struct {
-	n        int
-	fwd, inv C.fftwf_plan
-	frame    *C.float
-	spec     *C.fftwf_complex
-	closed   bool
+	n          int
+	fwd, inv   C.fftwf_plan
+	cfwd, cinv C.fftwf_plan
+	frame      *C.float
+	spec       *C.fftwf_complex
+	z, w       *C.fftwf_complex
+	specB      *C.fftwf_complex
+	closed     bool
 }
 
 func newSingleDefault(n int) singleBackend {
@@ -174,7 +266,14 @@ func newSingleDefault(n int) singleBackend {
 			C.fftwf_plan_dft_c2r_1d(C.int(n), p.spec, p.frame, flags|C.FFTW_DESTROY_INPUT)
 	}
 	p.fwd, p.inv = planSingle(n, mk)
-	if p.fwd == nil || p.inv == nil {
+	p.z = (*C.fftwf_complex)(C.fftwf_malloc(C.size_t(n * 8)))
+	p.w = (*C.fftwf_complex)(C.fftwf_malloc(C.size_t(n * 8)))
+	p.specB = (*C.fftwf_complex)(C.fftwf_malloc(C.size_t((n/2 + 1) * 8)))
+	p.cfwd, p.cinv = planSingle(n, func(flags C.uint) (C.fftwf_plan, C.fftwf_plan) {
+		return C.fftwf_plan_dft_1d(C.int(n), p.z, p.w, C.FFTW_FORWARD, flags),
+			C.fftwf_plan_dft_1d(C.int(n), p.w, p.z, C.FFTW_BACKWARD, flags|C.FFTW_DESTROY_INPUT)
+	})
+	if p.fwd == nil || p.inv == nil || p.cfwd == nil || p.cinv == nil {
 		panic("fft: FFTW could not plan a single-precision transform of this length")
 	}
 	runtime.SetFinalizer(p, func(p *fftwSingle) { p.close() })
@@ -243,9 +342,10 @@ func (p *fftwSingle) magnitudePasses(acc, x, win, t []float64, hop, frames int, 
 	if acc != nil {
 		accp = (*C.double)(unsafe.Pointer(&acc[0]))
 	}
-	return float64(C.rpf_magnitude_passes(p.fwd, p.inv, C.int(p.n), C.int(hop), C.int(frames), C.long(fixed), accp,
+	return float64(C.rpf_magnitude_passes(p.fwd, p.inv, p.cfwd, p.cinv, C.int(p.n), C.int(hop), C.int(frames), C.long(fixed), accp,
 		(*C.double)(unsafe.Pointer(&x[0])), (*C.double)(unsafe.Pointer(&win[0])), (*C.double)(unsafe.Pointer(&t[0])),
-		C.double(alpha), C.double(beta), p.frame, (*C.float)(unsafe.Pointer(p.spec))))
+		C.double(alpha), C.double(beta), p.frame, (*C.float)(unsafe.Pointer(p.spec)),
+		(*C.float)(unsafe.Pointer(p.z)), (*C.float)(unsafe.Pointer(p.w)), (*C.float)(unsafe.Pointer(p.specB))))
 }
 
 func (p *fftwSingle) close() {
@@ -257,7 +357,12 @@ func (p *fftwSingle) close() {
 	p.closed = true
 	C.fftwf_destroy_plan(p.fwd)
 	C.fftwf_destroy_plan(p.inv)
+	C.fftwf_destroy_plan(p.cfwd)
+	C.fftwf_destroy_plan(p.cinv)
 	C.fftwf_free(unsafe.Pointer(p.frame))
 	C.fftwf_free(unsafe.Pointer(p.spec))
+	C.fftwf_free(unsafe.Pointer(p.z))
+	C.fftwf_free(unsafe.Pointer(p.w))
+	C.fftwf_free(unsafe.Pointer(p.specB))
 	runtime.SetFinalizer(p, nil)
 }
