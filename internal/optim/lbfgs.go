@@ -20,28 +20,31 @@ type LBFGS struct {
 	// MaxBacktracks bounds the line search's halvings per step.
 	MaxBacktracks int
 
-	m            int
-	x            []float64
-	lo           int
-	f            float64
-	g, d, xt, gt []float64
-	q, py        []float64
-	s, y         [][]float64
-	rho, alpha   []float64
-	head, n      int
-	gamma        float64
+	m, size        int
+	x              []float64
+	lo             int
+	f              float64
+	g, d, xt, gt   []float64
+	q, py          []float64
+	sBlock, yBlock []float64   // the correction pairs' slots, contiguous: slot i at i·size
+	s, y           [][]float64 // slot i of sBlock and yBlock
+	rho, alpha     []float64
+	order          []int32 // the slots in use, newest first (direction)
+	head, n        int
+	gamma          float64
 }
 
 // NewLBFGS makes an L-BFGS stepper keeping history correction pairs, for vectors of up to size
 // samples (it allocates (2·history + 8)·size values).
 func NewLBFGS(size, history, maxBacktracks int) *LBFGS {
-	l := &LBFGS{MaxBacktracks: maxBacktracks, m: history,
+	l := &LBFGS{MaxBacktracks: maxBacktracks, m: history, size: size,
 		g: make([]float64, size), d: make([]float64, size), xt: make([]float64, size), gt: make([]float64, size),
 		q: make([]float64, size), py: make([]float64, size),
+		sBlock: make([]float64, (history+1)*size), yBlock: make([]float64, (history+1)*size),
 		s: make([][]float64, history+1), y: make([][]float64, history+1),
-		rho: make([]float64, history+1), alpha: make([]float64, history+1)}
+		rho: make([]float64, history+1), alpha: make([]float64, history+1), order: make([]int32, history+1)}
 	for i := range l.s {
-		l.s[i], l.y[i] = make([]float64, size), make([]float64, size)
+		l.s[i], l.y[i] = l.sBlock[i*size:(i+1)*size], l.yBlock[i*size:(i+1)*size]
 	}
 	return l
 }
@@ -61,34 +64,27 @@ func (l *LBFGS) slots() int { return l.m + 1 }
 // F returns the objective at the current estimate.
 func (l *LBFGS) F() float64 { return l.f }
 
-// direction sets d = −H·g on the free samples by the two-loop recursion.
-func (l *LBFGS) direction(p Problem) {
+// direction sets d = −H·g on the free samples by the two-loop recursion and returns gᵀd. The
+// initial inverse Hessian is γ·D⁻¹ (p.Precondition between the loops). Each loop is one fused
+// pass over memory per correction pair (loop1, loop2: twoloop_cgo.go, with gonum's kernels in the
+// pure-Go build).
+func (l *LBFGS) direction(p Problem) float64 {
 	n, lo := len(l.x), l.lo
-	q := l.q[lo:n]
-	copy(q, l.g[lo:n])
 	for j := 0; j < l.n; j++ { // newest to oldest
-		i := (l.head - 1 - j + 2*l.slots()) % l.slots()
-		l.alpha[i] = l.rho[i] * floats.Dot(l.s[i][lo:n], q)
-		floats.AddScaled(q, -l.alpha[i], l.y[i][lo:n])
+		l.order[j] = int32((l.head - 1 - j + 2*l.slots()) % l.slots())
 	}
+	l.loop1(l.q, l.g, lo, n)
 	p.Precondition(l.q[:n])
-	floats.Scale(l.gamma, q)
-	for j := l.n - 1; j >= 0; j-- { // oldest to newest
-		i := (l.head - 1 - j + 2*l.slots()) % l.slots()
-		b := l.rho[i] * floats.Dot(l.y[i][lo:n], q)
-		floats.AddScaled(q, l.alpha[i]-b, l.s[i][lo:n])
-	}
-	floats.ScaleTo(l.d[lo:n], -1, q)
+	return l.loop2(l.d, l.q, l.g, lo, n)
 }
 
+// Step runs one iteration: the direction, then the backtracking line search.
 func (l *LBFGS) Step(p Problem) bool {
 	n, lo := len(l.x), l.lo
-	l.direction(p)
-	gd := floats.Dot(l.g[lo:n], l.d[lo:n])
+	gd := l.direction(p)
 	if !(gd < 0) { // not a descent direction: forget the history, take the preconditioned step
 		l.n, l.gamma = 0, 1
-		l.direction(p)
-		if gd = floats.Dot(l.g[lo:n], l.d[lo:n]); !(gd < 0) {
+		if gd = l.direction(p); !(gd < 0) {
 			return true
 		}
 	}
@@ -104,9 +100,7 @@ func (l *LBFGS) Step(p Problem) bool {
 			// overwrites nothing the recursion reads.
 			i := l.head
 			s, y := l.s[i][lo:n], l.y[i][lo:n]
-			floats.SubTo(s, xt[lo:], l.x[lo:])
-			floats.SubTo(y, gt[lo:], l.g[lo:n])
-			sy := floats.Dot(s, y)
+			sy := diffDot(s, xt[lo:], l.x[lo:], y, gt[lo:], l.g[lo:n])
 			copy(l.py[lo:n], y)
 			p.Precondition(l.py[:n])
 			yy := floats.Dot(y, l.py[lo:n])
@@ -117,7 +111,9 @@ func (l *LBFGS) Step(p Problem) bool {
 				l.n = min(l.n+1, l.m)
 			}
 			copy(l.x[lo:], xt[lo:])
-			copy(l.g[lo:n], gt[lo:])
+			// The trial gradient becomes the gradient: swap the buffers rather than copy (the
+			// trial's entries below lo are never read).
+			l.g, l.gt = l.gt, l.g
 			l.f = ft
 			return false
 		}
