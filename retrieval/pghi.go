@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // PGHITolerance is the relative magnitude at or below which real-time PGHI (RTPGHI) neither
@@ -129,6 +130,11 @@ type RTPGHI struct {
 	fgrad []float64 // 2 × bins (the first row stays zero: the previous frame is known)
 	logs  [4][]float64
 	last  []float64 // the magnitudes of the previous call's prev frame (for the causal stencil)
+	// lnCache holds the natural logs of the last few frames' magnitudes, unclamped, keyed by the
+	// magnitudes themselves: successive calls see each frame in up to four roles (next, cur,
+	// prev, last), and its log is computed once (math.Log was a quarter of a frame's time).
+	lnCache [4]lnRow
+	lnNext  int // the cache slot to fill next (round robin)
 
 	havePrev bool // the previous call's phase continues into this call
 	haveLast bool // last holds the frame before this call's prev
@@ -155,8 +161,55 @@ func NewRTPGHI(cfg Config, tol float64, seed uint64) (*RTPGHI, error) {
 	for i := range r.logs {
 		r.logs[i] = make([]float64, b)
 	}
+	for i := range r.lnCache {
+		r.lnCache[i] = lnRow{mag: make([]float64, b), ln: make([]float64, b)}
+	}
 	r.Reset()
 	return r, nil
+}
+
+// lnRow is one frame's magnitudes and their natural logs.
+type lnRow struct {
+	mag, ln []float64
+	valid   bool
+}
+
+// logMagnitude writes log(max(mag, floor)) into dst as the package's logMagnitude does, bit for
+// bit (a bin above floor gets math.Log of itself, the others log(floor)), taking log(mag) from
+// the cache when a frame of exactly these magnitudes was seen in the last four lookups. A
+// cached row computes a bin's log the first time a call needs it (NaN marks the others; the log
+// of a positive magnitude is never NaN).
+func (r *RTPGHI) logMagnitude(dst, mag []float64, floor float64) {
+	var ln []float64
+	for i := range r.lnCache {
+		if c := &r.lnCache[i]; c.valid && slices.Equal(c.mag, mag) {
+			ln = c.ln
+			break
+		}
+	}
+	if ln == nil {
+		c := &r.lnCache[r.lnNext]
+		r.lnNext = (r.lnNext + 1) % len(r.lnCache)
+		copy(c.mag, mag)
+		for k := range c.ln {
+			c.ln[k] = math.NaN()
+		}
+		c.valid = true
+		ln = c.ln
+	}
+	lf := math.Log(floor)
+	for k, v := range mag {
+		if v > floor {
+			l := ln[k]
+			if l != l {
+				l = math.Log(v)
+				ln[k] = l
+			}
+			dst[k] = l
+		} else {
+			dst[k] = lf
+		}
+	}
 }
 
 // Reset forgets the previous frames and reseeds the random phases: the next Frame starts a new
@@ -191,18 +244,18 @@ func (r *RTPGHI) Frame(phase, prev, cur, next []float64) {
 	floor := math.Max(thr, math.SmallestNonzeroFloat64)
 	lf := math.Log(floor)
 	lLast, lPrev, lCur, lNext := r.logs[0], r.logs[1], r.logs[2], r.logs[3]
-	logMagnitude(lCur, cur, floor)
+	r.logMagnitude(lCur, cur, floor)
 	rows := [5][]float64{nil, nil, lCur, nil, nil}
 	if prev != nil {
-		logMagnitude(lPrev, prev, floor)
+		r.logMagnitude(lPrev, prev, floor)
 		rows[1] = lPrev
 	}
 	if haveLast {
-		logMagnitude(lLast, r.last, floor)
+		r.logMagnitude(lLast, r.last, floor)
 		rows[0] = lLast
 	}
 	if next != nil {
-		logMagnitude(lNext, next, floor)
+		r.logMagnitude(lNext, next, floor)
 		rows[3] = lNext
 	}
 	g := r.g

@@ -246,3 +246,55 @@ func TestPGHIAlignsBroadbandRegions(t *testing.T) {
 		t.Errorf("impulse: DC and Nyquist phases off the real axis: weighted mean sin² %.4f > 0.05", dev/w)
 	}
 }
+
+// TestRTPGHILogCacheIsExact: RTPGHI's cache of log-magnitudes changes no bit. Two RTPGHIs run the
+// same frames (a chirp over noise with a loud onset and silent stretches, so that the floor moves
+// from call to call), look-ahead and causal, one with its cache emptied before every call; their
+// phases must be identical.
+func TestRTPGHILogCacheIsExact(t *testing.T) {
+	const n, rate = 8000, 16000.0
+	rng := rand.New(rand.NewPCG(51, 52))
+	x := make([]float64, n)
+	for i := range x {
+		tt := float64(i) / rate
+		x[i] = 0.01 * rng.NormFloat64()
+		if i > n/4 && i < n/2 {
+			x[i] += math.Sin(2 * math.Pi * (200*tt + 1500*tt*tt))
+		}
+		if i > 3*n/4 {
+			x[i] = 0
+		}
+	}
+	cfg := Config{NFFT: 512, Hop: 128, Framing: Full, Pad: Zero}
+	s, err := NewSTFT(cfg, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mag := s.Magnitude(nil, x)
+	bins, frames := s.Bins(), s.Frames()
+	for _, lookahead := range []bool{true, false} {
+		a, _ := NewRTPGHI(cfg, PGHITolerance, 3)
+		b, _ := NewRTPGHI(cfg, PGHITolerance, 3)
+		pa, pb := make([]float64, bins), make([]float64, bins)
+		for m := 0; m+1 < frames; m++ {
+			var prev, next []float64
+			if m > 0 {
+				prev = mag[(m-1)*bins : m*bins]
+			}
+			if lookahead {
+				next = mag[(m+1)*bins : (m+2)*bins]
+			}
+			cur := mag[m*bins : (m+1)*bins]
+			for i := range b.lnCache {
+				b.lnCache[i].valid = false
+			}
+			a.Frame(pa, prev, cur, next)
+			b.Frame(pb, prev, cur, next)
+			for k := range pa {
+				if math.Float64bits(pa[k]) != math.Float64bits(pb[k]) {
+					t.Fatalf("look-ahead %v frame %d bin %d: phase %v cached, %v uncached", lookahead, m, k, pa[k], pb[k])
+				}
+			}
+		}
+	}
+}
