@@ -139,6 +139,9 @@ static double rpf_magnitude_pass(fftwf_plan fwd, fftwf_plan inv, int n, double *
 attr static void rpf_pair_window##suffix(float *restrict z, const double *restrict xa, const double *restrict xb, const double *restrict win, int n) { \
 	for (int i = 0; i < n; i++) { z[2*i] = (float)(win[i] * xa[i]); z[2*i+1] = (float)(win[i] * xb[i]); } \
 } \
+attr static void rpf_half_window##suffix(float *restrict z, const double *restrict xa, const double *restrict win, int n) { \
+	for (int i = 0; i < n; i++) { z[2*i] = (float)(win[i] * xa[i]); z[2*i+1] = 0; } \
+} \
 attr static void rpf_pair_split##suffix(const float *restrict z, float *restrict a, float *restrict b, int n) { \
 	int h = n / 2; \
 	for (int k = 1; k < h; k++) { \
@@ -169,16 +172,22 @@ RPF_PAIR_LOOPS(_base, )
 // rpf_pair_pass is rpf_magnitude_pass on two frames at once, a at xa and b at xa + hop, with the
 // complex plans cf (z → w) and ci (w → z) and the plan's buffers z, w (n complex) and sa, sb
 // (n/2+1 complex). acca / accb are the frames' accumulators, 0 for a loss-only frame; a's
-// samples are accumulated before b's, as the frame loop does.
+// samples are accumulated before b's, as the frame loop does. With tb = 0 there is no frame b:
+// a runs alone with a zero imaginary part (even so the complex FFT is cheaper than an r2c/c2r
+// pair of Debian's fftwf), and accb must be 0.
 static double rpf_pair_pass(fftwf_plan cf, fftwf_plan ci, int n, int hop, double *acca, int froma,
 		double *accb, int fromb, const double *xa, const double *win, const double *ta, const double *tb,
 		double alpha, double beta, float *z, float *w, float *sa, float *sb) {
 	int bins = n / 2 + 1, av = rpf_have_avx2;
-	if (av) rpf_pair_window_avx2(z, xa, xa + hop, win, n); else rpf_pair_window_base(z, xa, xa + hop, win, n);
+	if (tb) {
+		if (av) rpf_pair_window_avx2(z, xa, xa + hop, win, n); else rpf_pair_window_base(z, xa, xa + hop, win, n);
+	} else {
+		if (av) rpf_half_window_avx2(z, xa, win, n); else rpf_half_window_base(z, xa, win, n);
+	}
 	fftwf_execute_dft(cf, (fftwf_complex *)z, (fftwf_complex *)w);
 	if (av) rpf_pair_split_avx2(w, sa, sb, n); else rpf_pair_split_base(w, sa, sb, n);
 	double loss = rpf_frame_map(sa, ta, bins, alpha, beta, acca != 0);
-	loss += rpf_frame_map(sb, tb, bins, alpha, beta, accb != 0);
+	if (tb) loss += rpf_frame_map(sb, tb, bins, alpha, beta, accb != 0);
 	if (acca || accb) {
 		if (av) rpf_pair_merge_avx2(w, sa, sb, n); else rpf_pair_merge_base(w, sa, sb, n);
 		fftwf_execute_dft(ci, (fftwf_complex *)w, (fftwf_complex *)z);
@@ -189,7 +198,7 @@ static double rpf_pair_pass(fftwf_plan cf, fftwf_plan ci, int n, int hop, double
 }
 
 // rpf_magnitude_passes is fft.SinglePass.MagnitudePasses: frames m = 0 … frames−1 at x + m·hop,
-// two at a time through rpf_pair_pass (an odd last one through rpf_magnitude_pass), each
+// two at a time through rpf_pair_pass (an odd last one alone, also complex), each
 // accumulating from the fixed boundary on (acc + m·hop from sample max(0, fixed − m·hop)) unless it
 // lies wholly before it or acc is 0. The losses are summed pair by pair, in frame order.
 static double rpf_magnitude_passes(fftwf_plan fwd, fftwf_plan inv, fftwf_plan cf, fftwf_plan ci,
@@ -219,7 +228,8 @@ static double rpf_magnitude_passes(fftwf_plan fwd, fftwf_plan inv, fftwf_plan cf
 			m++;
 			continue;
 		}
-		total += rpf_magnitude_pass(fwd, inv, n, a, x + o, win, t + (long)m * bins, alpha, beta, from, frame, spec);
+		total += rpf_pair_pass(cf, ci, n, hop, a, from, 0, 0, x + o, win, t + (long)m * bins, 0,
+			alpha, beta, z, w, spec, sb);
 	}
 	return total;
 }
