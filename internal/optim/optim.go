@@ -171,24 +171,8 @@ func (s *FGLA) Step(p Problem) bool {
 		return false
 	}
 	descent(p, g, z)
-	for i := s.lo; i < n; i++ {
-		y := z[i] - g[i]
-		z[i] = y + a*(y-s.x[i])
-		s.x[i] = y
-	}
+	fglaUpdate(z[s.lo:], s.x[s.lo:n], g[s.lo:], nil, a)
 	return false
-}
-
-// fglaUpdate is FGLA's update with the diagonal preconditioner folded in: y = z − g·d,
-// z ← y + a(y − x), x ← y, over equal-length slices (sliced once so that the loop runs without
-// bounds checks).
-func fglaUpdate(z, x, g, d []float64, a float64) {
-	x, g, d = x[:len(z)], g[:len(z)], d[:len(z)]
-	for i, zi := range z {
-		y := zi - g[i]*d[i]
-		z[i] = y + a*(y-x[i])
-		x[i] = y
-	}
 }
 
 func (s *FGLA) Slide(a int)            { slideState(s.z, a) }

@@ -7,6 +7,19 @@ package optim
 #include <stdint.h>
 #include <string.h>
 
+// FGLA's update (Perraudin et al. 2013): y = z − g·d (or z − g), z ← y + a·(y − x), x ← y. Plain
+// element-wise arithmetic without FMA in either build, so it computes the bits of the Go loop in
+// kernels_go.go.
+#define RPO_FGLA(sfx, attr) \
+attr static void rpo_fgla_diag##sfx(double *restrict z, double *restrict x, const double *restrict g, const double *restrict d, double a, long n) { \
+	for (long i = 0; i < n; i++) { double y = z[i] - g[i] * d[i]; z[i] = y + a * (y - x[i]); x[i] = y; } \
+} \
+attr static void rpo_fgla##sfx(double *restrict z, double *restrict x, const double *restrict g, double a, long n) { \
+	for (long i = 0; i < n; i++) { double y = z[i] - g[i]; z[i] = y + a * (y - x[i]); x[i] = y; } \
+}
+RPO_FGLA(_avx2, __attribute__((target("avx2"))))
+RPO_FGLA(_base, )
+
 // L-BFGS's vector kernels, each one pass over memory (they are bound by memory traffic, not
 // arithmetic: the history holds 2·m vectors of the signal's length). Every dot product adds its
 // terms into eight partial sums in a fixed order, so the AVX2 and baseline builds (both without
@@ -88,6 +101,10 @@ static double rpo_loop2(double *d, double *q, const double *g, const double *S, 
 	return RPO_CALL(rpo_final, d, q, c, S + p * stride, g, n);
 }
 
+static void rpo_fgla_update(double *z, double *x, const double *g, const double *d, double a, long n) {
+	if (d) RPO_CALL(rpo_fgla_diag, z, x, g, d, a, n); else RPO_CALL(rpo_fgla, z, x, g, a, n);
+}
+
 static double rpo_diff_dot(double *s, const double *xt, const double *x, double *y, const double *gt, const double *g, long n) {
 	return RPO_CALL(rpo_diff_dot, s, xt, x, y, gt, g, n);
 }
@@ -131,4 +148,18 @@ func diffDot(s, xt, x, y, gt, g []float64) float64 {
 		return 0
 	}
 	return float64(C.rpo_diff_dot(ptr(s), ptr(xt), ptr(x), ptr(y), ptr(gt), ptr(g), C.long(len(s))))
+}
+
+// fglaUpdate is FGLA's update over equal-length slices: y = z − g·d (y = z − g with d nil),
+// z ← y + a·(y − x), x ← y; one pass in C (AVX2 when available), the same bits as the Go loop.
+func fglaUpdate(z, x, g, d []float64, a float64) {
+	if len(z) == 0 {
+		return
+	}
+	x, g = x[:len(z)], g[:len(z)]
+	var dp *C.double
+	if d != nil {
+		dp = ptr(d[:len(z)])
+	}
+	C.rpo_fgla_update(ptr(z), ptr(x), ptr(g), dp, C.double(a), C.long(len(z)))
 }

@@ -110,3 +110,38 @@ func TestTwoLoopMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestFGLAUpdateIsTheGoLoop: fglaUpdate (C under cgo) gives bit for bit the plain Go loop of its
+// doc comment, with and without d, over lengths around the vector widths.
+func TestFGLAUpdateIsTheGoLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, n := range []int{0, 1, 3, 4, 5, 8, 17, 1000} {
+		for _, withD := range []bool{false, true} {
+			z, x, g, d := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+			for i := range z {
+				z[i], x[i], g[i], d[i] = rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), math.Exp(rng.NormFloat64())
+			}
+			wz, wx := append([]float64(nil), z...), append([]float64(nil), x...)
+			const a = 0.7
+			for i := range wz {
+				gi := g[i]
+				if withD {
+					gi = g[i] * d[i]
+				}
+				y := wz[i] - gi
+				wz[i] = y + a*(y-wx[i])
+				wx[i] = y
+			}
+			var dd []float64
+			if withD {
+				dd = d
+			}
+			fglaUpdate(z, x, g, dd, a)
+			for i := range z {
+				if math.Float64bits(z[i]) != math.Float64bits(wz[i]) || math.Float64bits(x[i]) != math.Float64bits(wx[i]) {
+					t.Fatalf("n %d d %v: z[%d] %v x %v, want %v %v", n, withD, i, z[i], x[i], wz[i], wx[i])
+				}
+			}
+		}
+	}
+}

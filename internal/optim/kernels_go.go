@@ -36,3 +36,23 @@ func diffDot(s, xt, x, y, gt, g []float64) float64 {
 	floats.SubTo(y, gt, g)
 	return floats.Dot(s, y)
 }
+
+// fglaUpdate is FGLA's update over equal-length slices: y = z − g·d (y = z − g with d nil),
+// z ← y + a·(y − x), x ← y (sliced once so that the loop runs without bounds checks).
+func fglaUpdate(z, x, g, d []float64, a float64) {
+	x, g = x[:len(z)], g[:len(z)]
+	if d == nil {
+		for i, zi := range z {
+			y := zi - g[i]
+			z[i] = y + a*(y-x[i])
+			x[i] = y
+		}
+		return
+	}
+	d = d[:len(z)]
+	for i, zi := range z {
+		y := zi - g[i]*d[i]
+		z[i] = y + a*(y-x[i])
+		x[i] = y
+	}
+}
