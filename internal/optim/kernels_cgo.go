@@ -4,6 +4,9 @@ package optim
 
 /*
 #cgo CFLAGS: -O3
+// No contraction into FMA even when CGO_CFLAGS enable it (-march=native): the kernels promise
+// the bits of the Go loops and the same bits in both builds.
+#pragma GCC optimize ("fp-contract=off")
 #include <stdint.h>
 #include <string.h>
 

@@ -6,7 +6,7 @@ package fft
 #cgo pkg-config: fftw3
 #cgo CFLAGS: -O3
 #cgo LDFLAGS: -lm
-#pragma GCC optimize ("no-math-errno", "no-trapping-math")
+#pragma GCC optimize ("no-math-errno", "no-trapping-math", "fp-contract=off")
 #include <fftw3.h>
 #include <math.h>
 #include <stdint.h>

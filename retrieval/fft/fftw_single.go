@@ -6,7 +6,7 @@ package fft
 #cgo pkg-config: fftw3f
 #cgo CFLAGS: -O3
 #cgo LDFLAGS: -lm
-#pragma GCC optimize ("no-math-errno", "no-trapping-math")
+#pragma GCC optimize ("no-math-errno", "no-trapping-math", "fp-contract=off")
 #include <fftw3.h>
 #include <math.h>
 #include <stdint.h>
@@ -163,8 +163,22 @@ attr static void rpf_pair_merge##suffix(float *restrict z, const float *restrict
 	} \
 	z[0] = a[0]; z[1] = b[0]; z[2*h] = a[2*h]; z[2*h+1] = b[2*h]; \
 } \
-attr static void rpf_pair_accumulate##suffix(double *restrict acc, const double *restrict win, const float *restrict z, int from, int n) { \
-	for (int i = from; i < n; i++) acc[i] += win[i] * (double)z[2*i]; \
+attr static void rpf_pair_accumulate##suffix(double *restrict acc, const double *restrict win, const float *restrict z, int from, int n, double f) { \
+	if (f == 1) { for (int i = from; i < n; i++) acc[i] += win[i] * (double)z[2*i]; } \
+	else { for (int i = from; i < n; i++) acc[i] += win[i] * ((double)z[2*i] * f); } \
+} \
+attr static void rpf_pair_maxbits##suffix(const float *restrict z, int n, uint32_t *restrict ma, uint32_t *restrict mb) { \
+	uint32_t a = 0, b = 0; \
+	for (int i = 0; i < n; i++) { \
+		union { float f; uint32_t u; } x, y; \
+		x.f = z[2*i]; y.f = z[2*i+1]; \
+		uint32_t ux = x.u & 0x7fffffffu, uy = y.u & 0x7fffffffu; \
+		a = ux > a ? ux : a; b = uy > b ? uy : b; \
+	} \
+	*ma = a; *mb = b; \
+} \
+attr static void rpf_scale##suffix(float *restrict v, float f, int count, int stride) { \
+	for (int i = 0; i < count; i++) v[i*stride] *= f; \
 }
 RPF_PAIR_LOOPS(_avx2, __attribute__((target("avx2"))))
 RPF_PAIR_LOOPS(_base, )
@@ -175,24 +189,45 @@ RPF_PAIR_LOOPS(_base, )
 // samples are accumulated before b's, as the frame loop does. With tb = 0 there is no frame b:
 // a runs alone with a zero imaginary part (even so the complex FFT is cheaper than an r2c/c2r
 // pair of Debian's fftwf), and accb must be 0.
+//
+// The FFT's rounding scales with its whole input, so a frame much quieter than its partner would
+// get errors of the louder frame's size. When the two windowed frames' peaks differ by more than
+// 2⁶, the quieter one is multiplied by a power of two (up to 2¹⁰⁰) that brings its peak to the
+// louder one's before the FFT, and its spectrum, map and gradient are brought back exactly
+// around the map; each frame then has its own single-precision rounding. A NaN or infinity in
+// one frame still reaches its partner through the shared FFT.
 static double rpf_pair_pass(fftwf_plan cf, fftwf_plan ci, int n, int hop, double *acca, int froma,
 		double *accb, int fromb, const double *xa, const double *win, const double *ta, const double *tb,
 		double alpha, double beta, float *z, float *w, float *sa, float *sb) {
 	int bins = n / 2 + 1, av = rpf_have_avx2;
+	float fa = 1, fb = 1; // the power of two each lane was scaled by
 	if (tb) {
 		if (av) rpf_pair_window_avx2(z, xa, xa + hop, win, n); else rpf_pair_window_base(z, xa, xa + hop, win, n);
+		uint32_t ma, mb;
+		if (av) rpf_pair_maxbits_avx2(z, n, &ma, &mb); else rpf_pair_maxbits_base(z, n, &ma, &mb);
+		if (ma != 0 && mb != 0 && ma < 0x7f800000u && mb < 0x7f800000u) {
+			int d = (int)(ma >> 23) - (int)(mb >> 23); // the peaks' binary exponents differ by d
+			if (d > 6) fb = ldexpf(1.0f, d < 100 ? d : 100);
+			if (d < -6) fa = ldexpf(1.0f, -d < 100 ? -d : 100);
+		}
+		if (fa != 1) { if (av) rpf_scale_avx2(z, fa, n, 2); else rpf_scale_base(z, fa, n, 2); }
+		if (fb != 1) { if (av) rpf_scale_avx2(z + 1, fb, n, 2); else rpf_scale_base(z + 1, fb, n, 2); }
 	} else {
 		if (av) rpf_half_window_avx2(z, xa, win, n); else rpf_half_window_base(z, xa, win, n);
 	}
 	fftwf_execute_dft(cf, (fftwf_complex *)z, (fftwf_complex *)w);
 	if (av) rpf_pair_split_avx2(w, sa, sb, n); else rpf_pair_split_base(w, sa, sb, n);
+	if (fa != 1) { if (av) rpf_scale_avx2(sa, 1 / fa, 2 * bins, 1); else rpf_scale_base(sa, 1 / fa, 2 * bins, 1); }
+	if (fb != 1) { if (av) rpf_scale_avx2(sb, 1 / fb, 2 * bins, 1); else rpf_scale_base(sb, 1 / fb, 2 * bins, 1); }
 	double loss = rpf_frame_map(sa, ta, bins, alpha, beta, acca != 0);
 	if (tb) loss += rpf_frame_map(sb, tb, bins, alpha, beta, accb != 0);
 	if (acca || accb) {
+		if (fa != 1) { if (av) rpf_scale_avx2(sa, fa, 2 * bins, 1); else rpf_scale_base(sa, fa, 2 * bins, 1); }
+		if (fb != 1) { if (av) rpf_scale_avx2(sb, fb, 2 * bins, 1); else rpf_scale_base(sb, fb, 2 * bins, 1); }
 		if (av) rpf_pair_merge_avx2(w, sa, sb, n); else rpf_pair_merge_base(w, sa, sb, n);
 		fftwf_execute_dft(ci, (fftwf_complex *)w, (fftwf_complex *)z);
-		if (acca) { if (av) rpf_pair_accumulate_avx2(acca, win, z, froma, n); else rpf_pair_accumulate_base(acca, win, z, froma, n); }
-		if (accb) { if (av) rpf_pair_accumulate_avx2(accb, win, z + 1, fromb, n); else rpf_pair_accumulate_base(accb, win, z + 1, fromb, n); }
+		if (acca) { if (av) rpf_pair_accumulate_avx2(acca, win, z, froma, n, 1.0 / fa); else rpf_pair_accumulate_base(acca, win, z, froma, n, 1.0 / fa); }
+		if (accb) { if (av) rpf_pair_accumulate_avx2(accb, win, z + 1, fromb, n, 1.0 / fb); else rpf_pair_accumulate_base(accb, win, z + 1, fromb, n, 1.0 / fb); }
 	}
 	return loss;
 }
@@ -201,9 +236,9 @@ static double rpf_pair_pass(fftwf_plan cf, fftwf_plan ci, int n, int hop, double
 // two at a time through rpf_pair_pass (an odd last one alone, also complex), each
 // accumulating from the fixed boundary on (acc + m·hop from sample max(0, fixed − m·hop)) unless it
 // lies wholly before it or acc is 0. The losses are summed pair by pair, in frame order.
-static double rpf_magnitude_passes(fftwf_plan fwd, fftwf_plan inv, fftwf_plan cf, fftwf_plan ci,
+static double rpf_magnitude_passes(fftwf_plan cf, fftwf_plan ci,
 		int n, int hop, int frames, long fixed, double *acc, const double *x, const double *win,
-		const double *t, double alpha, double beta, float *frame, float *spec, float *z, float *w, float *sb) {
+		const double *t, double alpha, double beta, float *spec, float *z, float *w, float *sb) {
 	int bins = n / 2 + 1;
 	double total = 0;
 	int m = 0;
@@ -352,9 +387,9 @@ func (p *fftwSingle) magnitudePasses(acc, x, win, t []float64, hop, frames int, 
 	if acc != nil {
 		accp = (*C.double)(unsafe.Pointer(&acc[0]))
 	}
-	return float64(C.rpf_magnitude_passes(p.fwd, p.inv, p.cfwd, p.cinv, C.int(p.n), C.int(hop), C.int(frames), C.long(fixed), accp,
+	return float64(C.rpf_magnitude_passes(p.cfwd, p.cinv, C.int(p.n), C.int(hop), C.int(frames), C.long(fixed), accp,
 		(*C.double)(unsafe.Pointer(&x[0])), (*C.double)(unsafe.Pointer(&win[0])), (*C.double)(unsafe.Pointer(&t[0])),
-		C.double(alpha), C.double(beta), p.frame, (*C.float)(unsafe.Pointer(p.spec)),
+		C.double(alpha), C.double(beta), (*C.float)(unsafe.Pointer(p.spec)),
 		(*C.float)(unsafe.Pointer(p.z)), (*C.float)(unsafe.Pointer(p.w)), (*C.float)(unsafe.Pointer(p.specB))))
 }
 

@@ -96,9 +96,12 @@ func (p *SinglePass) MagnitudePass(acc, x, win, t []float64, alpha, beta float64
 // one complex FFT each way (the real frames as the real and imaginary parts; an odd last frame
 // alone), which costs about 0.7 of two real FFT pairs with Debian's FFTW, whose complex
 // single-precision plans are AVX throughout but whose real ones end in scalar code. A frame's
-// result therefore differs from MagnitudePass's in the last bits (both are within single
-// precision's rounding of the float64 pass); the losses are summed pair by pair. Deterministic:
-// the same inputs give the same bits.
+// result therefore differs from MagnitudePass's in the last bits; the losses are summed pair by
+// pair. When a pair's peaks differ by more than 2⁶, the quieter frame is scaled by a power of two
+// around the FFTs (exactly undone), so that each frame keeps single precision's rounding of its
+// own size rather than its partner's (TestSingleMagnitudePassesPerFrameLevels: 120 dB apart). A
+// NaN or infinity in one frame of a pair also reaches the other's result. Deterministic: the same
+// inputs give the same bits.
 func (p *SinglePass) MagnitudePasses(acc, x, win, t []float64, hop, frames int, alpha, beta float64, fixed int) float64 {
 	checkPasses("SinglePass.MagnitudePasses", p.n, acc, x, win, t, hop, frames)
 	if frames == 0 {
