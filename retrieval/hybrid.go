@@ -69,9 +69,9 @@ import "github.com/rephase/rephase/internal/optim"
 // Not implemented: the accelerated Griffin-Lim of Nenov, Nguyen, Balazs & Boţ (2023).
 
 // autoLBFGSShare: L-BFGS runs the last 1/autoLBFGSShare of the FGLA → L-BFGS part of Auto. An
-// L-BFGS iteration costs about 1.5 FGLA iterations of the same precision (line search and
-// two-loop recursion; benchmarks/REPORT.md, "cost against the FFT-pair bound"), so that is about
-// a fifth to a quarter of that part's time.
+// offline L-BFGS iteration costs about 1.7 FGLA iterations in float64, the precision Auto runs
+// both in (line search and two-loop recursion; benchmarks/REPORT.md, "cost against the FFT-pair
+// bound"), so that is about a quarter of that part's time.
 const autoLBFGSShare = 6
 
 // autoSwitchAt is the number of FGLA iterations Auto runs out of maxIter before L-BFGS.

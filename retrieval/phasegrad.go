@@ -152,11 +152,12 @@ const (
 
 // heapGrid integrates phase derivatives over a grid of frames × bins (row-major) in order of
 // decreasing magnitude (the heap of Průša et al. 2017, Algorithm 1): the largest bin whose phase
-// is known is taken off a max-heap, and each of its four neighbours that is still unknown gets
-// its phase by the trapezoidal rule along the edge joining them and goes onto the heap. Bins
-// below the tolerance are never entered or crossed. When the heap runs dry with unknown bins
-// left, the largest of them starts a new region with phase 0; run can then set the regions'
-// constants (settle). It does not allocate after newHeapGrid, settle aside.
+// is known is taken (take: off a max-heap, or from the given rows' bins, which are sorted once
+// instead of entering the heap, seedRows), and each of its four neighbours that is still unknown
+// gets its phase by the trapezoidal rule along the edge joining them and goes onto the heap.
+// Bins below the tolerance are never entered or crossed. When the heap and the sorted seeds run
+// dry with unknown bins left, the largest of them starts a new region with phase 0; run can then
+// set the regions' constants (settle). It does not allocate after newHeapGrid, settle aside.
 type heapGrid struct {
 	frames, bins int
 	key          []float64   // magnitudes, frames × bins; the heap's order
@@ -175,7 +176,7 @@ func newHeapGrid(frames, bins int) *heapGrid {
 	return &heapGrid{
 		frames: frames, bins: bins,
 		state: make([]uint8, n), heap: make([]heapEntry, 0, n), order: make([]int32, 0, n),
-		region: make([]int32, n), seeds: make([]uint64, 0, n), seedBits: uint(bits.Len(uint(n))),
+		region: make([]int32, n), seeds: make([]uint64, 0, n),
 	}
 }
 
@@ -238,11 +239,16 @@ func (h *heapGrid) relax(thr float64) {
 // seeds of the integration. Instead of entering the heap they are sorted once, by decreasing key,
 // into h.seeds, which integrate merges with the heap (take): RTPGHI seeds a whole frame per call,
 // and popping it off a heap was a quarter of its time. Each entry is the key's bits (a
-// non-negative float64 orders as its bits do) with its lowest seedBits replaced by the bin's
-// index, so the sort is of plain integers; keys that agree in all the other bits (relative
-// difference below 2⁻⁴⁰ for grids under 4096 cells) count as equal and go by index.
+// non-negative float64 orders as its bits do; the seeds are the bins above the threshold, which
+// is ≥ 0, so their keys are positive) with its lowest seedBits (enough for the index, 10 bits
+// for the 513 bins of an n_fft 1024 frame) replaced by the bin's index, so the sort is of plain
+// integers; keys that agree in all the other bits (relative difference below 2⁻⁴², there)
+// count as equal and go by index. Exactly equal magnitudes, which float32 input can hold, may
+// therefore pop in another order than the heap alone gave them, and integrate from another
+// neighbour.
 func (h *heapGrid) seedRows(known int) {
 	h.seeds = h.seeds[:0]
+	h.seedBits = uint(bits.Len(uint(known)))
 	mask := uint64(1)<<h.seedBits - 1
 	for i := 0; i < known; i++ {
 		h.region[i] = -1
@@ -256,7 +262,9 @@ func (h *heapGrid) seedRows(known int) {
 }
 
 // take takes the largest known bin not yet taken: the top of the heap or the next seed,
-// whichever has the larger key (the heap on a tie). ok is false when both are empty.
+// whichever has the larger key (the heap on a tie), up to the seeds' packing (seedRows: seeds
+// within 2⁻⁴² or so of each other go by index, and a heap entry between them in key may come
+// first). ok is false when both are empty.
 func (h *heapGrid) take() (i int32, ok bool) {
 	if n := len(h.seeds); n > 0 {
 		mask := uint64(1)<<h.seedBits - 1
@@ -293,7 +301,8 @@ func (h *heapGrid) seedBorders() {
 	}
 }
 
-// integrate assigns a phase to every unknown bin: from the heap, then from new starts (phase 0)
+// integrate assigns a phase to every unknown bin: from the heap and the sorted seeds (take), then
+// from new starts (phase 0)
 // at the largest unknown bins. tgrad and fgrad are the per-hop and per-bin phase steps
 // (frames × bins); phase holds the known phases and receives the rest.
 func (h *heapGrid) integrate(phase, tgrad, fgrad []float64) {

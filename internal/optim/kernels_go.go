@@ -6,7 +6,7 @@ import "gonum.org/v1/gonum/floats"
 
 // loop1 is the two-loop recursion's first loop over l.order[:l.n] (newest first) on the free
 // samples [lo, n): q = g − Σ α_i·y_i with α_i = ρ_i·s_iᵀq. The cgo build fuses each axpy with the
-// next dot product in C (twoloop_cgo.go); this is the same arithmetic in gonum's kernels.
+// next dot product in C (kernels_cgo.go); this is the same arithmetic in gonum's kernels.
 func (l *LBFGS) loop1(q, g []float64, lo, n int) {
 	qq := q[lo:n]
 	copy(qq, g[lo:n])

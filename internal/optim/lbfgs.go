@@ -66,7 +66,7 @@ func (l *LBFGS) F() float64 { return l.f }
 
 // direction sets d = −H·g on the free samples by the two-loop recursion and returns gᵀd. The
 // initial inverse Hessian is γ·D⁻¹ (p.Precondition between the loops). Each loop is one fused
-// pass over memory per correction pair (loop1, loop2: twoloop_cgo.go, with gonum's kernels in the
+// pass over memory per correction pair (loop1, loop2: kernels_cgo.go, with gonum's kernels in the
 // pure-Go build).
 func (l *LBFGS) direction(p Problem) float64 {
 	n, lo := len(l.x), l.lo

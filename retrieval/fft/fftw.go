@@ -79,7 +79,7 @@ static int rp_have_avx2 = 0;
 
 static void rp_detect_cpu(void) {
 	__builtin_cpu_init();
-	rp_have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	rp_have_avx2 = __builtin_cpu_supports("avx2");
 }
 
 // rp_magnitude_map is fft.MagnitudeMap: the map over n complex values, AVX2 when available.

@@ -11,7 +11,7 @@ import (
 //
 // and returns Σ_k (|spec[k]| − t[k])² (unweighted). With alpha = 1, beta = −1 it turns
 // coefficients W into the magnitude-loss residual (|W| − t)·W/|W|. len(t) must equal len(spec),
-// otherwise it panics. The FFTW build runs the AVX2/FMA kernel of MagnitudePass (one cgo call);
+// otherwise it panics. The FFTW build runs the AVX2 kernel of MagnitudePass (one cgo call);
 // it does not allocate.
 func MagnitudeMap(spec []complex128, t []float64, alpha, beta float64) float64 {
 	if len(t) != len(spec) {
