@@ -1,4 +1,4 @@
-//go:build cgo && !purego
+//go:build cgo && !purego && amd64
 
 package optim
 
@@ -55,6 +55,12 @@ attr static double rpo_final##sfx(double *restrict d, const double *restrict q, 
 	for (; i < n; i++) { double t = -(q[i] + c * v[i]); d[i] = t; a[0] += g[i] * t; } \
 	return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); \
 } \
+attr static double rpo_neg_scale_dot##sfx(double *restrict d, const double *restrict q, double c, const double *restrict g, long n) { \
+	double a[8] = {0}; long i = 0; \
+	for (; i + 8 <= n; i += 8) for (int k = 0; k < 8; k++) { double t = -(c * q[i+k]); d[i+k] = t; a[k] += g[i+k] * t; } \
+	for (; i < n; i++) { double t = -(c * q[i]); d[i] = t; a[0] += g[i] * t; } \
+	return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); \
+} \
 attr static double rpo_diff_dot##sfx(double *restrict s, const double *restrict xt, const double *restrict x, double *restrict y, const double *restrict gt, const double *restrict g, long n) { \
 	double a[8] = {0}; long i = 0; \
 	for (; i + 8 <= n; i += 8) for (int k = 0; k < 8; k++) { double p = xt[i+k] - x[i+k], r = gt[i+k] - g[i+k]; s[i+k] = p; y[i+k] = r; a[k] += p * r; } \
@@ -89,10 +95,7 @@ static void rpo_loop1(double *q, const double *g, const double *S, const double 
 // preconditioned q: q ← γ·q, then q += (α_i − ρ_i y_iᵀq)·s_i, and d = −q at the end. It returns gᵀd.
 static double rpo_loop2(double *d, double *q, const double *g, const double *S, const double *Y, long stride,
 		const int32_t *order, int cnt, const double *rho, const double *alpha, double gamma, long n) {
-	if (cnt == 0) {
-		RPO_CALL(rpo_scale_dot, q, gamma, g, n);
-		return RPO_CALL(rpo_final, d, q, 0.0, q, g, n);
-	}
+	if (cnt == 0) return RPO_CALL(rpo_neg_scale_dot, d, q, gamma, g, n); // d = −γ·q
 	int p = order[cnt - 1];
 	double c = alpha[p] - rho[p] * RPO_CALL(rpo_scale_dot, q, gamma, Y + p * stride, n);
 	for (int j = cnt - 2; j >= 0; j--) {

@@ -32,7 +32,7 @@ func magnitudeMapGo(spec []complex128, t []float64, alpha, beta float64) float64
 		sum += d * d
 		s := alpha
 		if r > 0 {
-			s += beta * t[k] / r
+			s += beta * (t[k] / r)
 		}
 		spec[k] = complex(s*re, s*im)
 	}

@@ -118,7 +118,7 @@ func (p *Plan) magnitudePassGo(acc, x, win, t []float64, alpha, beta float64, fr
 		if acc != nil {
 			s := alpha
 			if r > 0 {
-				s += beta * t[k] / r
+				s += beta * (t[k] / r)
 			}
 			spec[k] = complex(s*re, s*im)
 		}
