@@ -298,3 +298,42 @@ func TestRTPGHILogCacheIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestRTPGHILogCacheOutOfOrder: the cache is keyed by the magnitudes themselves, so frames passed
+// out of order, repeated, changed in place after a call, or holding NaN, +Inf and −0 give the same
+// phases as with the cache emptied before every call.
+func TestRTPGHILogCacheOutOfOrder(t *testing.T) {
+	const bins = 33
+	cfg := Config{NFFT: 64, Hop: 16, Framing: Full, Pad: Zero}
+	rng := rand.New(rand.NewPCG(53, 54))
+	rows := make([][]float64, 6)
+	for i := range rows {
+		rows[i] = make([]float64, bins)
+		for k := range rows[i] {
+			rows[i][k] = math.Exp(3 * rng.NormFloat64())
+		}
+	}
+	rows[4][3], rows[4][7], rows[5][2] = math.Inf(1), math.Copysign(0, -1), math.NaN()
+	a, _ := NewRTPGHI(cfg, PGHITolerance, 5)
+	b, _ := NewRTPGHI(cfg, PGHITolerance, 5)
+	pa, pb := make([]float64, bins), make([]float64, bins)
+	for call := 0; call < 60; call++ {
+		prev, cur, next := rows[rng.IntN(6)], rows[rng.IntN(6)], rows[rng.IntN(6)]
+		if call%7 == 3 {
+			prev = nil
+		}
+		if call%5 == 0 {
+			rows[rng.IntN(4)][rng.IntN(bins)] *= 1.5 // changed in place since it was cached
+		}
+		for i := range b.lnCache {
+			b.lnCache[i].valid = false
+		}
+		a.Frame(pa, prev, cur, next)
+		b.Frame(pb, prev, cur, next)
+		for k := range pa {
+			if math.Float64bits(pa[k]) != math.Float64bits(pb[k]) {
+				t.Fatalf("call %d bin %d: phase %v cached, %v uncached", call, k, pa[k], pb[k])
+			}
+		}
+	}
+}
