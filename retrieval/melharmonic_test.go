@@ -317,3 +317,36 @@ func TestHarmonicMultiF0(t *testing.T) {
 		t.Errorf("white noise: %d of %d frames got a comb", combs, pn.S.frames)
 	}
 }
+
+// TestHarmonicMagnitude: MelPenalty.HarmonicMagnitude on each stored (ln-compressed) frame gives
+// HarmonicEstimate's rows; without PlanHarmonic it panics. (TestHarmonicMagnitudeDoesNotAllocate
+// checks its allocations.)
+func TestHarmonicMagnitude(t *testing.T) {
+	tone := vowelTone(rand.New(rand.NewPCG(15, 4)), 110, 20)
+	p, _ := hifiganProblem(t, tone, 1)
+	want := p.HarmonicEstimate()
+	pen, err := NewMelPenalty(p.Mel, MelLoss{Log: LogLn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, nm := p.S.Bins(), p.Mel.NMels()
+	stored, scratch, got := make([]float64, nm), make([]float64, nm), make([]float64, b)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("HarmonicMagnitude without PlanHarmonic did not panic")
+			}
+		}()
+		pen.HarmonicMagnitude(got, stored, scratch)
+	}()
+	pen.PlanHarmonic(p.S.Window())
+	for f := range p.S.Frames() {
+		pen.Compress(stored, p.lin[f*nm:(f+1)*nm])
+		pen.HarmonicMagnitude(got, stored, scratch)
+		for k, v := range got {
+			if w := want[f*b+k]; math.Abs(v-w) > 1e-9*(1+w) {
+				t.Fatalf("frame %d bin %d: %g, HarmonicEstimate %g", f, k, v, w)
+			}
+		}
+	}
+}
