@@ -239,8 +239,9 @@ type Config struct {
 	// retrieval.MelStartLeastSquares the clipped least-squares magnitudes max(0, Φ⁺·g⁻¹(M))^{1/p}.
 	// Measured on HiFi-GAN frames of espeak-ng speech at ℓ = 3, 16 iterations per hop: linear SC
 	// −16.6 dB against −12.2 dB and mel SC −34.0 against −32.1 dB; synthetic music with drums
-	// −15.2 against −14.3 dB and −33.4 against −30.9 dB; it costs about 0.05 rtf more on one
-	// core (benchmarks/REPORT.md). It does not allocate per frame.
+	// −15.2 against −14.3 dB and −33.4 against −30.9 dB; it costs about 0.1 rtf more on one
+	// core (0.20 against 0.12 there, about 0.75 ms per frame; benchmarks/REPORT.md). It does
+	// not allocate per frame.
 	MelStart retrieval.MelStart
 	// Precision, if fft.Float32, runs the loss's frame passes (forward FFT, magnitude map,
 	// inverse FFT) in single precision, accumulating the gradient in float64
