@@ -66,7 +66,7 @@ const (
 	harmMultiCands       = 6           // candidates: the sieve's highest local maxima ...
 	harmMultiMaxHz       = 800.0       // ... over harmF0Min to this
 	harmMultiGain        = 0.9         // an f0 is added if it multiplies the roughness by at most this
-	harmMultiSep         = 0.03        // candidates within 3 % of the first f0 are skipped
+	harmMultiSep         = 0.03        // candidates within 3 % of a chosen f0 are skipped
 )
 
 // HarmonicEstimate returns a linear magnitude estimate |X| (S.Frames() × S.Bins()) whose mel
@@ -91,10 +91,10 @@ const (
 //     ρ < 0.5 (silence, most fricatives) keep S₀.
 //  4. f0 refinement by analysis by synthesis: for a prior P = (0.2 + C_f0)^p, fit S from P by
 //     10 multiplicative updates and measure the roughness R(P) = Σ_k A_k (Δ_k ln(S_k/P_k))² /
-//     Σ_k A_k, A = S^{1/p}, over the bins below 4 kHz: how much the fit had to bend the prior, band by band,
-//     to match the mel. A wrong f0 puts comb peaks where the bands hold little energy and the
-//     fit's correction then swings from band to band; with the right one it is a smooth
-//     envelope (the fit keeps the prior's shape inside each band). f0 is moved to the
+//     Σ_k A_k, A = S^{1/p}, over the bins below 4 kHz: how much the fit had to bend the prior,
+//     band by band, to match the mel. A wrong f0 puts comb peaks where the bands hold little
+//     energy and the fit's correction then swings from band to band; with the right one it is
+//     a smooth envelope (the fit keeps the prior's shape inside each band). f0 is moved to the
 //     smallest R over the coarse f0·(1 + 0.5 %·j), |j| ≤ 3, then by ±0.25, ±0.125, ±0.0625 %
 //     around the best. q = R(P)/R(1) compares with the flat prior: 0.1–0.3 on voiced speech,
 //     0.4–1 on polyphonic music, above 1 where the comb does not belong.
