@@ -63,7 +63,8 @@ type MelPenalty struct {
 	mel        *Mel
 	l          melLoss
 	inv        *MelInverse
-	r, v, y, u []float64 // scratch: bins, bins, nMels, nMels
+	harm       *harmonicFit // PlanHarmonic's, for HarmonicMagnitude
+	r, v, y, u []float64    // scratch: bins, bins, nMels, nMels
 }
 
 // NewMelPenalty plans the per-frame mel loss of filterbank mel with the compression of loss. It
@@ -183,6 +184,24 @@ func (p *MelPenalty) LinearMagnitude(dst, tgt, scratch []float64) {
 			dst[k] = math.Sqrt(v)
 		}
 	}
+}
+
+// PlanHarmonic prepares HarmonicMagnitude for frames analysed with the window win (its samples,
+// at most n_fft of them, as STFT.Window returns). It allocates O(n_fft) once.
+func (p *MelPenalty) PlanHarmonic(win []float64) {
+	p.harm = newHarmonicFit(p.mel, win, p.mel.cfg.NFFT)
+}
+
+// HarmonicMagnitude writes into dst (n_fft/2+1 bins) the harmonic (source-filter) magnitude
+// estimate of one stored mel frame tgt (n_mels values), using scratch for g⁻¹(M) (n_mels
+// values): the per-frame MelProblem.HarmonicEstimate (each frame's estimate depends on that
+// frame alone), for warm starts. It panics without PlanHarmonic and does not allocate.
+func (p *MelPenalty) HarmonicMagnitude(dst, tgt, scratch []float64) {
+	if p.harm == nil {
+		panic("retrieval: MelPenalty.HarmonicMagnitude without PlanHarmonic")
+	}
+	p.Decompress(scratch[:len(tgt)], tgt)
+	p.harm.frame(dst[:p.mel.bins], scratch[:len(tgt)], p.l.p)
 }
 
 // FrameCurvature returns, for one stored mel frame tgt (n_mels values), the sum over its bands of

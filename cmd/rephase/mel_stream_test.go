@@ -20,7 +20,9 @@ import (
 // stream of HiFi-GAN-style log-mel frames through a real pipe into `synth`, which resynthesises
 // them with the mel engine: the output has the input's length and its mel spectrogram is within
 // −25 dB (mel SC, center framing) of the input's; `analyze --n-mels --out X.npy` writes the same
-// bands as an n_mels × frames .npy; `stream --n-mels` runs the mel bottleneck.
+// bands as an n_mels × frames .npy; `stream --n-mels` runs the mel bottleneck. --mel-start ls
+// (synth, stream) picks the least-squares warm start, another output than the default harmonic
+// one; --mel-start without mel frames is refused.
 func TestMelStreamThroughPipes(t *testing.T) {
 	bin := buildRephase(t)
 	dir := t.TempDir()
@@ -111,8 +113,37 @@ func TestMelStreamThroughPipes(t *testing.T) {
 		t.Fatalf(".npy shape %v, want [80 %d]", nh.Shape, frames)
 	}
 
-	// The mel bottleneck of stream.
-	if b, err := exec.Command(bin, append([]string{"stream", in, "--out", filepath.Join(dir, "b.wav"), "--iters-per-hop", "4", "--json"}, mel[:8]...)...).CombinedOutput(); err != nil {
-		t.Fatalf("stream --n-mels: %v: %s", err, b)
+	// The mel bottleneck of stream, with either warm start.
+	var outs [2][]byte
+	for i, start := range []string{"harmonic", "ls"} {
+		o := filepath.Join(dir, "b-"+start+".wav")
+		if b, err := exec.Command(bin, append([]string{"stream", in, "--out", o, "--iters-per-hop", "4", "--json", "--mel-start", start}, mel[:8]...)...).CombinedOutput(); err != nil {
+			t.Fatalf("stream --n-mels --mel-start %s: %v: %s", start, err, b)
+		}
+		if outs[i], err = os.ReadFile(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bytes.Equal(outs[0], outs[1]) {
+		t.Error("stream --mel-start harmonic and ls wrote the same output")
+	}
+	// synth --mel-start ls on the mel stream; --mel-start refused without mel frames.
+	ms := filepath.Join(dir, "mel.rfs")
+	lin := filepath.Join(dir, "lin.rfs")
+	for _, c := range [][]string{append([]string{"analyze", in, "--out", ms}, mel...), {"analyze", in, "--n-fft", "1024", "--hop", "256", "--out", lin}} {
+		if b, err := exec.Command(bin, c...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", c, err, b)
+		}
+	}
+	if b, err := exec.Command(bin, "synth", "--in", ms, "--out", filepath.Join(dir, "s.wav"), "--mel-start", "ls").CombinedOutput(); err != nil {
+		t.Errorf("synth --mel-start ls on mel frames: %v: %s", err, b)
+	}
+	for _, c := range [][]string{
+		{"synth", "--in", lin, "--out", filepath.Join(dir, "s2.wav"), "--mel-start", "ls"},
+		{"stream", in, "--out", filepath.Join(dir, "s3.wav"), "--mel-start", "ls"},
+	} {
+		if b, err := exec.Command(bin, c...).CombinedOutput(); err == nil || !bytes.Contains(b, []byte("--mel-start needs mel frames")) {
+			t.Errorf("%v without mel frames: %v: %s", c, err, b)
+		}
 	}
 }

@@ -63,6 +63,8 @@ type engineFlags struct {
 	seed                 *uint64
 	noCompensate, asJSON *bool
 	mel                  *melFlags // the mel bottleneck (stream, live); nil: none
+	melStart             retrieval.MelStart
+	melStartSet          bool // --mel-start registered (stream, live, synth)
 }
 
 func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
@@ -125,12 +127,35 @@ func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (st
 			return c, err
 		}
 	}
+	c.MelStart = f.melStart
+	if f.mel != nil { // stream, live: the bottleneck decides (synth checks after reading its header)
+		if err := f.checkMelStart(c); err != nil {
+			return c, err
+		}
+	}
 	return c.Resolve()
 }
 
 // bottleneck adds the mel flags of stream and live: resynthesis through a mel bottleneck.
 func (f *engineFlags) bottleneck(fs *pflag.FlagSet) {
 	f.mel = addMelFlags(fs, "of a mel bottleneck: analysis → mel → resynthesis, to hear what a vocoder's mel input keeps")
+	f.addMelStart(fs)
+}
+
+// addMelStart adds --mel-start, the warm start's magnitudes of a mel engine (stream.Config.MelStart).
+func (f *engineFlags) addMelStart(fs *pflag.FlagSet) {
+	fs.TextVar(&f.melStart, "mel-start", retrieval.MelStartHarmonic,
+		"magnitudes of each mel frame's warm start: harmonic (comb at one to three f0s per frame, fitted to the mel; about 0.75 ms per\n"+
+			"HiFi-GAN frame) | ls (clipped least squares, cheaper, 4 dB worse linear SC on speech)")
+	f.melStartSet = true
+}
+
+// checkMelStart refuses --mel-start on an engine without mel frames.
+func (f *engineFlags) checkMelStart(c stream.Config) error {
+	if f.melStartSet && c.Mel == nil && f.fs.Changed("mel-start") {
+		return fmt.Errorf("--mel-start needs mel frames (--n-mels N, or a mel frame stream)")
+	}
+	return nil
 }
 
 // devicePacing is what a run paced by a device (or its simulation) adds to printReport.
@@ -667,6 +692,7 @@ func runSynth(args []string) error {
 	center := fs.Bool("center", false, "for --headerless: frames are centred on m·hop, as torch.stft(center=True) and librosa write them")
 	sf := addSTFTFlags(fs)
 	ef := addEngineFlags(fs)
+	ef.addMelStart(fs)
 	mf := addMelFlags(fs, "per frame of a --headerless mel stream (a header describes its own)")
 	msf := addMelStorageFlags(fs)
 	pcm16 := fs.Bool("pcm16", false, "write a 16-bit PCM WAV instead of 32-bit float")
@@ -724,6 +750,9 @@ func runSynth(args []string) error {
 		if cfg, err = cfg.Resolve(); err != nil {
 			return inputError{err}
 		}
+	}
+	if err := ef.checkMelStart(cfg); err != nil {
+		return badInput("synth: %v", err)
 	}
 	e, err := stream.NewEngine(cfg)
 	if err != nil {
