@@ -188,7 +188,7 @@ type Options struct {
 	Threads int
 	// Precision, if fft.Float32, makes Invert call the problem's SetPrecision(fft.Float32) first
 	// (the padding relaxation's problem too): the magnitude MSE's frame passes in single precision,
-	// 1.2–1.5× faster per iteration, with spectral convergence limited to about −120 dB (the chirp's
+	// about 1.7× faster per iteration, with spectral convergence limited to about −120 dB (the chirp's
 	// −169 dB needs float64). The zero value, fft.Float64, keeps the problem's setting.
 	Precision fft.Precision
 	// Progress, if not nil, is called after iteration 1, every CheckEvery-th iteration and the

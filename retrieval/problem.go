@@ -140,7 +140,7 @@ func (p *Problem) Close() {
 
 // SetPrecision selects the floating-point format of Eval's frame passes for the magnitude MSE
 // (Loss{} — other losses always run in float64): see FrameLoss.SetPrecision. fft.Float32 is about
-// 1.4× faster per pass (1.2–1.5× per iteration) and limits the spectral convergence to about −120 dB; its iterates
+// 1.7–1.8× faster per GLA or FGLA iteration at n_fft 512 (frames paired in complex FFTs) and limits the spectral convergence to about −120 dB; its iterates
 // differ from Float64's by rounding, which the non-convex iteration amplifies (benchmarks/REPORT.md
 // compares the two). It allocates a plan per thread; call it at setup. It panics for an unknown
 // precision.

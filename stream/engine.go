@@ -245,9 +245,12 @@ type Config struct {
 	MelStart retrieval.MelStart
 	// Precision, if fft.Float32, runs the loss's frame passes (forward FFT, magnitude map,
 	// inverse FFT) in single precision, accumulating the gradient in float64
-	// (retrieval.FrameLoss.SetPrecision): about 1.4× faster per pass, 1.2–1.3× per hop, where FFTW's single
-	// precision and AVX2 are available, within rounding noise of float64 in spectral convergence
-	// (benchmarks/REPORT.md). Mel engines compute in float64 whatever it says.
+	// (retrieval.FrameLoss.SetPrecision), two frames per complex FFT: about 1.8× faster per hop
+	// at n_fft 512, K = 16, where FFTW's single precision and AVX2 are available. In spectral
+	// convergence it is within rounding of float64 on average, but at 64 and more iterations per
+	// hop on speech a run's figure scatters by up to about 1 dB either way with tiny changes of
+	// the input, where float64's does not (benchmarks/REPORT.md). Mel engines compute in float64
+	// whatever it says.
 	Precision fft.Precision
 }
 
