@@ -6,23 +6,51 @@ import (
 	"math/cmplx"
 )
 
-// MelStart selects the linear magnitude estimate that MelProblem.InitialSignal (and so InvertMel
-// without an initial signal) gives its phase to. The zero value is MelStartHarmonic: it did not
-// lose to the least-squares start in linear or mel SC on any input measured (espeak-ng speech and
-// synthetic music under the HiFi-GAN, torchaudio and librosa conventions; see HarmonicEstimate).
+// MelStart selects the linear magnitude estimate that a mel inversion gives its phase to:
+// offline MelProblem.InitialSignal (and so InvertMel without an initial signal), and each frame's
+// warm start in the streaming engine (stream.Config.MelStart, MelPenalty.HarmonicMagnitude or
+// LinearMagnitude). The zero value is MelStartAuto.
 type MelStart int
 
 const (
+	// MelStartAuto is MelStartHarmonic where the STFT's bins are at most MelHarmonicMaxBinHz
+	// apart (HiFi-GAN's 22.05 kHz with n_fft 1024: 21.5 Hz; librosa's 2048: 10.8 Hz), and
+	// MelStartLeastSquares where they are coarser (n_fft 512 at 22.05 kHz: 43 Hz; at 48 kHz:
+	// 94 Hz; torchaudio's 400 at 16 kHz: 40 Hz). The comb needs resolved harmonics: on espeak-ng
+	// speech through `rephase stream --n-mels 80` at n_fft 512 the harmonic start gained nothing
+	// at 22.05 kHz (−15.6 against −15.5 dB linear SC), lost 0.3–0.6 dB at 48 kHz, and cost about
+	// twice the least-squares start per hop, while at n_fft 1024, 22.05 kHz it gains 3–4 dB
+	// (benchmarks/REPORT.md, "Mel spectrogram inversion"). Resolve turns it into one of the two.
+	MelStartAuto MelStart = iota
 	// MelStartHarmonic is the source-filter estimate of MelProblem.HarmonicEstimate: a comb at
-	// the multiples of an f0 estimated per frame, weighted by the frame's harmonicity, fitted
-	// to the mel frame by multiplicative (EM) updates. The default.
-	MelStartHarmonic MelStart = iota
+	// the multiples of one to three f0s estimated per frame, weighted by how little the mel fit
+	// has to bend it (the roughness ratio), fitted to the mel frame by multiplicative (EM)
+	// updates. Known weakness: a steady f0 near the search's bottom (about 71 Hz at 21.5 Hz
+	// bins, harmonics 3.3 bins apart) can lock onto an f0 about 10 % too high and start behind
+	// least squares.
+	MelStartHarmonic
 	// MelStartLeastSquares is the clipped least-squares estimate max(0, Φ⁺·g⁻¹(M))^{1/p}
 	// (MelProblem.LinearEstimate; torchaudio ≥ 2.1's InverseMelScale).
 	MelStartLeastSquares
 )
 
-var melStartNames = [...]string{"harmonic", "ls"}
+// MelHarmonicMaxBinHz is the coarsest bin spacing (sample rate ÷ n_fft, Hz) at which
+// MelStartAuto picks the harmonic start.
+const MelHarmonicMaxBinHz = 25.0
+
+// Resolve returns s, with MelStartAuto replaced by MelStartHarmonic or MelStartLeastSquares for
+// an STFT of n_fft nfft at sampleRate Hz (see MelStartAuto).
+func (s MelStart) Resolve(sampleRate float64, nfft int) MelStart {
+	if s != MelStartAuto {
+		return s
+	}
+	if nfft > 0 && sampleRate/float64(nfft) <= MelHarmonicMaxBinHz {
+		return MelStartHarmonic
+	}
+	return MelStartLeastSquares
+}
+
+var melStartNames = [...]string{"auto", "harmonic", "ls"}
 
 func (s MelStart) String() string { return enumString(melStartNames[:], int(s)) }
 
@@ -34,7 +62,7 @@ func (s MelStart) MarshalText() ([]byte, error) {
 	return []byte(s.String()), nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler ("harmonic" or "ls", any case).
+// UnmarshalText implements encoding.TextUnmarshaler ("auto", "harmonic" or "ls", any case).
 func (s *MelStart) UnmarshalText(b []byte) error {
 	i, err := enumParse(melStartNames[:], string(b), "mel start")
 	*s = MelStart(i)

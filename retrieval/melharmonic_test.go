@@ -124,7 +124,7 @@ func melFitSC(p *MelProblem, mag []float64) float64 {
 // TestMelStartText: MelStart marshals to its name and parses it in any case; undefined values and
 // unknown names are errors.
 func TestMelStartText(t *testing.T) {
-	for _, s := range []MelStart{MelStartHarmonic, MelStartLeastSquares} {
+	for _, s := range []MelStart{MelStartAuto, MelStartHarmonic, MelStartLeastSquares} {
 		b, err := s.MarshalText()
 		var back MelStart
 		if err != nil || back.UnmarshalText([]byte(strings.ToUpper(string(b)))) != nil || back != s {
@@ -135,8 +135,33 @@ func TestMelStartText(t *testing.T) {
 	if s.UnmarshalText([]byte("nnls")) == nil {
 		t.Error("parsed an unknown mel start")
 	}
-	if _, err := MelStart(2).MarshalText(); err == nil {
+	if _, err := MelStart(3).MarshalText(); err == nil {
 		t.Error("an undefined MelStart marshalled")
+	}
+}
+
+// TestMelStartResolve: auto is the harmonic start at 25 Hz bins or finer and least squares above;
+// the explicit starts stay as they are.
+func TestMelStartResolve(t *testing.T) {
+	for _, c := range []struct {
+		rate float64
+		nfft int
+		want MelStart
+	}{{22050, 1024, MelStartHarmonic}, {22050, 2048, MelStartHarmonic}, {16000, 640, MelStartHarmonic},
+		{22050, 512, MelStartLeastSquares}, {48000, 512, MelStartLeastSquares}, {48000, 1024, MelStartLeastSquares},
+		{16000, 400, MelStartLeastSquares}, {16000, 0, MelStartLeastSquares}} {
+		if got := MelStartAuto.Resolve(c.rate, c.nfft); got != c.want {
+			t.Errorf("%g Hz, n_fft %d: %v, want %v", c.rate, c.nfft, got, c.want)
+		}
+		for _, s := range []MelStart{MelStartHarmonic, MelStartLeastSquares} {
+			if got := s.Resolve(c.rate, c.nfft); got != s {
+				t.Errorf("%v resolved to %v", s, got)
+			}
+		}
+	}
+	var zero MelStart
+	if zero != MelStartAuto {
+		t.Error("the zero MelStart is not auto")
 	}
 }
 
@@ -201,7 +226,7 @@ func harmonicFrames(p *MelProblem, maxF0 int, each func(t int, h *harmonicFit)) 
 func vowelTone(rng *rand.Rand, f0a, glide float64) []float64 {
 	const fs, n = 22050.0, 11025
 	x := make([]float64, n)
-	ph := make([]float64, 100)
+	ph := make([]float64, int(7000/math.Min(f0a, f0a+glide))+2) // one phase per harmonic below 7 kHz
 	for h := range ph {
 		ph[h] = 2 * math.Pi * rng.Float64()
 	}
@@ -350,3 +375,4 @@ func TestHarmonicMagnitude(t *testing.T) {
 		}
 	}
 }
+

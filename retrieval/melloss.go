@@ -58,7 +58,9 @@ type MelLoss struct {
 // the gradient spectrum is ψ'·U / c_k (c_0 = c_{N/2} = 1, c_k = 2 otherwise: the mel loss sums the
 // one-sided bins once, so the Hermitian weights of the inverse real FFT are divided out).
 //
-// Not safe for concurrent use (per-frame scratch). No method allocates.
+// Not safe for concurrent use (per-frame scratch). No method allocates but PlanHarmonic, which
+// HarmonicMagnitude needs first (it tabulates the window's main lobe and the harmonic fit's
+// scratch, O(n_fft) values, once).
 type MelPenalty struct {
 	mel        *Mel
 	l          melLoss
@@ -349,8 +351,9 @@ func (l *melLoss) inverse(v float64) float64 {
 type MelProblem struct {
 	S   *STFT
 	Mel *Mel
-	// Start is the magnitude estimate InitialSignal gives its phase to (default: the harmonic
-	// one). Set it before InitialSignal or InvertMel.
+	// Start is the magnitude estimate InitialSignal gives its phase to (default MelStartAuto:
+	// the harmonic one where the bins are fine enough, see MelStart.Resolve). Set it before
+	// InitialSignal or InvertMel.
 	Start MelStart
 	pen   *MelPenalty
 	l     *melLoss  // pen.l
@@ -538,13 +541,20 @@ func (p *MelProblem) LinearEstimate() ([]float64, error) {
 	return mag, nil
 }
 
+// ResolvedStart returns p.Start with MelStartAuto resolved for the filterbank's sample rate and
+// n_fft (MelStart.Resolve).
+func (p *MelProblem) ResolvedStart() MelStart {
+	c := p.Mel.Config()
+	return p.Start.Resolve(c.SampleRate, c.NFFT)
+}
+
 // InitialSignal writes the starting signal of init into x (S.Length() samples): the STFT
-// Problem's start (zero phase, random phase, PGHI or noise) for the magnitudes p.Start selects,
-// HarmonicEstimate's (MelStartHarmonic, the default) or the clipped least-squares ones of
+// Problem's start (zero phase, random phase, PGHI or noise) for the magnitudes p.Start selects
+// (ResolvedStart), HarmonicEstimate's (MelStartHarmonic) or the clipped least-squares ones of
 // LinearEstimate (MelStartLeastSquares). It allocates and returns an error for an unknown Start.
 func (p *MelProblem) InitialSignal(x []float64, init Init, seed uint64) error {
 	var mag []float64
-	switch p.Start {
+	switch p.ResolvedStart() {
 	case MelStartLeastSquares:
 		var err error
 		if mag, err = p.LinearEstimate(); err != nil {

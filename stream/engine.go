@@ -234,14 +234,18 @@ type Config struct {
 	Mel     *retrieval.MelConfig
 	MelLoss retrieval.MelLoss
 	// MelStart, with Mel, selects the magnitudes of each frame's warm start:
-	// retrieval.MelStartHarmonic (the zero value) the harmonic source-filter estimate of
-	// retrieval.MelPenalty.HarmonicMagnitude (retrieval.MelProblem.HarmonicEstimate per frame),
-	// retrieval.MelStartLeastSquares the clipped least-squares magnitudes max(0, Φ⁺·g⁻¹(M))^{1/p}.
-	// Measured on HiFi-GAN frames of espeak-ng speech at ℓ = 3, 16 iterations per hop: linear SC
-	// −16.6 dB against −12.2 dB and mel SC −34.0 against −32.1 dB; synthetic music with drums
-	// −15.2 against −14.3 dB and −33.4 against −30.9 dB; it costs about 0.1 rtf more on one
-	// core (0.20 against 0.12 there, about 0.75 ms per frame; benchmarks/REPORT.md). It does
-	// not allocate per frame.
+	// retrieval.MelStartAuto (the zero value), which Resolve replaces by one of the others by
+	// the bins' spacing (retrieval.MelStart.Resolve: harmonic at 25 Hz or finer);
+	// retrieval.MelStartHarmonic, the harmonic source-filter estimate of
+	// retrieval.MelPenalty.HarmonicMagnitude (retrieval.MelProblem.HarmonicEstimate per frame);
+	// retrieval.MelStartLeastSquares, the clipped least-squares magnitudes
+	// max(0, Φ⁺·g⁻¹(M))^{1/p}. Measured on HiFi-GAN frames (22.05 kHz, n_fft 1024) of espeak-ng
+	// speech at ℓ = 3, 16 iterations per hop, harmonic against least squares: linear SC −16.6
+	// against −12.2 dB and mel SC −34.0 against −32.1 dB; synthetic music with drums −15.2
+	// against −14.3 dB and −33.4 against −30.9 dB; it costs about 0.1 rtf more on one core (0.20
+	// against 0.12 there, about 0.75 ms per frame). At n_fft 512 it gained nothing at 22.05 kHz
+	// and lost 0.3–0.6 dB at 48 kHz, for twice the cost (benchmarks/REPORT.md). Neither
+	// allocates per frame.
 	MelStart retrieval.MelStart
 	// Precision, if fft.Float32, runs the loss's frame passes (forward FFT, magnitude map,
 	// inverse FFT) in single precision, accumulating the gradient in float64
@@ -338,6 +342,7 @@ func (c Config) Resolve() (Config, error) {
 		if _, err := c.MelStart.MarshalText(); err != nil {
 			return c, fmt.Errorf("stream: %w", err)
 		}
+		c.MelStart = c.MelStart.Resolve(m.SampleRate, m.NFFT)
 		if c.Optimizer == FGLA {
 			c.Optimizer = LBFGS
 		}

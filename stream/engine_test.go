@@ -311,19 +311,22 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 		}
 	}
 	for _, o := range []Optimizer{LBFGS, GLA, Adam, SGDM} {
-		e, err := NewEngine(Config{Lookahead: 3, Optimizer: o, ItersPerHop: 4, SampleRate: testRate, Mel: &mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}})
-		if err != nil {
-			t.Fatal(err)
+		for _, start := range []retrieval.MelStart{retrieval.MelStartHarmonic, retrieval.MelStartLeastSquares} {
+			e, err := NewEngine(Config{Lookahead: 3, Optimizer: o, ItersPerHop: 4, SampleRate: testRate, Mel: &mc,
+				MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}, MelStart: start})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hop := make([]float64, 128)
+			for _, f := range mels[:20] {
+				e.Push(hop, f)
+			}
+			j := 20
+			if allocs := testing.AllocsPerRun(10, func() { e.Push(hop, mels[j]); j++ }); allocs != 0 {
+				t.Errorf("mel %v, %v start: Push allocates %.1f times per frame", o, start, allocs)
+			}
+			e.Close()
 		}
-		hop := make([]float64, 128)
-		for _, f := range mels[:20] {
-			e.Push(hop, f)
-		}
-		j := 20
-		if allocs := testing.AllocsPerRun(10, func() { e.Push(hop, mels[j]); j++ }); allocs != 0 {
-			t.Errorf("mel %v: Push allocates %.1f times per frame", o, allocs)
-		}
-		e.Close()
 	}
 	n := 0
 	if allocs := testing.AllocsPerRun(10, func() { a.Write(x[:1000], func([]float64) error { n++; return nil }) }); allocs != 0 {

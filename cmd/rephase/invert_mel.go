@@ -99,7 +99,8 @@ func runInvertMel(args []string) error {
 	var initVal retrieval.Init
 	fs.TextVar(&initVal, "init", retrieval.InitPGHI, "phase of the start: pghi | zero | random")
 	var melStart retrieval.MelStart
-	fs.TextVar(&melStart, "mel-start", retrieval.MelStartHarmonic, "magnitudes of a mel input's start: harmonic (comb at a per-frame f0, fitted to the mel) | ls (clipped least squares)")
+	fs.TextVar(&melStart, "mel-start", retrieval.MelStartAuto, "magnitudes of a mel input's start: auto (harmonic where the bins are 25 Hz apart or finer, "+
+		"as HiFi-GAN's 22.05 kHz / n_fft 1024, else ls) | harmonic (comb at one to three f0s per frame, fitted to the mel) | ls (clipped least squares)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -277,7 +278,7 @@ func runInvertMel(args []string) error {
 	if mel != nil {
 		result["n_mels"] = *nMels
 		result["mel_scale"], result["mel_norm"], result["fit"] = scale.String(), norm.String(), *fit
-		result["mel_start"] = melStart.String()
+		result["mel_start"] = melStart.Resolve(float64(*sr), cfg.NFFT).String()
 	}
 	if *asJSON {
 		return writeJSON(os.Stdout, result)

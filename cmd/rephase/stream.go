@@ -64,7 +64,6 @@ type engineFlags struct {
 	noCompensate, asJSON *bool
 	mel                  *melFlags // the mel bottleneck (stream, live); nil: none
 	melStart             retrieval.MelStart
-	melStartSet          bool // --mel-start registered (stream, live, synth)
 }
 
 func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
@@ -144,16 +143,17 @@ func (f *engineFlags) bottleneck(fs *pflag.FlagSet) {
 
 // addMelStart adds --mel-start, the warm start's magnitudes of a mel engine (stream.Config.MelStart).
 func (f *engineFlags) addMelStart(fs *pflag.FlagSet) {
-	fs.TextVar(&f.melStart, "mel-start", retrieval.MelStartHarmonic,
-		"magnitudes of each mel frame's warm start: harmonic (comb at one to three f0s per frame, fitted to the mel; about 0.75 ms per\n"+
-			"HiFi-GAN frame) | ls (clipped least squares, cheaper, 4 dB worse linear SC on speech)")
-	f.melStartSet = true
+	fs.TextVar(&f.melStart, "mel-start", retrieval.MelStartAuto,
+		"magnitudes of each mel frame's warm start: auto (harmonic where the bins are 25 Hz apart or finer, as HiFi-GAN's "+
+			"22.05 kHz / n_fft 1024, else ls) | harmonic (comb at one to three f0s per frame, fitted to the mel; about 0.75 ms per "+
+			"HiFi-GAN frame, 3–4 dB better linear SC on speech there, nothing gained at n_fft 512) | ls (clipped least squares)")
 }
 
-// checkMelStart refuses --mel-start on an engine without mel frames.
+// checkMelStart refuses --mel-start on an engine without mel frames (Changed is false where the
+// flag is not registered).
 func (f *engineFlags) checkMelStart(c stream.Config) error {
-	if f.melStartSet && c.Mel == nil && f.fs.Changed("mel-start") {
-		return fmt.Errorf("--mel-start needs mel frames (--n-mels N, or a mel frame stream)")
+	if c.Mel == nil && f.fs.Changed("mel-start") {
+		return fmt.Errorf("--mel-start needs mel frames: --n-mels N for stream and live, a mel frame stream for synth")
 	}
 	return nil
 }
