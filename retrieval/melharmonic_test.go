@@ -375,4 +375,3 @@ func TestHarmonicMagnitude(t *testing.T) {
 		}
 	}
 }
-
