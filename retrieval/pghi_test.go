@@ -285,15 +285,8 @@ func TestRTPGHILogCacheIsExact(t *testing.T) {
 				next = mag[(m+1)*bins : (m+2)*bins]
 			}
 			cur := mag[m*bins : (m+1)*bins]
-			for i := range b.lnCache {
-				b.lnCache[i].valid = false
-			}
-			a.Frame(pa, prev, cur, next)
-			b.Frame(pb, prev, cur, next)
-			for k := range pa {
-				if math.Float64bits(pa[k]) != math.Float64bits(pb[k]) {
-					t.Fatalf("look-ahead %v frame %d bin %d: phase %v cached, %v uncached", lookahead, m, k, pa[k], pb[k])
-				}
+			if k := framesCachedUncached(a, b, pa, pb, prev, cur, next); k >= 0 {
+				t.Fatalf("look-ahead %v frame %d bin %d: phase %v cached, %v uncached", lookahead, m, k, pa[k], pb[k])
 			}
 		}
 	}
@@ -325,15 +318,24 @@ func TestRTPGHILogCacheOutOfOrder(t *testing.T) {
 		if call%5 == 0 {
 			rows[rng.IntN(4)][rng.IntN(bins)] *= 1.5 // changed in place since it was cached
 		}
-		for i := range b.lnCache {
-			b.lnCache[i].valid = false
-		}
-		a.Frame(pa, prev, cur, next)
-		b.Frame(pb, prev, cur, next)
-		for k := range pa {
-			if math.Float64bits(pa[k]) != math.Float64bits(pb[k]) {
-				t.Fatalf("call %d bin %d: phase %v cached, %v uncached", call, k, pa[k], pb[k])
-			}
+		if k := framesCachedUncached(a, b, pa, pb, prev, cur, next); k >= 0 {
+			t.Fatalf("call %d bin %d: phase %v cached, %v uncached", call, k, pa[k], pb[k])
 		}
 	}
+}
+
+// framesCachedUncached runs one Frame on a as it is and on b with its log cache emptied first,
+// into pa and pb, and returns the first bin whose phases differ in any bit, or −1.
+func framesCachedUncached(a, b *RTPGHI, pa, pb, prev, cur, next []float64) int {
+	for i := range b.lnCache {
+		b.lnCache[i].valid = false
+	}
+	a.Frame(pa, prev, cur, next)
+	b.Frame(pb, prev, cur, next)
+	for k := range pa {
+		if math.Float64bits(pa[k]) != math.Float64bits(pb[k]) {
+			return k
+		}
+	}
+	return -1
 }

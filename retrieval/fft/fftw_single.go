@@ -241,30 +241,20 @@ static double rpf_magnitude_passes(fftwf_plan cf, fftwf_plan ci,
 		const double *t, double alpha, double beta, float *spec, float *z, float *w, float *sb) {
 	int bins = n / 2 + 1;
 	double total = 0;
-	int m = 0;
-	for (; m < frames; m++) {
+	for (int m = 0; m < frames; m += 2) {
 		long o = (long)m * hop;
-		double *a = 0;
-		int from = 0;
-		if (acc && o + n > fixed) {
-			a = acc + o;
-			from = fixed > o ? (int)(fixed - o) : 0;
-		}
-		if (m + 1 < frames) {
-			long ob = o + hop;
-			double *b = 0;
-			int fromb = 0;
-			if (acc && ob + n > fixed) {
-				b = acc + ob;
-				fromb = fixed > ob ? (int)(fixed - ob) : 0;
+		int from[2] = {0, 0};
+		double *a[2] = {0, 0};
+		for (int j = 0; j < 2 && m + j < frames; j++) { // the frame's accumulator, if it reaches past fixed
+			long oj = o + (long)j * hop;
+			if (acc && oj + n > fixed) {
+				a[j] = acc + oj;
+				from[j] = fixed > oj ? (int)(fixed - oj) : 0;
 			}
-			total += rpf_pair_pass(cf, ci, n, hop, a, from, b, fromb, x + o, win, t + (long)m * bins,
-				t + (long)(m + 1) * bins, alpha, beta, z, w, spec, sb);
-			m++;
-			continue;
 		}
-		total += rpf_pair_pass(cf, ci, n, hop, a, from, 0, 0, x + o, win, t + (long)m * bins, 0,
-			alpha, beta, z, w, spec, sb);
+		const double *tb = m + 1 < frames ? t + (long)(m + 1) * bins : 0; // 0: a lone last frame
+		total += rpf_pair_pass(cf, ci, n, hop, a[0], from[0], a[1], from[1], x + o, win, t + (long)m * bins,
+			tb, alpha, beta, z, w, spec, sb);
 	}
 	return total;
 }
