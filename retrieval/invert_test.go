@@ -2,8 +2,11 @@ package retrieval
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/rephase/rephase/retrieval/fft"
 )
 
 // seedsChirp is the seeds' experiment: N = 2048, fs = 2048, log chirp 1 → 1024 Hz plus 1, n_fft
@@ -154,5 +157,54 @@ func TestZeroAndDefaultOptions(t *testing.T) {
 	if res, err = Invert(p, d); err != nil || res.Iterations < 1 || res.Iterations > DefaultMaxIter ||
 		(res.Stop == Converged) != (res.Inconsistency < DefaultTol) {
 		t.Errorf("DefaultOptions: %d iterations, %v at inconsistency %g, %v", res.Iterations, res.Stop, res.Inconsistency, err)
+	}
+}
+
+// TestMaxMagnitudeIsSafe: a signal scaled so that its largest magnitude is just below
+// MaxMagnitude inverts as well as at its own scale with each optimizer in each precision: the
+// ceiling keeps float32's frames in range. The signal has loud frames beside quiet ones (white
+// noise gated 60 dB down half of the time), which the float32 pairs scale up. With the ceiling at
+// 1e39 it fails: FGLA returns NaN in float32.
+func TestMaxMagnitudeIsSafe(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := randSignal(rng, 8192)
+	for i := range x {
+		if (i/1024)%2 == 1 {
+			x[i] *= 1e-3
+		}
+	}
+	s := mustSTFT(t, Config{NFFT: 512, Hop: 128}, len(x))
+	mag := s.Magnitude(nil, x)
+	peak := slices.Max(mag)
+	big := make([]float64, len(x))
+	for i, v := range x {
+		big[i] = v * MaxMagnitude / peak * (1 - 1e-9)
+	}
+	p, err := NewProblem(s, mag, Loss{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := NewProblem(s, s.Magnitude(nil, big), Loss{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Optimizer{FGLA, LBFGS} {
+		for _, prec := range []fft.Precision{fft.Float32, fft.Float64} {
+			p.SetPrecision(prec)
+			pb.SetPrecision(prec)
+			opt := Options{Optimizer: o, Init: InitPGHI, MaxIter: 40}
+			want, err := Invert(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Invert(pb, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, g := DB(p.SpectralConvergence(want.Signal)), DB(pb.SpectralConvergence(got.Signal))
+			if math.IsNaN(g) || math.Abs(g-w) > 0.05 {
+				t.Errorf("%v %v: SC %.2f dB just below MaxMagnitude, %.2f dB at the signal's scale", o, prec, g, w)
+			}
+		}
 	}
 }

@@ -226,7 +226,7 @@ func checkRestricted(t *testing.T, name string, rng *rand.Rand, f *FrameLoss, tg
 
 func TestProblemRejectsBadMagnitudes(t *testing.T) {
 	s := mustSTFT(t, Config{NFFT: 16, Hop: 4}, 40)
-	for _, bad := range []float64{math.NaN(), math.Inf(1), -1e-3} {
+	for _, bad := range []float64{math.NaN(), math.Inf(1), -1e-3, 1.01 * MaxMagnitude, 1e200} {
 		mag := make([]float64, s.Frames()*s.Bins())
 		mag[3*s.Bins()+5] = bad
 		_, err := NewProblem(s, mag, Loss{})
@@ -234,6 +234,11 @@ func TestProblemRejectsBadMagnitudes(t *testing.T) {
 		if !errors.As(err, &me) || me.Frame != 3 || me.Bin != 5 {
 			t.Errorf("magnitude %v: error %v, want frame 3 bin 5", bad, err)
 		}
+	}
+	mag := make([]float64, s.Frames()*s.Bins())
+	mag[0] = MaxMagnitude
+	if _, err := NewProblem(s, mag, Loss{}); err != nil {
+		t.Errorf("MaxMagnitude refused: %v", err)
 	}
 	if _, err := NewProblem(s, make([]float64, 7), Loss{}); err == nil {
 		t.Error("wrong-size target accepted")

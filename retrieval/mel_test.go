@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -210,6 +211,40 @@ func TestMelProblemRejects(t *testing.T) {
 	}
 	if _, err := NewMelProblem(s, mel, good, MelLoss{Power: 3}); err == nil {
 		t.Error("power 3 accepted")
+	}
+	// Values whose linear magnitude g⁻¹(v)^{1/p} exceeds MaxMagnitude: ln 69 is 9.3e29, ln 70
+	// is 2.5e30; with power 2 the square root is taken first.
+	big := math.Log(MaxMagnitude)
+	for _, c := range []struct {
+		loss    MelLoss
+		ok, bad float64
+	}{
+		{MelLoss{Log: LogLn}, 69, 70},
+		{MelLoss{Log: LogLn}, 69, 800}, // exp overflows to +Inf
+		{MelLoss{Log: LogLn, Power: 2}, 2 * big * 0.999, 2 * big * 1.001},
+		{MelLoss{Log: LogLog10}, 29.9, 30.1},
+		{MelLoss{Log: LogDB}, 599, 601},
+		{MelLoss{}, MaxMagnitude, 1.01 * MaxMagnitude},
+		{MelLoss{Power: 2}, MaxMagnitude * MaxMagnitude * 0.99, MaxMagnitude * MaxMagnitude * 1.01},
+	} {
+		tgt := append([]float64(nil), good...)
+		tgt[17] = c.ok
+		pen, _ := NewMelPenalty(mel, c.loss)
+		if _, err := NewMelProblem(s, mel, tgt, c.loss); err != nil || !pen.Valid(c.ok) {
+			t.Errorf("%+v: %v refused: %v (Valid %v)", c.loss, c.ok, err, pen.Valid(c.ok))
+		}
+		if _, err := DecompressSpectrogram(tgt, 10, c.loss); err != nil {
+			t.Errorf("%+v: DecompressSpectrogram refused %v: %v", c.loss, c.ok, err)
+		}
+		tgt[17] = c.bad
+		_, err := NewMelProblem(s, mel, tgt, c.loss)
+		var me *MagnitudeError
+		if !errors.As(err, &me) || me.Frame != 1 || me.Bin != 7 || !(me.Linear > MaxMagnitude) || pen.Valid(c.bad) {
+			t.Errorf("%+v: %v gave %v (Valid %v), want frame 1 band 7 with its linear magnitude", c.loss, c.bad, err, pen.Valid(c.bad))
+		}
+		if _, err := DecompressSpectrogram(tgt, 10, c.loss); !errors.As(err, &me) || me.Frame != 1 || me.Bin != 7 {
+			t.Errorf("%+v: DecompressSpectrogram of %v gave %v", c.loss, c.bad, err)
+		}
 	}
 	mel2, _ := NewMel(MelConfig{SampleRate: 8000, NFFT: 128, NMels: 10})
 	if _, err := NewMelProblem(s, mel2, good, MelLoss{}); err == nil {

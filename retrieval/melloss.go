@@ -138,10 +138,14 @@ func (p *MelPenalty) Penalty(spec []complex128, tgt []float64, grad bool) float6
 	return sum
 }
 
-// Valid reports whether v can be a stored target value: finite, and ≥ 0 without compression.
-func (p *MelPenalty) Valid(v float64) bool {
-	return !math.IsNaN(v) && !math.IsInf(v, 0) && (p.l.log != LogNone || v >= 0)
-}
+// Valid reports whether v can be a stored target value: finite, ≥ 0 without compression, and
+// decompressing to at most MaxMagnitude as a linear magnitude (g⁻¹(v)^{1/p}: an ln value above
+// about 69 is too large for power 1). It does not allocate.
+func (p *MelPenalty) Valid(v float64) bool { return p.l.check(v, 0, 0) == nil }
+
+// Check returns nil for a valid stored value v (see Valid) and otherwise a *MagnitudeError at
+// frame and band; it allocates only the error.
+func (p *MelPenalty) Check(v float64, frame, band int) error { return p.l.check(v, frame, band) }
 
 // Frame writes into dst (n_mels values) the mel frame this loss stores for one frame of linear
 // magnitudes mag (n_fft/2 + 1): g(Φ·mag^p); scratch (n_fft/2 + 1 values) holds mag^p for power 2.
@@ -261,6 +265,7 @@ type melLoss struct {
 	floor        float64
 	dbMul, dbRef float64 // LogDB: g = dbMul·log10(max(y, floor)) − dbRef
 	dbMin        float64 // LogDB: lower clip of g (−Inf without TopDB)
+	maxV         float64 // the largest valid stored value: g(MaxMagnitude^p)
 }
 
 func (l MelLoss) resolve() (melLoss, error) {
@@ -292,7 +297,16 @@ func (l MelLoss) resolve() (melLoss, error) {
 	}
 	r.dbMul = 20 / r.p // power_to_db: 10·log10 of a power; amplitude_to_db: 20·log10 of a magnitude
 	r.dbRef = r.dbMul * math.Log10(math.Max(r.floor, ref))
+	r.maxV, _ = r.g(math.Pow(MaxMagnitude, r.p))
 	return r, nil
+}
+
+// MaxValue returns the largest value a spectrogram stored as l describes may hold: g(MaxMagnitude^p),
+// whose linear magnitude is MaxMagnitude (e.g. ln 1e30 ≈ 69.08 for HiFi-GAN's log-mel, 600 dB for
+// librosa's amplitude_to_db). It returns an error for an invalid MelLoss.
+func (l MelLoss) MaxValue() (float64, error) {
+	r, err := l.resolve()
+	return r.maxV, err
 }
 
 // g returns the compressed value of y = (Φ·|X|^p)_i and its derivative dg/dy (0 where clamped).
@@ -319,6 +333,23 @@ func (l *melLoss) g(y float64) (float64, float64) {
 		return v, d
 	}
 	return y, 1
+}
+
+// check returns a *MagnitudeError at (frame, bin) unless v is a valid stored value: finite, ≥ 0
+// without compression, and at most l.maxV (g⁻¹(v)^{1/p} ≤ MaxMagnitude). It allocates only the
+// error.
+func (l *melLoss) check(v float64, frame, bin int) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || (l.log == LogNone && v < 0) {
+		return &MagnitudeError{Frame: frame, Bin: bin, Value: v}
+	}
+	if v > l.maxV {
+		m := l.inverse(v)
+		if l.p == 2 {
+			m = math.Sqrt(m)
+		}
+		return &MagnitudeError{Frame: frame, Bin: bin, Value: v, Linear: m}
+	}
+	return nil
 }
 
 // inverse returns y with g(y) = v (for LogNone, v itself).
@@ -371,8 +402,9 @@ type MelProblem struct {
 
 // NewMelProblem binds the target mel spectrogram target (s.Frames() × mel.NMels(), row-major, in
 // the units loss describes: g(Φ·|X|^p), not copied) to the STFT s and filterbank mel. mel's n_fft
-// must be s's. It returns a *MagnitudeError (Bin = mel band) for NaN or ±Inf values, or negative
-// ones without log compression, and an error for mismatched sizes or an invalid MelLoss.
+// must be s's. It returns a *MagnitudeError (Bin = mel band) for NaN or ±Inf values, negative
+// ones without log compression, or ones whose linear magnitude g⁻¹(v)^{1/p} exceeds MaxMagnitude,
+// and an error for mismatched sizes or an invalid MelLoss.
 func NewMelProblem(s *STFT, mel *Mel, target []float64, loss MelLoss) (*MelProblem, error) {
 	if mel.Bins() != s.Bins() {
 		return nil, fmt.Errorf("retrieval: mel filterbank has %d bins, the STFT %d (n_fft %d vs %d)", mel.Bins(), s.Bins(), mel.cfg.NFFT, s.cfg.NFFT)
@@ -387,8 +419,8 @@ func NewMelProblem(s *STFT, mel *Mel, target []float64, loss MelLoss) (*MelProbl
 	}
 	maxV := math.Inf(-1)
 	for i, v := range target {
-		if math.IsNaN(v) || math.IsInf(v, 0) || (l.log == LogNone && v < 0) {
-			return nil, &MagnitudeError{Frame: i / nm, Bin: i % nm, Value: v}
+		if err := l.check(v, i/nm, i%nm); err != nil {
+			return nil, err
 		}
 		maxV = math.Max(maxV, v)
 	}
@@ -614,8 +646,8 @@ func rmsOf(x []float64) float64 {
 // DecompressSpectrogram returns the linear magnitudes |X| = (g⁻¹(v))^{1/p} of a spectrogram spec
 // (frames × rows, row-major) stored as loss describes (power p, compression g), e.g. a linear
 // power or log spectrogram to invert with Problem. It allocates the result and returns a
-// *MagnitudeError for NaN or ±Inf values, or negative ones without compression, and an error for
-// an invalid MelLoss.
+// *MagnitudeError for NaN or ±Inf values, negative ones without compression, or ones whose
+// linear magnitude exceeds MaxMagnitude, and an error for an invalid MelLoss.
 func DecompressSpectrogram(spec []float64, rows int, loss MelLoss) ([]float64, error) {
 	l, err := loss.resolve()
 	if err != nil {
@@ -623,15 +655,12 @@ func DecompressSpectrogram(spec []float64, rows int, loss MelLoss) ([]float64, e
 	}
 	out := make([]float64, len(spec))
 	for i, v := range spec {
-		if math.IsNaN(v) || math.IsInf(v, 0) || (l.log == LogNone && v < 0) {
-			return nil, &MagnitudeError{Frame: i / rows, Bin: i % rows, Value: v}
+		if err := l.check(v, i/rows, i%rows); err != nil {
+			return nil, err
 		}
 		y := l.inverse(v)
 		if l.p == 2 {
 			y = math.Sqrt(y)
-		}
-		if math.IsInf(y, 0) {
-			return nil, &MagnitudeError{Frame: i / rows, Bin: i % rows, Value: v}
 		}
 		out[i] = y
 	}

@@ -8,26 +8,46 @@ import (
 	"github.com/rephase/rephase/retrieval/fft"
 )
 
-// MagnitudeError reports an invalid target magnitude: NaN, ±Inf or negative.
+// MaxMagnitude is the largest linear magnitude a target may hold, and the largest a compressed
+// or power value (a mel band, a log or power spectrogram) may decompress to, as |X| = y^{1/p}.
+// Beyond it the arithmetic overflows: the float32 passes leave float32's range (3.4e38) a little
+// above 1e38 (measured at a largest magnitude of 1e39: FGLA returns NaN and L-BFGS loses 8 dB of
+// spectral convergence), and float64's sums of squares near 1e160 (every optimizer returns NaN).
+// Audio never comes near it: a full-scale 32-bit integer signal at n_fft 65 536 has magnitudes
+// below 1e14.
+const MaxMagnitude = 1e30
+
+// MagnitudeError reports an invalid target value: NaN, ±Inf, negative where it must not be, or
+// one whose linear magnitude exceeds MaxMagnitude.
 type MagnitudeError struct {
-	Frame, Bin int     // position in the frames × bins array
-	Value      float64 // the offending value
+	Frame, Bin int     // position in the frames × bins (or frames × n_mels) array
+	Value      float64 // the offending value, as given
+	// Linear is the value's linear magnitude when that is what is wrong: above MaxMagnitude or
+	// +Inf (e.g. a natural-log value above 69 decompresses to 1e30); 0 otherwise.
+	Linear float64
 }
 
 func (e *MagnitudeError) Error() string {
-	return fmt.Sprintf("magnitude at frame %d, bin %d is %v (want a finite value ≥ 0)", e.Frame, e.Bin, e.Value)
+	if e.Linear != 0 {
+		return fmt.Sprintf("magnitude at frame %d, bin %d is %v: %g as a linear magnitude, above the largest accepted, %g", e.Frame, e.Bin, e.Value, e.Linear, MaxMagnitude)
+	}
+	return fmt.Sprintf("magnitude at frame %d, bin %d is %v (want a finite value ≥ 0, at most %g)", e.Frame, e.Bin, e.Value, MaxMagnitude)
 }
 
-// CheckMagnitudes returns a *MagnitudeError for the first NaN, ±Inf or negative value of mag
-// (frames × bins, row-major), or nil.
+// CheckMagnitudes returns a *MagnitudeError for the first NaN, ±Inf, negative or larger than
+// MaxMagnitude value of mag (frames × bins, row-major), or nil.
 func CheckMagnitudes(mag []float64, bins int) error {
 	for i, v := range mag {
-		if !(v >= 0) || math.IsInf(v, 1) {
+		if !ValidMagnitude(v) {
 			return &MagnitudeError{Frame: i / bins, Bin: i % bins, Value: v}
 		}
 	}
 	return nil
 }
+
+// ValidMagnitude reports whether v can be a linear target magnitude: 0 ≤ v ≤ MaxMagnitude (so
+// not NaN).
+func ValidMagnitude(v float64) bool { return v >= 0 && v <= MaxMagnitude }
 
 // Problem is phase retrieval for one signal length: recover x from target magnitudes T
 // (Frames() × Bins() of its STFT) by minimising the magnitude loss F. It binds an STFT, the target
@@ -58,8 +78,8 @@ type Problem struct {
 
 // NewProblem binds the target magnitudes mag (s.Frames() × s.Bins(), linear, not copied: do not
 // modify while the Problem is in use) and the penalty to the STFT s. It returns a
-// *MagnitudeError for NaN, Inf or negative magnitudes, and an error for a wrong size or an
-// invalid Loss.
+// *MagnitudeError for NaN, Inf, negative or larger than MaxMagnitude magnitudes, and an error for
+// a wrong size or an invalid Loss.
 func NewProblem(s *STFT, mag []float64, loss Loss) (*Problem, error) {
 	if len(mag) != s.frames*s.bins {
 		return nil, fmt.Errorf("retrieval: target has %d magnitudes, want frames × bins = %d × %d", len(mag), s.frames, s.bins)

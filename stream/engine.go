@@ -6,6 +6,7 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -559,22 +560,28 @@ type FrameError struct {
 	Value     float64
 	Len, Want int  // bins given and expected, for a wrong length
 	Mel       bool // a mel engine's frame: Bin is a mel band
+	// Linear is a mel value's linear magnitude g⁻¹(v)^{1/p} when that is what is wrong (above
+	// retrieval.MaxMagnitude, or +Inf); 0 otherwise.
+	Linear float64
 }
 
 func (f *FrameError) Error() string {
-	if f.Bin < 0 {
+	switch {
+	case f.Bin < 0:
 		return fmt.Sprintf("frame %d has %d bins, want %d", f.Frame, f.Len, f.Want)
-	}
-	if f.Mel {
+	case f.Linear != 0:
+		return fmt.Sprintf("frame %d, mel band %d: value %v is %g as a linear magnitude, above the largest accepted, %g", f.Frame, f.Bin, f.Value, f.Linear, retrieval.MaxMagnitude)
+	case f.Mel:
 		return fmt.Sprintf("frame %d, mel band %d: value %v (want a finite value, ≥ 0 without log compression)", f.Frame, f.Bin, f.Value)
 	}
-	return fmt.Sprintf("frame %d, bin %d: magnitude %v (want a finite value ≥ 0)", f.Frame, f.Bin, f.Value)
+	return fmt.Sprintf("frame %d, bin %d: magnitude %v (want a finite value ≥ 0, at most %g)", f.Frame, f.Bin, f.Value, retrieval.MaxMagnitude)
 }
 
 // Push takes frame j (Bins() linear magnitudes) and writes the next hop of output into
 // dst[:Hop()]. The first ℓ calls write the look-ahead's leading zeros. It returns a *FrameError,
-// without changing the engine's state, for a frame of the wrong length or with NaN, Inf or
-// negative values, and panics if dst is shorter than Hop() or after Flush.
+// without changing the engine's state, for a frame of the wrong length or with NaN, Inf,
+// negative or too large values (above retrieval.MaxMagnitude as linear magnitudes; for mel
+// frames, MelPenalty.Valid), and panics if dst is shorter than Hop() or after Flush.
 func (e *Engine) Push(dst, mag []float64) error {
 	if len(dst) < e.hop {
 		panic(fmt.Sprintf("stream: Push into %d samples, want %d", len(dst), e.hop))
@@ -587,9 +594,14 @@ func (e *Engine) Push(dst, mag []float64) error {
 	}
 	for k, v := range mag {
 		if e.mel != nil && !e.melIn.Valid(v) {
-			return &FrameError{Frame: e.pushed, Bin: k, Value: v, Mel: true}
+			fe := &FrameError{Frame: e.pushed, Bin: k, Value: v, Mel: true}
+			var me *retrieval.MagnitudeError
+			if errors.As(e.melIn.Check(v, e.pushed, k), &me) {
+				fe.Linear = me.Linear
+			}
+			return fe
 		}
-		if e.mel == nil && (!(v >= 0) || math.IsInf(v, 1)) {
+		if e.mel == nil && !retrieval.ValidMagnitude(v) {
 			return &FrameError{Frame: e.pushed, Bin: k, Value: v}
 		}
 	}

@@ -189,6 +189,10 @@ func TestEngineRejectsBadFramesKeepingState(t *testing.T) {
 				if err := e.Push(hop, g); !errors.As(err, &fe) || fe.Frame != 5 || fe.Bin != 7 {
 					t.Fatalf("NaN at frame 5 bin 7: error %v", err)
 				}
+				g[7] = 1.01 * retrieval.MaxMagnitude
+				if err := e.Push(hop, g); !errors.As(err, &fe) || fe.Frame != 5 || fe.Bin != 7 {
+					t.Fatalf("a magnitude above retrieval.MaxMagnitude at frame 5 bin 7: error %v", err)
+				}
 				if err := e.Push(hop, f[:10]); !errors.As(err, &fe) || fe.Bin != -1 || fe.Len != 10 {
 					t.Fatalf("short frame: error %v", err)
 				}
@@ -370,5 +374,33 @@ func TestEngineEnumsAsText(t *testing.T) {
 	}
 	if _, err := NewEngine(Config{Optimizer: Optimizer(9)}); err == nil || !strings.Contains(err.Error(), "does not implement") {
 		t.Errorf("an optimizer the engine does not implement: %v", err)
+	}
+}
+
+// TestMaxMagnitudeIsSafe: a signal scaled so that its largest STFT magnitude is
+// retrieval.MaxMagnitude streams as well as at its own scale, in float32 and float64 (the
+// ceiling leaves float32's frames in range; with it at 1e39 float32 FGLA outputs NaN).
+func TestMaxMagnitudeIsSafe(t *testing.T) {
+	x := testSignal()[:testRate/2]
+	s, err := retrieval.NewSTFT(retrieval.Config{NFFT: 512, Hop: 128}, len(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	peak := 0.0
+	for _, v := range s.Magnitude(nil, x) {
+		peak = math.Max(peak, v)
+	}
+	big := make([]float64, len(x))
+	for i, v := range x {
+		big[i] = v * retrieval.MaxMagnitude / peak * (1 - 1e-9)
+	}
+	for _, c := range []Config{{Optimizer: FGLA, Precision: fft.Float32}, {Optimizer: LBFGS, Precision: fft.Float64}} {
+		c.ItersPerHop = 8
+		want, _ := streamSC(t, c, x)
+		got, _ := streamSC(t, c, big)
+		if math.IsNaN(got) || math.Abs(got-want) > 0.05 {
+			t.Errorf("%v %v: SC %.2f dB at MaxMagnitude, %.2f dB at the signal's scale", c.Optimizer, c.Precision, got, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package stream_test
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/rephase/rephase/benchmarks"
@@ -145,7 +146,16 @@ func TestMelEngineRejects(t *testing.T) {
 	if err := e.Push(hop, frame); !errors.As(err, &fe) || fe.Bin != 7 || !fe.Mel || fe.Frame != 1 {
 		t.Errorf("NaN in band 7 of frame 1: got %v", err)
 	}
-	if err := e.Push(hop, make([]float64, 257)); !errors.As(err, &fe) || fe.Want != 20 {
+	frame[7] = 800 // ln: e^800 overflows to +Inf
+	if err := e.Push(hop, frame); !errors.As(err, &fe) || fe.Bin != 7 || !math.IsInf(fe.Linear, 1) || !strings.Contains(err.Error(), "linear magnitude") {
+		t.Errorf("ln 800 in band 7: got %v", err)
+	}
+	frame[7] = 70 // e^70 = 2.5e30 > retrieval.MaxMagnitude
+	if err := e.Push(hop, frame); !errors.As(err, &fe) || fe.Bin != 7 || !(fe.Linear > retrieval.MaxMagnitude) {
+		t.Errorf("ln 70 in band 7: got %v", err)
+	}
+	frame[7] = -3
+	if err := e.Push(make([]float64, e.Hop()), make([]float64, 257)); !errors.As(err, &fe) || fe.Want != 20 {
 		t.Errorf("a linear frame into a mel engine: got %v", err)
 	}
 	lin, err := stream.NewEngine(stream.Config{SampleRate: 16000, Mel: mc, Lookahead: 3, ItersPerHop: stream.DefaultFileItersPerHop})

@@ -139,6 +139,15 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 	if err := runInvert([]string{in, "--mel-start", "ls", "--sr", "22050", "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "--mel-start needs a mel input") {
 		t.Errorf("--mel-start on a linear input: %v, want an input error", err)
 	}
+	// An ln value whose magnitude overflows (e^800 = +Inf) is refused with its place, not turned
+	// into a NaN output.
+	hot := append([]float64(nil), logMel...)
+	hot[10*frames+3] = 800
+	hotIn := filepath.Join(dir, "hot.npy")
+	writeNpyFloat32(t, hotIn, []int{1, 80, frames}, hot)
+	if err := runInvert([]string{hotIn, "--preset", "hifigan", "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "hot.npy: magnitude at frame 3, bin 10 is 800: +Inf as a linear magnitude") {
+		t.Errorf("ln 800: %v, want an input error naming frame 3, band 10", err)
+	}
 	if _, err := os.Stat(out); err == nil {
 		t.Fatal("an output was written by a refused run")
 	}

@@ -173,19 +173,20 @@ func TestHostileStreamsThroughPipes(t *testing.T) {
 		}
 		return b
 	}
-	frames := func(n int, nanAt int) []byte {
+	framesWith := func(n int, at int, bad float32) []byte {
 		b := header(16000, 64, 16)
 		for j := 0; j < n; j++ {
 			for k := 0; k < 33; k++ {
 				v := float32(1)
-				if j == nanAt && k == 5 {
-					v = float32(math.NaN())
+				if j == at && k == 5 {
+					v = bad
 				}
 				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 			}
 		}
 		return b
 	}
+	frames := func(n int, nanAt int) []byte { return framesWith(n, nanAt, float32(math.NaN())) }
 	wavAt := func(rate uint32) string {
 		p := filepath.Join(dir, itoa(int(rate))+".wav")
 		wav.Write(p, 8000, [][]float64{make([]float64, 4000)}, wav.PCM16)
@@ -218,6 +219,7 @@ func TestHostileStreamsThroughPipes(t *testing.T) {
 		{"header only", []string{"synth"}, header(16000, 64, 16), "no frames", -1},
 		{"NaN in frame 0", []string{"synth"}, frames(4, 0), "frame 0, bin 5: magnitude NaN", -1},
 		{"NaN in frame 3", []string{"synth"}, frames(5, 3), "frame 3, bin 5: magnitude NaN", clean},
+		{"1e31 in frame 3", []string{"synth"}, framesWith(5, 3, 1e31), "frame 3, bin 5: magnitude 1e+31 (want a finite value ≥ 0, at most 1e+30)", clean},
 		{"n_fft 2^20, hop 1", []string{"synth"}, header(16000, 1<<20, 1), "overlapping frames", -1},
 		{"rate 0xFFFFFFFF", []string{"synth"}, header(0xFFFFFFFF, 64, 16), "sample rate 4294967295 Hz outside 1…768000 Hz", -1},
 		{"headerless --sr 0", []string{"synth", "--headerless", "--sr", "0", "--n-fft", "64", "--hop", "16"}, nil, "sample rate 0 Hz", -1},

@@ -159,13 +159,31 @@ func (h Header) Bins() int {
 	return h.NFFT/2 + 1
 }
 
-// ValidValue reports whether v may appear in a frame: finite, and ≥ 0 unless the stream is a
-// log-compressed mel stream.
+// ValidValue reports whether v may appear in a frame: finite, ≥ 0 unless the stream is a
+// log-compressed mel stream, and at most MaxValue.
 func (h Header) ValidValue(v float64) bool {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	return h.validValue(v, h.MaxValue())
+}
+
+func (h Header) validValue(v, maxV float64) bool {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v > maxV {
 		return false
 	}
 	return v >= 0 || (h.Mel != nil && h.MelLoss.Log != retrieval.LogNone)
+}
+
+// MaxValue returns the largest value a frame may hold: retrieval.MaxMagnitude for linear
+// magnitudes, and for a mel stream the stored value whose linear magnitude that is
+// (retrieval.MelLoss.MaxValue; +Inf for an invalid MelLoss, which Validate refuses).
+func (h Header) MaxValue() float64 {
+	if h.Mel == nil {
+		return retrieval.MaxMagnitude
+	}
+	v, err := h.MelLoss.MaxValue()
+	if err != nil {
+		return math.Inf(1)
+	}
+	return v
 }
 
 // Config returns the STFT configuration the streaming engine runs for this stream (resolved):
@@ -492,6 +510,7 @@ type Reader struct {
 	buf    []byte
 	offset int64
 	frame  int
+	maxV   float64 // Header.MaxValue
 }
 
 // NewReader reads the header from r (WithHeader), or, Headerless, takes h as the stream's
@@ -523,6 +542,7 @@ func NewReader(r io.Reader, h Header, mode HeaderMode) (*Reader, error) {
 		fr.offset = int64(n)
 	}
 	fr.buf = make([]byte, 4*fr.h.Bins())
+	fr.maxV = fr.h.MaxValue()
 	return fr, nil
 }
 
@@ -534,7 +554,8 @@ func (r *Reader) Frames() int { return r.frame }
 
 // ReadFrame reads the next frame into dst (Bins() values). It returns io.EOF at a clean end of
 // stream, a *FormatError naming the frame and byte offset for a stream cut inside a frame or a
-// value the header does not allow (NaN, infinite, or negative except in a log-mel stream), and
+// value the header does not allow (NaN, infinite, negative except in a log-mel stream, or above
+// Header.MaxValue), and
 // the reader's own errors otherwise. It does not allocate.
 func (r *Reader) ReadFrame(dst []float64) error {
 	n, err := io.ReadFull(r.r, r.buf)
@@ -549,11 +570,11 @@ func (r *Reader) ReadFrame(dst []float64) error {
 	}
 	for k := range dst[:len(r.buf)/4] {
 		v := math.Float32frombits(binary.LittleEndian.Uint32(r.buf[4*k:]))
-		if !r.h.ValidValue(float64(v)) {
+		if !r.h.validValue(float64(v), r.maxV) {
 			if r.h.Mel != nil {
-				return &FormatError{r.offset + int64(4*k), fmt.Sprintf("frame %d, mel band %d: value %v (want a finite value%s)", r.frame, k, v, map[bool]string{true: " ≥ 0", false: ""}[r.h.MelLoss.Log == retrieval.LogNone])}
+				return &FormatError{r.offset + int64(4*k), fmt.Sprintf("frame %d, mel band %d: value %v (want a finite value%s, at most %.6g: %g as a linear magnitude)", r.frame, k, v, map[bool]string{true: " ≥ 0", false: ""}[r.h.MelLoss.Log == retrieval.LogNone], r.maxV, retrieval.MaxMagnitude)}
 			}
-			return &FormatError{r.offset + int64(4*k), fmt.Sprintf("frame %d, bin %d: magnitude %v (want a finite value ≥ 0)", r.frame, k, v)}
+			return &FormatError{r.offset + int64(4*k), fmt.Sprintf("frame %d, bin %d: magnitude %v (want a finite value ≥ 0, at most %g)", r.frame, k, v, retrieval.MaxMagnitude)}
 		}
 		dst[k] = float64(v)
 	}

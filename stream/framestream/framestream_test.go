@@ -71,12 +71,15 @@ func TestErrorsNameTheOffset(t *testing.T) {
 	w.WriteFrame([]float64{1, 2, math.NaN(), 4, 5})
 	w.Flush()
 	full := b.Bytes()
+	huge := append([]byte(nil), full...)
+	binary.LittleEndian.PutUint32(huge[HeaderSize+20+8:], math.Float32bits(1e31))
 	cases := []struct {
 		data []byte
 		want string
 	}{
 		{full[:HeaderSize+20+7], "byte 75: stream ends inside frame 1 (7 of 20 bytes)"},
 		{full, "byte 76: frame 1, bin 2: magnitude NaN"},
+		{huge, "byte 76: frame 1, bin 2: magnitude 1e+31 (want a finite value ≥ 0, at most 1e+30)"}, // 1e31 in float32; above retrieval.MaxMagnitude
 		{[]byte("RIFF0000WAVEfmt "), "magic"},
 		{full[:10], "header cut short"},
 		{append([]byte("RPFS\x04\x00"), full[6:]...), "version 4"},
@@ -327,6 +330,18 @@ func TestMelStream(t *testing.T) {
 	var fe *FormatError
 	if err := r.ReadFrame(f); !errors.As(err, &fe) || fe.Offset != HeaderSizeMel+20+8 || !strings.Contains(err.Error(), "frame 1, mel band 2") {
 		t.Fatalf("NaN in band 2 of frame 1: %v", err)
+	}
+	// A value whose linear magnitude exceeds retrieval.MaxMagnitude: power dB with ref 2 allows
+	// 10·log10(MaxMagnitude²/2) ≈ 597 dB.
+	maxV, err := h.MelLoss.MaxValue()
+	if want := 600 - 10*math.Log10(2); err != nil || math.Abs(maxV-want) > 1e-9 || !h.ValidValue(596) || h.ValidValue(598) {
+		t.Fatalf("MaxValue %v (%v), want %v; ValidValue 596 %v, 598 %v", maxV, err, want, h.ValidValue(596), h.ValidValue(598))
+	}
+	hot := append([]byte(nil), data...)
+	binary.LittleEndian.PutUint32(hot[HeaderSizeMel+4:], math.Float32bits(800))
+	r, _ = NewReader(bytes.NewReader(hot), Header{}, WithHeader)
+	if err := r.ReadFrame(f); !errors.As(err, &fe) || fe.Offset != HeaderSizeMel+4 || !strings.Contains(err.Error(), "frame 0, mel band 1: value 800") {
+		t.Fatalf("ln 800 in band 1 of frame 0: %v", err)
 	}
 	for _, c := range []struct {
 		off  int
