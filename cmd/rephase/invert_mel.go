@@ -19,7 +19,7 @@ import (
 
 // melFlagNames are the invert flags that select the mel / power / log path (runInvertMel).
 var melFlagNames = []string{"n-mels", "preset", "power", "log", "log-floor", "ref", "top-db",
-	"mel-scale", "mel-norm", "f-min", "f-max", "mel-start"}
+	"mel-scale", "mel-norm", "f-min", "f-max", "mel-start", "mel-anchor"}
 
 // melInvocation reports whether invert's arguments name one of melFlagNames.
 func melInvocation(args []string) bool {
@@ -64,7 +64,8 @@ func runInvertMel(args []string) error {
 		"SPEC.npy is g(Φ·|STFT|^p): a mel spectrogram (n_mels × frames, or (1, n_mels, frames) as\n"+
 			"torchaudio writes it) or, without --n-mels, a linear one (bins × frames) stored as power or log.\n"+
 			"The mel loss is minimised directly (L-BFGS from a harmonic estimate of the magnitudes with\n"+
-			"PGHI phase by default; --mel-start ls: from the clipped least-squares magnitudes).")
+			"PGHI phase by default; --mel-start ls: from the clipped least-squares magnitudes), with a\n"+
+			"weak pull toward those start magnitudes (--mel-anchor) that the mel alone cannot fix.")
 	out := fs.StringP("out", "o", "", "output WAV `FILE` (required; - for stdout)")
 	preset := fs.String("preset", "", "librosa | torchaudio | hifigan: that library's defaults (explicit flags override)")
 	nMels := fs.Int("n-mels", 0, "mel bands (rows of the input); 0: a linear spectrogram")
@@ -101,6 +102,7 @@ func runInvertMel(args []string) error {
 	var melStart retrieval.MelStart
 	fs.TextVar(&melStart, "mel-start", retrieval.MelStartAuto, "magnitudes of a mel input's start: auto (harmonic where the bins are 25 Hz apart or finer, "+
 		"as HiFi-GAN's 22.05 kHz / n_fft 1024, else ls) | harmonic (comb at one to three f0s per frame, fitted to the mel) | ls (clipped least squares)")
+	melAnchor := fs.Float64("mel-anchor", retrieval.DefaultMelAnchor, "weight of the pull toward the start's magnitudes inside each mel band, relative to the mel loss (0: none; more keeps the start's harmonics closer at some cost in mel SC)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -139,8 +141,13 @@ func runInvertMel(args []string) error {
 	if *nMels < 0 {
 		return badInput("invert: --n-mels %d: want ≥ 1 (or 0 for a linear spectrogram)", *nMels)
 	}
-	if *nMels == 0 && fs.Changed("mel-start") {
-		return badInput("invert: --mel-start needs a mel input (--n-mels N or --preset)")
+	for _, f := range []string{"mel-start", "mel-anchor"} {
+		if *nMels == 0 && fs.Changed(f) {
+			return badInput("invert: --%s needs a mel input (--n-mels N or --preset)", f)
+		}
+	}
+	if !(*melAnchor >= 0) || math.IsInf(*melAnchor, 0) {
+		return badInput("invert: --mel-anchor %g: want a finite weight ≥ 0 (0: no anchor)", *melAnchor)
 	}
 	if *iters < 0 {
 		return badInput("invert: --iters %d: want ≥ 0", *iters)
@@ -240,7 +247,10 @@ func runInvertMel(args []string) error {
 		default:
 			return badInput("invert: unknown --fit %q (linear | stored)", *fit)
 		}
-		p.Start = melStart
+		p.Start, p.Anchor = melStart, *melAnchor
+		if *melAnchor == 0 {
+			p.Anchor = -1 // the library's 0 is the default weight
+		}
 		if res, err = retrieval.InvertMel(p, opt); err != nil { // --iters 0: the initial signal
 			return err
 		}
@@ -279,6 +289,7 @@ func runInvertMel(args []string) error {
 		result["n_mels"] = *nMels
 		result["mel_scale"], result["mel_norm"], result["fit"] = scale.String(), norm.String(), *fit
 		result["mel_start"] = melStart.Resolve(float64(*sr), cfg.NFFT).String()
+		result["mel_anchor"] = *melAnchor
 	}
 	if *asJSON {
 		return writeJSON(os.Stdout, result)

@@ -139,6 +139,14 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 	if err := runInvert([]string{in, "--mel-start", "ls", "--sr", "22050", "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "--mel-start needs a mel input") {
 		t.Errorf("--mel-start on a linear input: %v, want an input error", err)
 	}
+	if err := runInvert([]string{in, "--mel-anchor", "0.1", "--sr", "22050", "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "--mel-anchor needs a mel input") {
+		t.Errorf("--mel-anchor on a linear input: %v, want an input error", err)
+	}
+	for _, bad := range []string{"-0.1", "NaN", "Inf"} {
+		if err := runInvert([]string{in, "--preset", "hifigan", "--mel-anchor", bad, "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "--mel-anchor") {
+			t.Errorf("--mel-anchor %s: %v, want an input error", bad, err)
+		}
+	}
 	// An ln value whose magnitude overflows (e^800 = +Inf) is refused with its place, not turned
 	// into a NaN output.
 	hot := append([]float64(nil), logMel...)
@@ -151,20 +159,24 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Fatal("an output was written by a refused run")
 	}
-	// The default (harmonic) start and --mel-start ls, each named in the JSON.
+	// The default (harmonic) start and --mel-start ls, and the anchor's default and 0 (none),
+	// each named in the JSON.
 	for _, c := range []struct {
-		extra []string
-		start string
-	}{{nil, "harmonic"}, {[]string{"--mel-start", "ls"}, "ls"}} {
+		extra  []string
+		start  string
+		anchor float64
+	}{{nil, "harmonic", retrieval.DefaultMelAnchor}, {[]string{"--mel-start", "ls"}, "ls", retrieval.DefaultMelAnchor},
+		{[]string{"--mel-anchor", "0"}, "harmonic", 0}} {
 		extra := c.extra
 		var res struct {
-			MelStart string `json:"mel_start"`
+			MelStart  string  `json:"mel_start"`
+			MelAnchor float64 `json:"mel_anchor"`
 		}
 		js := stdoutOf(t, func() error {
 			return runInvert(append([]string{in, "--preset", "hifigan", "--iters", "60", "--json", "--out", out}, extra...))
 		})
-		if err := json.Unmarshal(js, &res); err != nil || res.MelStart != c.start {
-			t.Fatalf("%v: JSON mel_start %q (%v), want %q", extra, res.MelStart, err, c.start)
+		if err := json.Unmarshal(js, &res); err != nil || res.MelStart != c.start || res.MelAnchor != c.anchor {
+			t.Fatalf("%v: JSON mel_start %q, mel_anchor %g (%v), want %q, %g", extra, res.MelStart, res.MelAnchor, err, c.start, c.anchor)
 		}
 		a, err := wav.Read(out)
 		if err != nil {
