@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/rephase/rephase/internal/enum"
 	"github.com/rephase/rephase/retrieval"
@@ -48,6 +49,45 @@ func Speech(rate int, seconds float64) ([]float64, error) {
 		return nil, err
 	}
 	x := a.Channels[0]
+	if n := int(seconds * float64(rate)); seconds > 0 && n < len(x) {
+		x = x[:n]
+	}
+	return x, nil
+}
+
+// ReadSpeechFile is a recording of read English speech (a male voice, about 5.2 s at 16 kHz)
+// from the LibriSpeech corpus (V. Panayotov, G. Chen, D. Povey and S. Khudanpur 2015,
+// "LibriSpeech: an ASR corpus based on public domain audio books", ICASSP; CC BY 4.0). It ships
+// as test data in the Go module github.com/mewkiz/flac, a dependency of rephase's FLAC input, so
+// it is on disk wherever the module cache holds that module: nothing is downloaded for it.
+const ReadSpeechFile = "testdata/8297-275156-0011.flac"
+
+// ReadSpeech returns seconds of ReadSpeechFile from start seconds on (all of the rest for seconds
+// ≤ 0), resampled to rate Hz, 16-bit, with sox. It finds the file through `go list -m`, so it
+// needs the go command and the module in the module cache (`go mod download` puts it there), and
+// sox with FLAC support; it returns an error naming what is missing.
+func ReadSpeech(rate int, start, seconds float64) ([]float64, error) {
+	b, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/mewkiz/flac").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list -m github.com/mewkiz/flac: %v", err)
+	}
+	src := filepath.Join(strings.TrimSpace(string(b)), ReadSpeechFile)
+	dir, err := os.MkdirTemp("", "rephase-readspeech")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "speech.wav")
+	if b, err := exec.Command("sox", "-D", src, "-r", fmt.Sprint(rate), "-b", "16", out).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("sox %s: %v: %s", src, err, b)
+	}
+	a, err := wav.Read(out)
+	if err != nil {
+		return nil, err
+	}
+	x := a.Channels[0]
+	i0 := min(len(x), int(start*float64(rate)))
+	x = x[i0:]
 	if n := int(seconds * float64(rate)); seconds > 0 && n < len(x) {
 		x = x[:n]
 	}
