@@ -249,10 +249,11 @@ func vowelTone(rng *rand.Rand, f0a, glide float64) []float64 {
 
 // TestHarmonicF0Refinement: on a vowel-like tone gliding from 95 to 110 Hz (vowelTone), the f0
 // refined by the roughness of the comb prior's fit (step 4 of HarmonicEstimate) stays within
-// 0.25 % of the true f0 on average, and such frames get the full comb (q small, α = 1), for
-// magnitude and power mels. (On such clean tones the sieve of step 2 is already within about
-// 0.2 %, and the refinement moves it by about as much either way; on espeak-ng speech it brings
-// the f0 from 0.44 % to 0.24 % of the sieve on the true |STFT|.) Seeded, not timed.
+// 0.25 % of the true f0 on average and is at least 10 % closer than the sieve's f0 of step 2 it
+// starts from, and such frames get the full comb (q small, α = 1), for magnitude and power mels.
+// (On such clean tones the sieve is already within about 0.2 %; on espeak-ng speech the
+// refinement brings the f0 from 0.44 % to 0.24 % of the sieve on the true |STFT|.) Seeded, not
+// timed.
 func TestHarmonicF0Refinement(t *testing.T) {
 	const gA, gS = 95.0, 30.0
 	tone := vowelTone(rand.New(rand.NewPCG(15, 2)), gA, gS)
@@ -278,7 +279,9 @@ func TestHarmonicF0Refinement(t *testing.T) {
 		})
 		eCoarse, eFine = eCoarse/float64(n), eFine/float64(n)
 		t.Logf("power %g: mean f0 error sieve %.3f %%, refined %.3f %%; %d of %d frames α = 1", pw, 100*eCoarse, 100*eFine, full, n)
-		if !(eFine < 0.0025) || full < n*9/10 {
+		// The refinement must beat the sieve's f0 it starts from (measured 0.81× at p 1, 0.58× at
+		// p 2): a refinement that returned the sieve's f0 unchanged would pass the bound alone.
+		if !(eFine < 0.0025) || !(eFine < 0.9*eCoarse) || full < n*9/10 {
 			t.Errorf("power %g: mean f0 error sieve %.3f %%, refined %.3f %%; %d of %d frames α = 1", pw, 100*eCoarse, 100*eFine, full, n)
 		}
 	}
