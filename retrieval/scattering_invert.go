@@ -35,7 +35,8 @@ type ScatteringProblem struct {
 const scatteringNegTol = 1e-9
 
 // NewScatteringProblem binds target (s.Rows() × s.Frames(), row-major, not copied) to s. It
-// returns an error for a wrong size or NaN, Inf or negative coefficients (scattering coefficients
+// returns an error for a wrong size or NaN, Inf, larger than MaxMagnitude in absolute value, or
+// negative coefficients (scattering coefficients
 // of order ≥ 1 are non-negative, up to rounding: values down to −1e-9 × the largest coefficient
 // are accepted; the zeroth order may be negative and is only checked for finiteness).
 func NewScatteringProblem(s *Scattering, target []float64) (*ScatteringProblem, error) {
@@ -53,7 +54,7 @@ func NewScatteringProblem(s *Scattering, target []float64) (*ScatteringProblem, 
 	}
 	for i, v := range target {
 		r := i / s.Frames()
-		if math.IsNaN(v) || math.IsInf(v, 0) || (v < -scatteringNegTol*peak && s.paths[r].Order > 0) {
+		if math.IsNaN(v) || !(math.Abs(v) <= MaxMagnitude) || (v < -scatteringNegTol*peak && s.paths[r].Order > 0) {
 			return nil, fmt.Errorf("retrieval: scattering coefficient %v at row %d, frame %d", v, r, i%s.Frames())
 		}
 		p.targetSq += v * v

@@ -86,6 +86,13 @@ func TestInvertScatteringRejects(t *testing.T) {
 	if _, err := NewScatteringProblem(p.S, neg); err == nil {
 		t.Error("negative coefficient: no error")
 	}
+	for _, v := range []float64{1.01 * MaxMagnitude, -1.01 * MaxMagnitude} {
+		big := append([]float64(nil), p.Target()...)
+		big[0] = v // zeroth order: may be negative, not that large
+		if _, err := NewScatteringProblem(p.S, big); err == nil {
+			t.Errorf("coefficient %g: no error", v)
+		}
+	}
 	// Rounding: the transform's own low-pass output reaches −8.7e-19 on speech.
 	tiny := append([]float64(nil), p.Target()...)
 	tiny[len(tiny)-1] = -1e-18 * slices.Max(tiny)
