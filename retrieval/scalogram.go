@@ -56,8 +56,8 @@ type scalogramTarget struct {
 // NewScalogramProblem binds a scalogram mag (c.Scales() × c.Length(), linear magnitudes, not
 // copied) and, for a CWT with IncludeLowpass, its scaling coefficients lowpass (c.Length(),
 // signed; nil otherwise) to the transform c. It returns a *MagnitudeError (Frame = scale, Bin =
-// sample) for NaN, Inf, negative or larger than MaxMagnitude magnitudes and an error for wrong sizes or non-finite
-// scaling coefficients.
+// sample) for NaN, Inf, negative or larger than MaxMagnitude magnitudes and an error for wrong
+// sizes or non-finite scaling coefficients.
 func NewScalogramProblem(c *CWT, mag, lowpass []float64) (*ScalogramProblem, error) {
 	if len(mag) == 0 {
 		return nil, errNoScales
