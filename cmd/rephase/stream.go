@@ -156,7 +156,7 @@ func (f *engineFlags) bottleneck(fs *pflag.FlagSet) {
 func (f *engineFlags) addMelStart(fs *pflag.FlagSet) {
 	f.melAnchor = fs.Float64("mel-anchor", stream.DefaultMelAnchor,
 		"weight of each mel frame's pull toward its warm-start magnitudes inside the mel bands, relative to the mel loss "+
-			"(0: none; HiFi-GAN frames at ℓ = 3: about 1 dB better linear SC on speech, 0.2–0.6 dB on music, mel SC within 0.5 dB)")
+			"(0: none; HiFi-GAN frames at ℓ = 3: 1–1.7 dB better linear SC on speech, 0.4–0.7 dB on music, mel SC within 0.5 dB)")
 	fs.TextVar(&f.melStart, "mel-start", retrieval.MelStartAuto,
 		"magnitudes of each mel frame's warm start: auto (harmonic where the bins are 25 Hz apart or finer, as HiFi-GAN's "+
 			"22.05 kHz / n_fft 1024, else ls) | harmonic (comb at one to three f0s per frame, fitted to the mel; about 0.75 ms per "+
