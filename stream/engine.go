@@ -367,13 +367,15 @@ func (c Config) Resolve() (Config, error) {
 // DefaultMelAnchor is Config.MelAnchor's default, the offline default (retrieval.DefaultMelAnchor)
 // too. Measured on HiFi-GAN frames (22.05 kHz, n_fft 1024, 80 bands, ln) at ℓ = 3, medians of five
 // runs on inputs perturbed by 1e-5 rms noise: against no anchor it gains 1.0 dB of linear spectral
-// convergence on espeak-ng speech at K = 16 (−17.0 → −18.0 dB) and 1.7 dB at K = 64, and 0.4 dB
-// on synthetic music with drums at K = 16 (−15.4 → −15.7) and 0.7 dB at K = 64, with the mel
-// spectral convergence within 0.5 dB (speech K = 16 −33.9 → −33.5 dB). A weight of 0.01 gains
-// 0.1–0.4 dB less; 0.1 gains 0.1–0.3 dB more on music but costs 1.0–1.4 dB of mel SC (0.5 on
-// speech at K = 64). It gains at every ℓ (single runs, speech K = 16: 1.4 dB at ℓ = 0, 0.9 at ℓ = 1) and at
-// coarse bins with the least-squares start (48 kHz, n_fft 512, 80 bands: 0.6–1.5 dB linear,
-// 0–1.7 dB mel), where single runs scatter by several dB either way (benchmarks/REPORT.md).
+// convergence on espeak-ng speech at K = 16 (−17.0 → −18.0 dB) and 1.7 dB at K = 64, 1.5–1.8 dB
+// on a LibriSpeech segment (−14.6 → −16.1 dB at K = 16), and 0.4 dB on synthetic music with drums
+// at K = 16 (−15.4 → −15.7) and 0.7 dB at K = 64, with the mel spectral convergence within 0.5 dB
+// on speech and music (speech K = 16: −33.9 → −33.5 dB). A weight of 0.01 gains 0.1–0.4 dB less;
+// 0.1 gains 0.1–0.3 dB more on music but costs 0.3–1.4 dB of mel SC there against 0.03 (0.6–0.8
+// dB on speech). It gains at every ℓ (single runs, speech K = 16: 1.4 dB at ℓ = 0, 0.9 at ℓ = 1)
+// and at coarse bins with the least-squares start (48 kHz, n_fft 512, 80 bands: 0.6–1.5 dB linear,
+// 0–1.7 dB mel), where single runs scatter by several dB either way. It costs 3–16 % more time at
+// a fixed K (benchmarks/REPORT.md).
 const DefaultMelAnchor = 0.03
 
 // Latency is an engine's algorithmic latency, in samples (seconds where the sample rate is
