@@ -41,9 +41,11 @@ func melSCdB(t *testing.T, fb *retrieval.Mel, x, y []float64) (float64, float64)
 
 // TestMelStreamingTable streams HiFi-GAN log-mel frames (the engine's own analysis, stored as
 // ln Φ·|X|) of espeak-ng speech and of synthetic music with drums through the mel engine
-// (stream.Config.Mel) at ℓ = 0–3 with K = 16 and 64 and with a deadline of half the hop, and
-// inverts the same music offline; with -mel-stream-report it prints the tables and writes the
-// plot of mel SC against iterations per initialisation:
+// (stream.Config.Mel) at ℓ = 0–3 with K = 16 and 64 and with a deadline of half the hop (the
+// default anchor, stream.DefaultMelAnchor), and at ℓ = 3, K = 16 and 64 with the anchor off and
+// at weights 0.01 and 0.1 (stream.Config.MelAnchor), and inverts the same music offline; with
+// -mel-stream-report it prints the tables and writes the plot of mel SC against iterations per
+// initialisation:
 //
 //	go test -run MelStreamingTable -v ./benchmarks -args -mel-stream-report
 //
@@ -68,21 +70,27 @@ func TestMelStreamingTable(t *testing.T) {
 	type run struct {
 		look, k int
 		budget  float64
+		anchor  float64 // stream.Config.MelAnchor: 0 the default, −1 off
 	}
-	runs := []run{{3, 16, 0}}
+	runs := []run{{3, 16, 0, 0}}
 	if *melStreamReport {
 		runs = nil
 		for _, l := range []int{0, 1, 2, 3} {
-			runs = append(runs, run{l, 16, 0}, run{l, 64, 0}, run{l, 0, 0.5})
+			runs = append(runs, run{l, 16, 0, 0}, run{l, 64, 0, 0}, run{l, 0, 0.5, 0})
+		}
+		for _, k := range []int{16, 64} {
+			for _, w := range []float64{-1, 0.01, 0.1} {
+				runs = append(runs, run{3, k, 0, w})
+			}
 		}
 	}
 	if *melStreamReport {
-		fmt.Println("| input | ℓ | latency ms | iterations per hop | mel SC dB | linear SC dB | rtf |\n|---|---:|---:|---:|---:|---:|---:|")
+		fmt.Println("| input | ℓ | latency ms | iterations per hop | anchor w | mel SC dB | linear SC dB | rtf |\n|---|---:|---:|---:|---:|---:|---:|---:|")
 	}
 	for _, in := range inputs {
 		for _, r := range runs {
 			c := stream.Config{STFT: retrieval.Config{NFFT: 1024, Hop: 256}, SampleRate: 22050, Lookahead: r.look,
-				ItersPerHop: r.k, Budget: r.budget, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganMelLoss}
+				ItersPerHop: r.k, Budget: r.budget, Mel: &retrieval.MelConfig{NMels: 80, FMax: 8000}, MelLoss: hifiganMelLoss, MelAnchor: r.anchor}
 			if r.look == 0 {
 				c.WarmStart = stream.RTPGHICausal
 			}
@@ -106,8 +114,15 @@ func TestMelStreamingTable(t *testing.T) {
 			if r.budget > 0 {
 				iters = fmt.Sprintf("budget %.1f: %d (p50)", r.budget, st.IterationsPercentile(50))
 			}
+			anchor := fmt.Sprintf("%g (default)", stream.DefaultMelAnchor)
+			switch {
+			case r.anchor < 0:
+				anchor = "off"
+			case r.anchor > 0:
+				anchor = fmt.Sprint(r.anchor)
+			}
 			if *melStreamReport {
-				fmt.Printf("| %s | %d | %.0f | %s | %.1f | %.1f | %.2f |\n", in.Name, r.look, 1000*float64(e.Latency().AudioToAudio)/22050, iters, mel, lin, rtf)
+				fmt.Printf("| %s | %d | %.0f | %s | %s | %.1f | %.1f | %.2f |\n", in.Name, r.look, 1000*float64(e.Latency().AudioToAudio)/22050, iters, anchor, mel, lin, rtf)
 			} else if mel > -25 {
 				t.Errorf("%s ℓ = %d K = %d: mel SC %.1f dB, want ≤ −25 dB", in.Name, r.look, r.k, mel)
 			}

@@ -168,6 +168,47 @@ func (p *MelPenalty) penalty(spec []complex128, tgt, anc []float64, mu float64, 
 	return sum
 }
 
+// MelAnchorPenalty is a MelPenalty's mel loss plus an anchor toward a magnitude estimate Ŝ of the
+// same frame, ‖g(Φ·|X|^p) − M‖² + μ·Σ_k c_k·(|X_k| − Ŝ_k)² (c_0 = c_{N/2} = 1, c_k = 2 otherwise:
+// the magnitude MSE over the full spectrum), as a FramePenalty whose target row is [M | Ŝ]:
+// n_mels stored values, then n_fft/2+1 linear magnitudes. It is MelProblem's anchor term (a
+// Gaussian prior centred on the start's estimate: a maximum a posteriori fit that keeps each
+// band's null space near Ŝ; see MelProblem) for one frame, for the streaming engine, which sets μ
+// as the frames arrive. The gradient spectrum adds 2·μ·(1 − Ŝ_k/|X_k|)·X_k
+// (0 where |X_k| = 0). It shares the MelPenalty's scratch: not safe for concurrent use with it.
+// No method allocates.
+type MelAnchorPenalty struct {
+	p  *MelPenalty
+	mu float64
+}
+
+// Anchored returns the anchored penalty on p's mel loss, with weight μ = 0 until SetWeight.
+// It allocates the small struct once.
+func (p *MelPenalty) Anchored() *MelAnchorPenalty { return &MelAnchorPenalty{p: p} }
+
+// SetWeight sets μ, the anchor's weight in the mel loss's units (the streaming engine uses
+// w·λ, λ the running FrameCurvature mean). It panics if mu is negative, NaN or infinite.
+func (a *MelAnchorPenalty) SetWeight(mu float64) {
+	if !(mu >= 0) || math.IsInf(mu, 1) {
+		panic(fmt.Sprintf("retrieval: anchor weight %g must be finite and ≥ 0", mu))
+	}
+	a.mu = mu
+}
+
+// Weight returns μ (see SetWeight).
+func (a *MelAnchorPenalty) Weight() float64 { return a.mu }
+
+// Width returns n_mels + n_fft/2 + 1: a target row is the stored mel frame, then Ŝ.
+func (a *MelAnchorPenalty) Width() int { return a.p.mel.nMels + a.p.mel.bins }
+
+// Penalty returns one frame's anchored loss for its spectrum spec (n_fft/2+1 bins) and target
+// row tgt ([M | Ŝ], Width() values) and, if grad, overwrites spec with the gradient spectrum (see
+// MelPenalty.Penalty and the type's doc).
+func (a *MelAnchorPenalty) Penalty(spec []complex128, tgt []float64, grad bool) float64 {
+	nm := a.p.mel.nMels
+	return a.p.penalty(spec, tgt[:nm], tgt[nm:nm+len(spec)], a.mu, grad)
+}
+
 // Valid reports whether v can be a stored target value: finite, ≥ 0 without compression, and
 // decompressing to at most MaxMagnitude as a linear magnitude (g⁻¹(v)^{1/p}: an ln value above
 // about 69 is too large for power 1). It does not allocate.

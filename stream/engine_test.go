@@ -315,9 +315,13 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 		}
 	}
 	for _, o := range []Optimizer{LBFGS, GLA, Adam, SGDM} {
-		for _, start := range []retrieval.MelStart{retrieval.MelStartHarmonic, retrieval.MelStartLeastSquares} {
+		for i, start := range []retrieval.MelStart{retrieval.MelStartHarmonic, retrieval.MelStartLeastSquares, retrieval.MelStartHarmonic} {
+			anchor := 0.0 // the default anchor (on)
+			if i == 2 {
+				anchor = -1 // off
+			}
 			e, err := NewEngine(Config{Lookahead: 3, Optimizer: o, ItersPerHop: 4, SampleRate: testRate, Mel: &mc,
-				MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}, MelStart: start})
+				MelLoss: retrieval.MelLoss{Log: retrieval.LogLn}, MelStart: start, MelAnchor: anchor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,7 +331,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 			}
 			j := 20
 			if allocs := testing.AllocsPerRun(10, func() { e.Push(hop, mels[j]); j++ }); allocs != 0 {
-				t.Errorf("mel %v, %v start: Push allocates %.1f times per frame", o, start, allocs)
+				t.Errorf("mel %v, %v start, anchor %g: Push allocates %.1f times per frame", o, start, e.Config().MelAnchor, allocs)
 			}
 			e.Close()
 		}

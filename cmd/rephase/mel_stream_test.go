@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -146,4 +147,58 @@ func TestMelStreamThroughPipes(t *testing.T) {
 			t.Errorf("%v without mel frames: %v: %s", c, err, b)
 		}
 	}
+
+	// --mel-anchor 0 (none) writes another output than the default anchor, 0.1 another still, on
+	// stream and synth; it is refused (exit status 2, naming the flag) when negative, NaN or
+	// infinite, and without mel frames on synth, stream and live.
+	var anch [3][]byte
+	for i, w := range []string{"", "0", "0.1"} {
+		o := filepath.Join(dir, "a"+w+".wav")
+		args := append([]string{"stream", in, "--out", o, "--iters-per-hop", "4"}, mel[:8]...)
+		if w != "" {
+			args = append(args, "--mel-anchor", w)
+		}
+		if b, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", args, err, b)
+		}
+		if anch[i], err = os.ReadFile(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bytes.Equal(anch[0], anch[1]) || bytes.Equal(anch[0], anch[2]) || bytes.Equal(anch[1], anch[2]) {
+		t.Error("stream --n-mels with the default anchor, --mel-anchor 0 and 0.1: two outputs are the same")
+	}
+	s0, s1 := filepath.Join(dir, "sa0.wav"), filepath.Join(dir, "sa.wav")
+	for _, c := range [][]string{{"synth", "--in", ms, "--out", s0, "--mel-anchor", "0"}, {"synth", "--in", ms, "--out", s1}} {
+		if b, err := exec.Command(bin, c...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", c, err, b)
+		}
+	}
+	if b0, b1 := readFile(t, s0), readFile(t, s1); bytes.Equal(b0, b1) {
+		t.Error("synth --mel-anchor 0 wrote the default anchor's output")
+	}
+	for _, c := range [][]string{
+		{"synth", "--in", ms, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "-0.1"},
+		{"synth", "--in", ms, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "NaN"},
+		append([]string{"stream", in, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "+Inf"}, mel[:8]...),
+		append([]string{"live", "-i", in, "--out", filepath.Join(dir, "x.wav"), "--quiet", "--mel-anchor", "-1"}, mel[:8]...),
+		{"synth", "--in", lin, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "0.1"},
+		{"stream", in, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "0.1"},
+		{"live", "-i", in, "--out", filepath.Join(dir, "x.wav"), "--quiet", "--mel-anchor", "0.1"},
+	} {
+		b, err := exec.Command(bin, c...).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !bytes.Contains(b, []byte("--mel-anchor")) {
+			t.Errorf("%v: %v: %s (want exit status 2 naming --mel-anchor)", c, err, b)
+		}
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
