@@ -62,10 +62,13 @@ func TestMelStreamThroughPipes(t *testing.T) {
 		t.Fatalf("analyze --n-mels | synth: %v, %v\n%s", werr, err, anErr.String())
 	}
 	var r struct {
-		Optimizer string `json:"optimizer"`
+		Optimizer string   `json:"optimizer"`
+		NMels     int      `json:"n_mels"`
+		MelStart  string   `json:"mel_start"`
+		MelAnchor *float64 `json:"mel_anchor"`
 	}
-	if err := json.Unmarshal(rep, &r); err != nil || r.Optimizer != "lbfgs" {
-		t.Errorf("synth report %s: %v (want optimizer lbfgs for mel frames)", rep, err)
+	if err := json.Unmarshal(rep, &r); err != nil || r.Optimizer != "lbfgs" || r.NMels != 80 || r.MelStart != "harmonic" || r.MelAnchor == nil || *r.MelAnchor != retrieval.DefaultMelAnchor {
+		t.Errorf("synth report %s: %v (want optimizer lbfgs, n_mels 80, mel_start harmonic and mel_anchor %g for HiFi-GAN's mel frames)", rep, err, retrieval.DefaultMelAnchor)
 	}
 	a, err := wav.Read(out)
 	if err != nil {
@@ -118,8 +121,16 @@ func TestMelStreamThroughPipes(t *testing.T) {
 	var outs [2][]byte
 	for i, start := range []string{"harmonic", "ls"} {
 		o := filepath.Join(dir, "b-"+start+".wav")
-		if b, err := exec.Command(bin, append([]string{"stream", in, "--out", o, "--iters-per-hop", "4", "--json", "--mel-start", start}, mel[:8]...)...).CombinedOutput(); err != nil {
+		b, err := exec.Command(bin, append([]string{"stream", in, "--out", o, "--iters-per-hop", "4", "--json", "--mel-start", start}, mel[:8]...)...).Output()
+		if err != nil {
 			t.Fatalf("stream --n-mels --mel-start %s: %v: %s", start, err, b)
+		}
+		var r struct {
+			NMels    int    `json:"n_mels"`
+			MelStart string `json:"mel_start"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil || r.NMels != 80 || r.MelStart != start {
+			t.Errorf("stream --n-mels 80 --mel-start %s: report %s (%v)", start, b, err)
 		}
 		if outs[i], err = os.ReadFile(o); err != nil {
 			t.Fatal(err)

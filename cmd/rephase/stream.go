@@ -186,6 +186,9 @@ func printReport(w io.Writer, r *live.EngineReport, sc *float64, pacing *deviceP
 		fmt.Fprintf(w, ", budget %.2g of the hop", r.Budget)
 	}
 	fmt.Fprintln(w)
+	if r.NMels > 0 {
+		fmt.Fprintf(w, "mel frames: %d bands, %s start, anchor %g\n", r.NMels, r.MelStart, *r.MelAnchor)
+	}
 	fmt.Fprintf(w, "latency %.1f ms (audio in → out; frames in → out %.1f ms), real-time factor %.3f\n",
 		r.LatencyMS, r.FramesLatencyMS, r.RTF)
 	fmt.Fprintf(w, "per-hop compute: p50 %.3f ms, p99 %.3f ms, max %.3f ms; deadline misses %v of %v frames\n",

@@ -53,6 +53,11 @@ type EngineReport struct {
 	IterationsPerHopP50 int     `json:"iterations_per_hop_p50"`
 	IterationsPerHopP99 int     `json:"iterations_per_hop_p99"`
 	Frames              int64   `json:"frames"` // frames pushed
+	// A mel engine's (stream.Config.Mel) bands, resolved warm start ("harmonic" or "ls") and
+	// anchor weight (0: none); absent for a magnitude engine.
+	NMels     int      `json:"n_mels,omitempty"`
+	MelStart  string   `json:"mel_start,omitempty"`
+	MelAnchor *float64 `json:"mel_anchor,omitempty"`
 }
 
 // NewEngineReport collects e's figures after a run of audioSeconds of audio that took
@@ -66,7 +71,7 @@ func NewEngineReport(e *stream.Engine, audioSeconds, computeSeconds float64) Eng
 	if c.Mel != nil {
 		prec = fft.Float64
 	}
-	return EngineReport{
+	r := EngineReport{
 		NFFT: c.STFT.NFFT, HopLength: c.STFT.Hop, WinLength: c.STFT.WinLength, Window: c.STFT.Window.String(),
 		Lookahead: c.Lookahead, Optimizer: c.Optimizer.String(), WarmStart: c.WarmStart.String(),
 		Precision: prec.String(), SampleRate: rate, Budget: c.Budget,
@@ -81,6 +86,11 @@ func NewEngineReport(e *stream.Engine, audioSeconds, computeSeconds float64) Eng
 		IterationsPerHopP99: st.IterationsPercentile(99),
 		Frames:              st.Frames,
 	}
+	if c.Mel != nil {
+		a := max(c.MelAnchor, 0)
+		r.NMels, r.MelStart, r.MelAnchor = c.Mel.NMels, c.MelStart.String(), &a
+	}
+	return r
 }
 
 // ms converts d to milliseconds, to the microsecond.
