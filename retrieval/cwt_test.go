@@ -263,6 +263,15 @@ func TestCWTBadInput(t *testing.T) {
 	if _, err := NewScalogramProblem(c, mag[:10], nil); err == nil {
 		t.Error("short scalogram accepted")
 	}
+	cl := mustCWT(t, CWTConfig{IncludeLowpass: true}, 200)
+	good := make([]float64, cl.Scales()*200)
+	for _, v := range []float64{math.NaN(), 1e300, -2 * MaxMagnitude} {
+		low := make([]float64, 200)
+		low[9] = v
+		if _, err := NewScalogramProblem(cl, good, low); err == nil || !strings.Contains(err.Error(), "sample 9") {
+			t.Errorf("scaling coefficient %v: %v", v, err)
+		}
+	}
 }
 
 // TestScalogramChirp is the seeds' experiment: the exponential chirp (N = 2048, fs = 2048 Hz,

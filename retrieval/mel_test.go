@@ -277,6 +277,19 @@ func TestMelProblemRejects(t *testing.T) {
 		if _, err := DecompressSpectrogram(tgt, 10, c.loss); !errors.As(err, &me) || me.Frame != 1 || me.Bin != 7 {
 			t.Errorf("%+v: DecompressSpectrogram of %v gave %v", c.loss, c.bad, err)
 		}
+		// The ceiling itself, as computed and as float32 (where float32 holds it: not a power
+		// 1e60), is accepted (tolerance 1e-5).
+		top := []float64{math.Pow(MaxMagnitude, pen.l.p)}
+		pen.Compress(top, top)
+		if f := float32(top[0]); !pen.Valid(top[0]) || (!math.IsInf(float64(f), 0) && !pen.Valid(float64(f))) {
+			t.Errorf("%+v: the ceiling's stored value %v (float32 %v) refused", c.loss, top[0], float32(top[0]))
+		}
+		if n := testing.AllocsPerRun(10, func() { pen.Valid(c.bad); pen.Valid(math.NaN()) }); n != 0 {
+			t.Errorf("%+v: Valid allocates %v times on invalid values", c.loss, n)
+		}
+	}
+	if !ValidMagnitude(MaxMagnitude) || !ValidMagnitude(float64(float32(MaxMagnitude))) || ValidMagnitude(1.0001*MaxMagnitude) {
+		t.Error("ValidMagnitude at the ceiling")
 	}
 	mel2, _ := NewMel(MelConfig{SampleRate: 8000, NFFT: 128, NMels: 10})
 	if _, err := NewMelProblem(s, mel2, good, MelLoss{}); err == nil {

@@ -209,14 +209,23 @@ func (a *MelAnchorPenalty) Penalty(spec []complex128, tgt []float64, grad bool) 
 	return a.p.penalty(spec, tgt[:nm], tgt[nm:nm+len(spec)], a.mu, grad)
 }
 
-// Valid reports whether v can be a stored target value: finite, ≥ 0 without compression, and
-// decompressing to at most MaxMagnitude as a linear magnitude (g⁻¹(v)^{1/p}: an ln value above
-// about 69 is too large for power 1). It does not allocate.
-func (p *MelPenalty) Valid(v float64) bool { return p.l.check(v, 0, 0) == nil }
+// Valid reports whether v can be a stored target value: finite, ≥ 0 without compression, and at
+// most MelLoss.MaxValue, i.e. decompressing to at most MaxMagnitude as g⁻¹(v)^{1/p} (an ln value
+// above 69.08 is too large for power 1, above 138.16 for power 2). It does not allocate.
+func (p *MelPenalty) Valid(v float64) bool {
+	_, ok := p.l.linearOf(v)
+	return ok
+}
 
 // Check returns nil for a valid stored value v (see Valid) and otherwise a *MagnitudeError at
 // frame and band; it allocates only the error.
 func (p *MelPenalty) Check(v float64, frame, band int) error { return p.l.check(v, frame, band) }
+
+// LinearOf returns g⁻¹(v)^{1/p}, the linear magnitude a stored value v stands for, and whether v
+// is valid (Valid). For NaN, ±Inf and negative values without compression the magnitude is 0, so
+// an invalid value with a non-zero magnitude is one that is too large (possibly +Inf once
+// decompressed, e.g. ln 800). It does not allocate.
+func (p *MelPenalty) LinearOf(v float64) (float64, bool) { return p.l.linearOf(v) }
 
 // Frame writes into dst (n_mels values) the mel frame this loss stores for one frame of linear
 // magnitudes mag (n_fft/2 + 1): g(Φ·mag^p); scratch (n_fft/2 + 1 values) holds mag^p for power 2.
@@ -368,13 +377,15 @@ func (l MelLoss) resolve() (melLoss, error) {
 	}
 	r.dbMul = 20 / r.p // power_to_db: 10·log10 of a power; amplitude_to_db: 20·log10 of a magnitude
 	r.dbRef = r.dbMul * math.Log10(math.Max(r.floor, ref))
-	r.maxV, _ = r.g(math.Pow(MaxMagnitude, r.p))
+	r.maxV, _ = r.g(math.Pow(MaxMagnitude*maxMagnitudeTol, r.p))
 	return r, nil
 }
 
-// MaxValue returns the largest value a spectrogram stored as l describes may hold: g(MaxMagnitude^p),
-// whose linear magnitude is MaxMagnitude (e.g. ln 1e30 ≈ 69.08 for HiFi-GAN's log-mel, 600 dB for
-// librosa's amplitude_to_db). It returns an error for an invalid MelLoss.
+// MaxValue returns the largest value a spectrogram stored as l describes may hold: g(MaxMagnitude^p)
+// (e.g. ln 1e30 ≈ 69.08 for HiFi-GAN's log-mel, 138.16 with power 2, 600 dB for librosa's
+// amplitude_to_db), raised by the ceiling's relative tolerance of 1e-5 in the linear magnitude, so
+// that the ceiling itself passes after rounding and as a float32. It returns an error for an
+// invalid MelLoss.
 func (l MelLoss) MaxValue() (float64, error) {
 	r, err := l.resolve()
 	return r.maxV, err
@@ -406,21 +417,28 @@ func (l *melLoss) g(y float64) (float64, float64) {
 	return y, 1
 }
 
-// check returns a *MagnitudeError at (frame, bin) unless v is a valid stored value: finite, ≥ 0
-// without compression, and at most l.maxV (g⁻¹(v)^{1/p} ≤ MaxMagnitude). It allocates only the
-// error.
+// check returns a *MagnitudeError at (frame, bin) unless v is a valid stored value (linearOf).
+// It allocates only the error.
 func (l *melLoss) check(v float64, frame, bin int) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) || (l.log == LogNone && v < 0) {
-		return &MagnitudeError{Frame: frame, Bin: bin, Value: v}
-	}
-	if v > l.maxV {
-		m := l.inverse(v)
-		if l.p == 2 {
-			m = math.Sqrt(m)
-		}
+	if m, ok := l.linearOf(v); !ok {
 		return &MagnitudeError{Frame: frame, Bin: bin, Value: v, Linear: m}
 	}
 	return nil
+}
+
+// linearOf returns g⁻¹(v)^{1/p} and whether v is a valid stored value: finite, ≥ 0 without
+// compression, and at most l.maxV (its linear magnitude at most MaxMagnitude, within the
+// ceiling's tolerance). For NaN, ±Inf and negative values without compression it returns 0, so
+// that a non-zero magnitude with false means "too large".
+func (l *melLoss) linearOf(v float64) (float64, bool) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || (l.log == LogNone && v < 0) {
+		return 0, false
+	}
+	m := l.inverse(v)
+	if l.p == 2 {
+		m = math.Sqrt(m)
+	}
+	return m, v <= l.maxV
 }
 
 // inverse returns y with g(y) = v (for LogNone, v itself).

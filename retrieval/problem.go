@@ -17,6 +17,11 @@ import (
 // below 1e14.
 const MaxMagnitude = 1e30
 
+// maxMagnitudeTol is the ceiling's relative tolerance: a value up to MaxMagnitude·(1 + 1e-5) is
+// accepted, so that the ceiling stored as float32 passes, as a magnitude (1.00000002e30) or as a
+// log or dB value (rounding to float32 moves ln 1e30 by up to 4e-6, a factor 1 + 4e-6).
+const maxMagnitudeTol = 1 + 1e-5
+
 // MagnitudeError reports an invalid target value: NaN, ±Inf, negative where it must not be, or
 // one whose linear magnitude exceeds MaxMagnitude.
 type MagnitudeError struct {
@@ -45,9 +50,9 @@ func CheckMagnitudes(mag []float64, bins int) error {
 	return nil
 }
 
-// ValidMagnitude reports whether v can be a linear target magnitude: 0 ≤ v ≤ MaxMagnitude (so
-// not NaN).
-func ValidMagnitude(v float64) bool { return v >= 0 && v <= MaxMagnitude }
+// ValidMagnitude reports whether v can be a linear target magnitude: 0 ≤ v ≤ MaxMagnitude, within
+// a relative tolerance of 1e-5 (so 1e30 stored as float32 passes; NaN does not).
+func ValidMagnitude(v float64) bool { return v >= 0 && v <= MaxMagnitude*maxMagnitudeTol }
 
 // Problem is phase retrieval for one signal length: recover x from target magnitudes T
 // (Frames() × Bins() of its STFT) by minimising the magnitude loss F. It binds an STFT, the target

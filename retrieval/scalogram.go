@@ -57,7 +57,7 @@ type scalogramTarget struct {
 // copied) and, for a CWT with IncludeLowpass, its scaling coefficients lowpass (c.Length(),
 // signed; nil otherwise) to the transform c. It returns a *MagnitudeError (Frame = scale, Bin =
 // sample) for NaN, Inf, negative or larger than MaxMagnitude magnitudes and an error for wrong
-// sizes or non-finite scaling coefficients.
+// sizes or scaling coefficients that are not finite or exceed MaxMagnitude in absolute value.
 func NewScalogramProblem(c *CWT, mag, lowpass []float64) (*ScalogramProblem, error) {
 	if len(mag) == 0 {
 		return nil, errNoScales
@@ -76,8 +76,8 @@ func NewScalogramProblem(c *CWT, mag, lowpass []float64) (*ScalogramProblem, err
 	}
 	p := &ScalogramProblem{C: c, scalogramTarget: scalogramTarget{mag: mag, low: lowpass}}
 	for i, v := range lowpass {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("retrieval: scaling coefficient at sample %d is %v", i, v)
+		if !ValidMagnitude(math.Abs(v)) {
+			return nil, fmt.Errorf("retrieval: scaling coefficient at sample %d is %v (want a finite value of at most %g in absolute value)", i, v, MaxMagnitude)
 		}
 		p.lowSq += v * v
 	}

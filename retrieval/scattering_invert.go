@@ -54,7 +54,7 @@ func NewScatteringProblem(s *Scattering, target []float64) (*ScatteringProblem, 
 	}
 	for i, v := range target {
 		r := i / s.Frames()
-		if math.IsNaN(v) || !(math.Abs(v) <= MaxMagnitude) || (v < -scatteringNegTol*peak && s.paths[r].Order > 0) {
+		if !ValidMagnitude(math.Abs(v)) || (v < -scatteringNegTol*peak && s.paths[r].Order > 0) {
 			return nil, fmt.Errorf("retrieval: scattering coefficient %v at row %d, frame %d", v, r, i%s.Frames())
 		}
 		p.targetSq += v * v

@@ -6,7 +6,6 @@
 package stream
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -629,13 +628,10 @@ func (e *Engine) Push(dst, mag []float64) error {
 		return &FrameError{Frame: e.pushed, Bin: -1, Len: len(mag), Want: e.width}
 	}
 	for k, v := range mag {
-		if e.mel != nil && !e.melIn.Valid(v) {
-			fe := &FrameError{Frame: e.pushed, Bin: k, Value: v, Mel: true}
-			var me *retrieval.MagnitudeError
-			if errors.As(e.melIn.Check(v, e.pushed, k), &me) {
-				fe.Linear = me.Linear
+		if e.mel != nil {
+			if lin, ok := e.melIn.LinearOf(v); !ok {
+				return &FrameError{Frame: e.pushed, Bin: k, Value: v, Mel: true, Linear: lin}
 			}
-			return fe
 		}
 		if e.mel == nil && !retrieval.ValidMagnitude(v) {
 			return &FrameError{Frame: e.pushed, Bin: k, Value: v}

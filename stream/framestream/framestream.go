@@ -159,22 +159,28 @@ func (h Header) Bins() int {
 	return h.NFFT/2 + 1
 }
 
-// ValidValue reports whether v may appear in a frame: finite, ≥ 0 unless the stream is a
-// log-compressed mel stream, and at most MaxValue.
+// ValidValue reports whether v may appear in a frame: a linear magnitude accepted by
+// retrieval.ValidMagnitude (0 ≤ v ≤ retrieval.MaxMagnitude); for a mel stream, a finite value, ≥ 0
+// unless log-compressed, of at most MaxValue.
 func (h Header) ValidValue(v float64) bool {
 	return h.validValue(v, h.MaxValue())
 }
 
 func (h Header) validValue(v, maxV float64) bool {
+	if h.Mel == nil {
+		return retrieval.ValidMagnitude(v)
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) || v > maxV {
 		return false
 	}
-	return v >= 0 || (h.Mel != nil && h.MelLoss.Log != retrieval.LogNone)
+	return v >= 0 || h.MelLoss.Log != retrieval.LogNone
 }
 
 // MaxValue returns the largest value a frame may hold: retrieval.MaxMagnitude for linear
 // magnitudes, and for a mel stream the stored value whose linear magnitude that is
-// (retrieval.MelLoss.MaxValue; +Inf for an invalid MelLoss, which Validate refuses).
+// (retrieval.MelLoss.MaxValue; +Inf for an invalid MelLoss, which Validate refuses). Both allow a
+// relative tolerance of 1e-5 in the linear magnitude, so that the ceiling stored as float32
+// passes.
 func (h Header) MaxValue() float64 {
 	if h.Mel == nil {
 		return retrieval.MaxMagnitude
