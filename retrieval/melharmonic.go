@@ -136,7 +136,7 @@ const (
 //     α = clamp((0.5 − q)/0.2, 0, 1): the updates keep the prior's shape inside each band
 //     while matching the band sums.
 //
-// It returns S^{1/p}. Empty bands (more bands than the lowest bins resolve, as with torchaudio's
+// It returns S^{1/p}, with values above MaxMagnitude lowered to it. Empty bands (more bands than the lowest bins resolve, as with torchaudio's
 // defaults) are skipped; without at least 8 non-empty bands below 1.2 kHz there is no comb and
 // the result is the flat fit of step 1. Measured (HiFi-GAN, 100 L-BFGS iterations from PGHI on
 // this estimate; benchmarks/REPORT.md): linear SC −16.6 dB on espeak-ng speech against −14.8 dB
@@ -352,6 +352,7 @@ func (h *harmonicFit) frame(dst, y []float64, pw float64) {
 			dst[k] = math.Sqrt(v)
 		}
 	}
+	clipMagnitudes(dst)
 }
 
 // sieveScore is step 2's harmonic sieve: the correlation of h.a (the flat fit's S₀^{1/(2p)})

@@ -261,7 +261,8 @@ func (p *MelPenalty) Decompress(dst, tgt []float64) {
 
 // LinearMagnitude writes into dst (n_fft/2+1 bins) the clipped least-squares magnitude estimate
 // |X| = max(0, Φ⁺·g⁻¹(M))^{1/p} of one stored mel frame tgt (n_mels values), using scratch for
-// g⁻¹(M) (n_mels values). It is the per-frame MelProblem.LinearEstimate, for warm starts.
+// g⁻¹(M) (n_mels values), with values above MaxMagnitude lowered to it. It is the per-frame
+// MelProblem.LinearEstimate, for warm starts.
 func (p *MelPenalty) LinearMagnitude(dst, tgt, scratch []float64) {
 	p.Decompress(scratch[:len(tgt)], tgt)
 	p.inv.Frame(dst, scratch[:len(tgt)])
@@ -270,6 +271,7 @@ func (p *MelPenalty) LinearMagnitude(dst, tgt, scratch []float64) {
 			dst[k] = math.Sqrt(v)
 		}
 	}
+	clipMagnitudes(dst)
 }
 
 // PlanHarmonic prepares HarmonicMagnitude for frames analysed with the window win (its samples,
@@ -685,7 +687,8 @@ func (p *MelProblem) SpectralConvergence(x []float64) float64 {
 }
 
 // LinearEstimate returns the clipped least-squares magnitude estimate |X| = max(0, Φ⁺·g⁻¹(M))^{1/p}
-// (S.Frames() × S.Bins()), torchaudio ≥ 2.1's InverseMelScale. It allocates.
+// (S.Frames() × S.Bins()), torchaudio ≥ 2.1's InverseMelScale, with values above MaxMagnitude
+// lowered to it. It allocates.
 func (p *MelProblem) LinearEstimate() ([]float64, error) {
 	mag, err := p.Mel.PseudoInverse(nil, p.lin)
 	if err != nil {
@@ -696,6 +699,7 @@ func (p *MelProblem) LinearEstimate() ([]float64, error) {
 			mag[i] = math.Sqrt(v)
 		}
 	}
+	clipMagnitudes(mag)
 	return mag, nil
 }
 

@@ -50,6 +50,17 @@ func CheckMagnitudes(mag []float64, bins int) error {
 	return nil
 }
 
+// clipMagnitudes lowers every value of mag above MaxMagnitude to it: a mel estimate can exceed
+// the ceiling that its band values respect (with Slaney-normalised filters, a band of value y
+// spreads to bins about 20–30 times larger), and it becomes a Problem's target or an anchor.
+func clipMagnitudes(mag []float64) {
+	for i, v := range mag {
+		if v > MaxMagnitude {
+			mag[i] = MaxMagnitude
+		}
+	}
+}
+
 // ValidMagnitude reports whether v can be a linear target magnitude: 0 ≤ v ≤ MaxMagnitude, within
 // a relative tolerance of 1e-5 (so 1e30 stored as float32 passes; NaN does not).
 func ValidMagnitude(v float64) bool { return v >= 0 && v <= MaxMagnitude*maxMagnitudeTol }

@@ -252,6 +252,9 @@ func runInvertMel(args []string) error {
 			p.Anchor = -1 // the library's 0 is the default weight
 		}
 		if res, err = retrieval.InvertMel(p, opt); err != nil { // --iters 0: the initial signal
+			if errors.As(err, new(*retrieval.MagnitudeError)) {
+				return melInputError(in, err)
+			}
 			return err
 		}
 		x = res.Signal

@@ -159,6 +159,14 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Fatal("an output was written by a refused run")
 	}
+	// ln 69, just below the ceiling (ln 1e30 ≈ 69.08), is accepted although the Slaney-normalised
+	// band spreads it to bins above 1e30 (the start's estimates are clipped to the ceiling).
+	hot[10*frames+3] = 69
+	writeNpyFloat32(t, hotIn, []int{1, 80, frames}, hot)
+	if err := runInvert([]string{hotIn, "--preset", "hifigan", "--iters", "5", "--out", out}); err != nil {
+		t.Errorf("ln 69: %v", err)
+	}
+	os.Remove(out)
 	// The default (harmonic) start and --mel-start ls, and the anchor's default and 0 (none),
 	// each named in the JSON.
 	for _, c := range []struct {
