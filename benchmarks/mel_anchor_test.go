@@ -18,7 +18,7 @@ var melAnchorReport = flag.Bool("mel-anchor-report", false, "print the mel ancho
 // linear domain as `rephase invert --preset hifigan` does) from the harmonic start with PGHI phase
 // by iters L-BFGS iterations with the given anchor weight (retrieval.MelProblem.Anchor), once
 // with the estimate as it is and, for runs > 1, with runs − 1 copies whose bins are each scaled by
-// 1 + U(−0.5 %, 0.5 %) (seeded): L-BFGS on this non-convex loss moves the linear SC by a few
+// 1 + U(−0.5 %, 0.5 %) (seeded; the copy is both the start's magnitudes and the anchor's target): L-BFGS on this non-convex loss moves the linear SC by a few
 // tenths of a dB under such perturbations, so single runs cannot rank settings that close. It
 // returns the linear and mel spectral convergences (dB) and seconds of each run.
 func melAnchorRun(t testing.TB, x []float64, anchor float64, iters, runs int) (lin, mel, secs []float64) {
@@ -50,17 +50,29 @@ func melAnchorRun(t testing.TB, x []float64, anchor float64, iters, runs int) (l
 		}
 		p.Start, p.Anchor = retrieval.MelStartHarmonic, anchor
 		t0 := time.Now()
-		est, err := p.StartEstimate()
+		shared, err := p.StartEstimate()
 		if err != nil {
 			t.Fatal(err)
 		}
+		est := slices.Clone(shared) // the start and the anchor's target, perturbed alike
 		if r > 0 {
 			rng := rand.New(rand.NewPCG(uint64(r), 7))
 			for i := range est {
 				est[i] *= 1 + (rng.Float64()-0.5)*0.01
 			}
 		}
-		res, err := retrieval.InvertMel(p, retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: iters, Init: retrieval.InitPGHI})
+		if err := p.SetAnchorTarget(est); err != nil {
+			t.Fatal(err)
+		}
+		sp, err := retrieval.NewProblem(s, est, retrieval.Loss{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x0 := make([]float64, len(x))
+		if err := sp.InitialSignal(x0, retrieval.InitPGHI, 1); err != nil {
+			t.Fatal(err)
+		}
+		res, err := retrieval.InvertMel(p, retrieval.Options{Optimizer: retrieval.LBFGS, MaxIter: iters, InitialSignal: x0})
 		if err != nil {
 			t.Fatal(err)
 		}

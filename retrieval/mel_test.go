@@ -399,3 +399,65 @@ func ExampleNewMel() {
 	// 80 × 513
 	// band 0: 0.0453, band 79: 0.0464
 }
+
+// TestMelAnchorTargets: what the anchor pulls toward. From a caller's initial signal (here the
+// truth) InvertMel anchors to that signal's magnitudes, so the truth stays put with the default
+// anchor; SetAnchorTarget replaces the estimate and is validated; log-domain fits have no anchor
+// by default; CheckMelAnchor's weights are refused by InvertMel.
+func TestMelAnchorTargets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	s := mustSTFT(t, Config{NFFT: 256, Hop: 64}, 3000)
+	mel, _ := NewMel(MelConfig{SampleRate: 8000, NFFT: 256, NMels: 40})
+	x := randSignal(rng, 3000)
+	ref, _ := NewMelProblem(s, mel, make([]float64, s.Frames()*40), MelLoss{})
+	p, err := NewMelProblem(s, mel, ref.MelSpectrogram(nil, x), MelLoss{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, _ := NewProblem(s, s.Magnitude(nil, x), Loss{})
+	res, err := InvertMel(p, Options{Optimizer: LBFGS, MaxIter: 20, InitialSignal: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := DB(lp.SpectralConvergence(res.Signal)); sc > -100 {
+		t.Errorf("from the truth with the default anchor: linear SC %.1f dB, want the truth kept", sc)
+	}
+	// An explicit target: Eval's anchor term is μ·Σ c_k(|X_k| − Ŝ_k)², 0 at Ŝ = |X|.
+	p.Anchor = 1
+	if err := p.SetAnchorTarget(lp.mag); err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Eval(nil, x); f > 1e-20 {
+		t.Errorf("F %g at the truth with Ŝ = |STFT(x)|", f)
+	}
+	for _, bad := range [][]float64{lp.mag[1:], append([]float64{math.NaN()}, lp.mag[1:]...), append([]float64{2 * MaxMagnitude}, lp.mag[1:]...)} {
+		if err := p.SetAnchorTarget(bad); err == nil {
+			t.Errorf("anchor target of %d values starting %g accepted", len(bad), bad[0])
+		}
+	}
+	if got, _ := p.AnchorTarget(); &got[0] != &lp.mag[0] {
+		t.Error("a refused target replaced the previous one")
+	}
+	p.SetAnchorTarget(nil)
+	if got, _ := p.AnchorTarget(); &got[0] == &lp.mag[0] {
+		t.Error("SetAnchorTarget(nil) did not restore the start's estimate")
+	}
+	for _, w := range []float64{math.NaN(), math.Inf(1), 2 * MaxMelAnchor} {
+		p.Anchor = w
+		if _, err := InvertMel(p, Options{Optimizer: LBFGS, MaxIter: 1}); err == nil {
+			t.Errorf("anchor weight %g accepted", w)
+		}
+	}
+	// Log-domain fits: no anchor unless asked for.
+	logLoss := MelLoss{Log: LogLn}
+	pl, err := NewMelProblem(s, mel, compress(t, logLoss, ref.MelSpectrogram(nil, x)), logLoss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := randSignal(rng, 3000)
+	f0 := pl.Eval(nil, y)
+	pl.Anchor = -1
+	if f1 := pl.Eval(nil, y); f1 != f0 {
+		t.Errorf("log-domain fit: F %g with the default anchor, %g without; want no default anchor", f0, f1)
+	}
+}

@@ -461,17 +461,19 @@ func (l *melLoss) inverse(v float64) float64 {
 //
 //	F(x) = Σ_m ‖g(Φ·|X_m|^p) − M_m‖² + μ·Σ_m ‖|X_m| − Ŝ_m‖²
 //
-// (see MelLoss). The second term is an anchor: Ŝ is the start's magnitude estimate
-// (StartEstimate), and ‖·‖² sums over the full spectrum as Problem's magnitude MSE does (the
-// one-sided bins other than DC and Nyquist twice). A mel frame fixes only n_mels sums of its
-// n_fft/2+1 magnitudes, so the mel loss alone leaves the magnitudes free inside each band's
-// null space, and the iterations wander there from the start's fine structure (harmonics, a
-// smooth envelope) toward whatever the phase makes consistent. The anchor keeps them near the
-// estimate, as a Gaussian prior centred on it would (maximum a posteriori rather than maximum
-// likelihood), while the mel term is still matched to within about a dB of mel spectral
-// convergence. μ = Anchor·λ, with λ the mel loss's average Gauss-Newton curvature with respect to
-// |X| (the preconditioner's, see Precondition), so that Anchor is the anchor's stiffness relative
-// to the mel term's: DefaultMelAnchor (0.03) unless set. Inconsistency leaves the anchor out.
+// (see MelLoss). The second term is an anchor: Ŝ is the start's magnitudes (AnchorTarget:
+// StartEstimate's, SetAnchorTarget's, or in InvertMel those of a given initial signal), and ‖·‖²
+// sums over the full spectrum as Problem's magnitude MSE does (the one-sided bins other than DC
+// and Nyquist twice). A mel frame fixes only n_mels sums of its n_fft/2+1 magnitudes, so the mel
+// loss alone leaves the magnitudes free inside each band's null space, and the iterations wander
+// there from the start's fine structure (harmonics, a smooth envelope) toward whatever the phase
+// makes consistent. The anchor keeps them near the estimate, as a Gaussian prior centred on it
+// would (maximum a posteriori rather than maximum likelihood), while the mel term is still
+// matched to within about a dB of mel spectral convergence (linear-domain fits, HiFi-GAN
+// conventions). μ = Anchor·λ, with λ the mel loss's average Gauss-Newton curvature with respect
+// to |X| (the preconditioner's, see Precondition), so that Anchor is the anchor's stiffness
+// relative to the mel term's: DefaultMelAnchor (0.03) unless set, for linear-domain fits (none by
+// default for log-domain ones). Inconsistency leaves the anchor out.
 //
 // It reuses the STFT's framing and padding (S) and its frame loss's FFT plan, so
 // with U = X/|X|, e = g(Φ·|X_m|^p) − M_m and ψ'_k = p·|X_k|^{p−1}·(Φᵀ(2·g'(·) ⊙ e))_k, the
@@ -490,8 +492,12 @@ type MelProblem struct {
 	// InitialSignal or InvertMel.
 	Start MelStart
 	// Anchor is the weight w of the anchor term, relative to the mel loss's average curvature:
-	// F gains w·λ·Σ_m ‖|X_m| − Ŝ_m‖² (see the type's doc). 0 means DefaultMelAnchor; a negative
-	// Anchor turns the term off. Set it before Eval, InitialSignal or InvertMel.
+	// F gains w·λ·Σ_m ‖|X_m| − Ŝ_m‖² (see the type's doc). 0 means DefaultMelAnchor for a fit in
+	// the linear domain (MelLoss.Log none) and no anchor for a fit of log-compressed values, where
+	// λ is dominated by the bands near the floor and the default weight costs the stored-domain
+	// fit 10–16 dB of SC; a negative Anchor turns the term off; a positive one is used as it is,
+	// up to MaxMelAnchor (InvertMel returns an error for more, NaN or ±Inf). Set it before Eval,
+	// InitialSignal or InvertMel.
 	Anchor float64
 	pen    *MelPenalty
 	l      *melLoss  // pen.l
@@ -499,8 +505,9 @@ type MelProblem struct {
 	lin    []float64 // g⁻¹(M): Φ·|X|^p, frames × nMels
 	curv   float64   // λ: the mel loss's average curvature relative to the magnitude MSE's
 
-	est      []float64 // Ŝ, frames × bins: the start's magnitude estimate (nil until needed)
+	est      []float64 // the start's magnitude estimate, frames × bins (nil until needed)
 	estStart MelStart  // the resolved start est belongs to
+	anc      []float64 // Ŝ set by SetAnchorTarget (nil: est)
 
 	invD          []float64 // preconditioner, per sample
 	tgtNorm       float64
@@ -598,7 +605,7 @@ func (p *MelProblem) eval(grad, x []float64, mu float64) float64 {
 	var est []float64
 	if mu > 0 {
 		var err error
-		if est, err = p.StartEstimate(); err != nil {
+		if est, err = p.AnchorTarget(); err != nil {
 			panic(fmt.Sprintf("retrieval: MelProblem.Eval: the anchor's estimate: %v", err))
 		}
 	}
@@ -737,23 +744,70 @@ func (p *MelProblem) StartEstimate() ([]float64, error) {
 	return mag, nil
 }
 
-// anchorWeight returns μ = w·λ, the anchor term's weight in F (0: no anchor).
-func (p *MelProblem) anchorWeight() float64 {
+// AnchorWeight returns the anchor weight w in effect (Anchor, with its default resolved; 0 when
+// the anchor is off).
+func (p *MelProblem) AnchorWeight() float64 {
 	switch {
-	case p.Anchor < 0:
+	case !(p.Anchor >= 0) || math.IsInf(p.Anchor, 0): // negative or NaN (InvertMel refuses NaN and ±Inf)
+		return 0
+	case p.Anchor == 0 && p.l.log != LogNone:
 		return 0
 	case p.Anchor == 0:
-		return DefaultMelAnchor * p.curv
+		return DefaultMelAnchor
 	}
-	return p.Anchor * p.curv
+	return p.Anchor
 }
 
-// DefaultMelAnchor is MelProblem.Anchor's default. Measured with HiFi-GAN's conventions (100
-// L-BFGS iterations from the harmonic start and PGHI, medians of five runs; benchmarks/REPORT.md):
-// against no anchor it gains 1.4 dB of linear spectral convergence on espeak-ng speech, 0.9–1.6 dB
-// on three segments of read speech (LibriSpeech) and 0.1–0.4 dB on two music clips, and the mel
-// spectral convergence moves by at most 0.9 dB. A weight of 0.1 gains more on music and speech
-// (up to 0.6 dB) but loses 0.3 dB on the longer music clip and 2–3 dB of mel SC.
+// anchorWeight returns μ = w·λ, the anchor term's weight in F (0: no anchor).
+func (p *MelProblem) anchorWeight() float64 { return p.AnchorWeight() * p.curv }
+
+// MaxMelAnchor is the largest anchor weight MelProblem.Anchor and stream.Config.MelAnchor take:
+// at 1e6 the anchor is a million times stiffer than the mel term, which then no longer counts.
+const MaxMelAnchor = 1e6
+
+// CheckMelAnchor returns an error for an anchor weight w that MelProblem.Anchor or
+// stream.Config.MelAnchor cannot take: NaN, ±Inf or above MaxMelAnchor (negative values mean
+// "off" and pass).
+func CheckMelAnchor(w float64) error {
+	if math.IsNaN(w) || math.IsInf(w, 0) || w > MaxMelAnchor {
+		return fmt.Errorf("retrieval: mel anchor weight %g must be finite and at most %g", w, float64(MaxMelAnchor))
+	}
+	return nil
+}
+
+// SetAnchorTarget sets Ŝ, the magnitudes (S.Frames() × S.Bins(), linear, not copied: do not
+// modify while p is in use) the anchor pulls toward, in place of StartEstimate's; nil restores
+// StartEstimate. It returns a *MagnitudeError for NaN, negative or larger than MaxMagnitude values
+// and an error for a wrong size, leaving the target unchanged.
+func (p *MelProblem) SetAnchorTarget(mag []float64) error {
+	if mag != nil {
+		if len(mag) != p.S.frames*p.S.bins {
+			return fmt.Errorf("retrieval: anchor target has %d magnitudes, want frames × bins = %d × %d", len(mag), p.S.frames, p.S.bins)
+		}
+		if err := CheckMagnitudes(mag, p.S.bins); err != nil {
+			return err
+		}
+	}
+	p.anc = mag
+	return nil
+}
+
+// AnchorTarget returns Ŝ: SetAnchorTarget's magnitudes if set, else StartEstimate's (computing
+// them on the first call). Shared; do not modify. It returns StartEstimate's errors.
+func (p *MelProblem) AnchorTarget() ([]float64, error) {
+	if p.anc != nil {
+		return p.anc, nil
+	}
+	return p.StartEstimate()
+}
+
+// DefaultMelAnchor is MelProblem.Anchor's default for fits in the linear domain. Measured with
+// HiFi-GAN's conventions (100 L-BFGS iterations from the harmonic start and PGHI, medians of five
+// runs; benchmarks/report_static.md, "Mel inversion, round 3"): against no anchor it gains 1.4 dB
+// of linear spectral convergence on espeak-ng speech, 1.2–1.6 dB on three segments of read speech
+// (LibriSpeech) and 0.05–0.4 dB on two music clips, and the mel spectral convergence moves by at
+// most 1.1 dB. A weight of 0.1 gains at most 0.2 dB more (read speech, the short music clip),
+// loses 0.3 dB on the longer music clip and costs 0.4–4 dB of mel SC.
 const DefaultMelAnchor = 0.03
 
 // InitialSignal writes the starting signal of init into x (S.Length() samples): the STFT
@@ -775,9 +829,17 @@ func (p *MelProblem) InitialSignal(x []float64, init Init, seed uint64) error {
 // opt (see Options; the padding relaxation is not applied, as if Exact were set). The
 // optimizer to use is LBFGS: GLA runs as plain preconditioned gradient steps, which the mel loss
 // does not make Griffin-Lim iterations, and FGLA and Auto, whose extrapolation diverges on it,
-// return an error. Tol compares against
-// Inconsistency. It allocates O(Length()·History) working memory and returns an error for
-// invalid options.
+// return an error. Tol compares against Inconsistency.
+//
+// The anchor (MelProblem.Anchor) pulls toward the start's magnitudes: AnchorTarget's, or, when
+// opt.InitialSignal is given and SetAnchorTarget was not called, toward |STFT| of that signal
+// (for this call only), so that a caller's own start is kept rather than pulled toward the
+// built-in estimate.
+//
+// It allocates O(Length()·History) working memory, plus the start's estimate (frames × bins,
+// kept in p: StartEstimate) or, with an initial signal, its magnitudes (for the call), and returns
+// an error for invalid options, an Anchor that CheckMelAnchor refuses, and StartEstimate's
+// errors.
 func InvertMel(p *MelProblem, opt Options) (*Result, error) {
 	if opt.Optimizer == FGLA || opt.Optimizer == Auto {
 		// Measured on espeak-ng speech (80 bands, 400 iterations): FGLA +1652 dB, Auto +1105 dB
@@ -788,8 +850,19 @@ func InvertMel(p *MelProblem, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckMelAnchor(p.Anchor); err != nil {
+		return nil, err
+	}
+	obj := p
 	if p.anchorWeight() > 0 {
-		if _, err := p.StartEstimate(); err != nil {
+		if opt.InitialSignal != nil && p.anc == nil {
+			if len(opt.InitialSignal) != p.S.length {
+				return nil, fmt.Errorf("retrieval: initial signal has %d samples, want %d", len(opt.InitialSignal), p.S.length)
+			}
+			q := *p // shares p's scratch; not concurrent
+			q.anc = clipped(p.S.Magnitude(nil, opt.InitialSignal))
+			obj = &q
+		} else if _, err := p.AnchorTarget(); err != nil {
 			return nil, err
 		}
 	}
@@ -801,7 +874,13 @@ func InvertMel(p *MelProblem, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return iterate(p, st, x, opt), nil
+	return iterate(obj, st, x, opt), nil
+}
+
+// clipped is clipMagnitudes(mag), returning mag.
+func clipped(mag []float64) []float64 {
+	clipMagnitudes(mag)
+	return mag
 }
 
 func rmsOf(x []float64) float64 {

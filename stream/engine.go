@@ -251,8 +251,8 @@ type Config struct {
 	// toward its own warm-start magnitudes Ŝ_m (the estimate MelStart selects): the loss gains
 	// μ·Σ_m ‖|X_m| − Ŝ_m‖² over the full spectrum, μ = w·λ with λ the running curvature of the
 	// preconditioner, as retrieval.MelProblem.Anchor does offline (retrieval.MelAnchorPenalty).
-	// 0 means DefaultMelAnchor (figures there); a negative value turns it off; NaN and ±Inf are
-	// errors. Cost: one pass over the bins per frame and evaluation, and a copy of Ŝ per Push.
+	// 0 means DefaultMelAnchor (figures there); a negative value turns it off; NaN, ±Inf and
+	// values above retrieval.MaxMelAnchor are errors. Cost: one pass over the bins per frame and evaluation, and a copy of Ŝ per Push.
 	MelAnchor float64
 	// Precision, if fft.Float32, runs the loss's frame passes (forward FFT, magnitude map,
 	// inverse FFT) in single precision, accumulating the gradient in float64
@@ -350,8 +350,8 @@ func (c Config) Resolve() (Config, error) {
 			return c, fmt.Errorf("stream: %w", err)
 		}
 		c.MelStart = c.MelStart.Resolve(m.SampleRate, m.NFFT)
-		if math.IsNaN(c.MelAnchor) || math.IsInf(c.MelAnchor, 0) {
-			return c, fmt.Errorf("stream: mel anchor weight %g must be finite", c.MelAnchor)
+		if err := retrieval.CheckMelAnchor(c.MelAnchor); err != nil {
+			return c, fmt.Errorf("stream: %w", err)
 		}
 		if c.MelAnchor == 0 {
 			c.MelAnchor = DefaultMelAnchor

@@ -184,6 +184,7 @@ func TestMelEngineRejects(t *testing.T) {
 		{SampleRate: 16000, Mel: &retrieval.MelConfig{NMels: 20, NFFT: 1024}},
 		{SampleRate: 16000, Mel: mc, MelLoss: retrieval.MelLoss{Log: retrieval.LogDB, TopDB: 80}},
 		{SampleRate: 16000, Mel: &retrieval.MelConfig{NMels: 0}},
+		{SampleRate: 16000, Mel: mc, MelAnchor: 2 * retrieval.MaxMelAnchor},
 		{SampleRate: 16000, Mel: mc, MelAnchor: math.NaN()},
 		{SampleRate: 16000, Mel: mc, MelAnchor: math.Inf(1)},
 		{SampleRate: 16000, Mel: mc, MelAnchor: math.Inf(-1)},

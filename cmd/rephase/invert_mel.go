@@ -102,7 +102,7 @@ func runInvertMel(args []string) error {
 	var melStart retrieval.MelStart
 	fs.TextVar(&melStart, "mel-start", retrieval.MelStartAuto, "magnitudes of a mel input's start: auto (harmonic where the bins are 25 Hz apart or finer, "+
 		"as HiFi-GAN's 22.05 kHz / n_fft 1024, else ls) | harmonic (comb at one to three f0s per frame, fitted to the mel) | ls (clipped least squares)")
-	melAnchor := fs.Float64("mel-anchor", retrieval.DefaultMelAnchor, "weight of the pull toward the start's magnitudes inside each mel band, relative to the mel loss (0: none; more keeps the start's harmonics closer at some cost in mel SC)")
+	melAnchor := fs.Float64("mel-anchor", retrieval.DefaultMelAnchor, "weight of the pull toward the start's magnitudes inside each mel band, relative to the mel loss (0: none; more keeps the start's harmonics closer at some cost in mel SC; default none with --fit stored)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	pcm16 := fs.Bool("pcm16", false, "write 16-bit integer PCM instead of 32-bit float")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -146,8 +146,12 @@ func runInvertMel(args []string) error {
 			return badInput("invert: --%s needs a mel input (--n-mels N or --preset)", f)
 		}
 	}
-	if !(*melAnchor >= 0) || math.IsInf(*melAnchor, 0) {
-		return badInput("invert: --mel-anchor %g: want a finite weight ≥ 0 (0: no anchor)", *melAnchor)
+	anchor, err := melAnchorWeight(*melAnchor)
+	if err != nil {
+		return badInput("invert: %v", err)
+	}
+	if !fs.Changed("mel-anchor") {
+		anchor = 0 // the library's default: 0.03 for --fit linear, none for --fit stored
 	}
 	if *iters < 0 {
 		return badInput("invert: --iters %d: want ≥ 0", *iters)
@@ -229,6 +233,7 @@ func runInvertMel(args []string) error {
 	var x []float64
 	var sc, inc float64
 	var res *retrieval.Result
+	var anchorInEffect float64
 	if mel != nil {
 		p, err := retrieval.NewMelProblem(s, mel, target, loss)
 		if err != nil {
@@ -247,10 +252,8 @@ func runInvertMel(args []string) error {
 		default:
 			return badInput("invert: unknown --fit %q (linear | stored)", *fit)
 		}
-		p.Start, p.Anchor = melStart, *melAnchor
-		if *melAnchor == 0 {
-			p.Anchor = -1 // the library's 0 is the default weight
-		}
+		p.Start, p.Anchor = melStart, anchor
+		anchorInEffect = p.AnchorWeight()
 		if res, err = retrieval.InvertMel(p, opt); err != nil { // --iters 0: the initial signal
 			if errors.As(err, new(*retrieval.MagnitudeError)) {
 				return melInputError(in, err)
@@ -292,7 +295,7 @@ func runInvertMel(args []string) error {
 		result["n_mels"] = *nMels
 		result["mel_scale"], result["mel_norm"], result["fit"] = scale.String(), norm.String(), *fit
 		result["mel_start"] = melStart.Resolve(float64(*sr), cfg.NFFT).String()
-		result["mel_anchor"] = *melAnchor
+		result["mel_anchor"] = anchorInEffect
 	}
 	if *asJSON {
 		return writeJSON(os.Stdout, result)

@@ -142,7 +142,7 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 	if err := runInvert([]string{in, "--mel-anchor", "0.1", "--sr", "22050", "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "--mel-anchor needs a mel input") {
 		t.Errorf("--mel-anchor on a linear input: %v, want an input error", err)
 	}
-	for _, bad := range []string{"-0.1", "NaN", "Inf"} {
+	for _, bad := range []string{"-0.1", "NaN", "Inf", "2e6"} {
 		if err := runInvert([]string{in, "--preset", "hifigan", "--mel-anchor", bad, "--out", out}); !errors.As(err, new(inputError)) || !strings.Contains(err.Error(), "--mel-anchor") {
 			t.Errorf("--mel-anchor %s: %v, want an input error", bad, err)
 		}
@@ -165,6 +165,22 @@ func TestInvertMelTorchaudioLayout(t *testing.T) {
 	writeNpyFloat32(t, hotIn, []int{1, 80, frames}, hot)
 	if err := runInvert([]string{hotIn, "--preset", "hifigan", "--iters", "5", "--out", out}); err != nil {
 		t.Errorf("ln 69: %v", err)
+	}
+	os.Remove(out)
+	// A log-domain fit has no anchor by default; asked for, it has one.
+	for _, c := range []struct {
+		extra  []string
+		anchor float64
+	}{{nil, 0}, {[]string{"--mel-anchor", "0.05"}, 0.05}} {
+		var res struct {
+			MelAnchor float64 `json:"mel_anchor"`
+		}
+		js := stdoutOf(t, func() error {
+			return runInvert(append([]string{in, "--preset", "hifigan", "--fit", "stored", "--iters", "3", "--json", "--out", out}, c.extra...))
+		})
+		if err := json.Unmarshal(js, &res); err != nil || res.MelAnchor != c.anchor {
+			t.Errorf("--fit stored %v: JSON mel_anchor %g (%v), want %g", c.extra, res.MelAnchor, err, c.anchor)
+		}
 	}
 	os.Remove(out)
 	// The default (harmonic) start and --mel-start ls, and the anchor's default and 0 (none),

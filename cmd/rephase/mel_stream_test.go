@@ -192,6 +192,7 @@ func TestMelStreamThroughPipes(t *testing.T) {
 		{"synth", "--in", ms, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "-0.1"},
 		{"synth", "--in", ms, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "NaN"},
 		append([]string{"stream", in, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "+Inf"}, mel[:8]...),
+		append([]string{"stream", in, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "1e308"}, mel[:8]...), // w·λ overflowed in Push
 		append([]string{"live", "-i", in, "--out", filepath.Join(dir, "x.wav"), "--quiet", "--mel-anchor", "-1"}, mel[:8]...),
 		{"synth", "--in", lin, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "0.1"},
 		{"stream", in, "--out", filepath.Join(dir, "x.wav"), "--mel-anchor", "0.1"},

@@ -129,12 +129,8 @@ func (f *engineFlags) config(stft retrieval.Config, rate int, realtime bool) (st
 	}
 	c.MelStart = f.melStart
 	if f.melAnchor != nil {
-		if a := *f.melAnchor; !(a >= 0) || math.IsInf(a, 0) {
-			return c, fmt.Errorf("--mel-anchor %g: want a finite weight ≥ 0 (0: no anchor)", a)
-		}
-		c.MelAnchor = *f.melAnchor
-		if c.MelAnchor == 0 {
-			c.MelAnchor = -1 // stream.Config's "off"
+		if c.MelAnchor, err = melAnchorWeight(*f.melAnchor); err != nil {
+			return c, err
 		}
 	}
 	if f.mel != nil { // stream, live: the bottleneck decides (synth checks after reading its header)
@@ -156,11 +152,25 @@ func (f *engineFlags) bottleneck(fs *pflag.FlagSet) {
 func (f *engineFlags) addMelStart(fs *pflag.FlagSet) {
 	f.melAnchor = fs.Float64("mel-anchor", stream.DefaultMelAnchor,
 		"weight of each mel frame's pull toward its warm-start magnitudes inside the mel bands, relative to the mel loss "+
-			"(0: none; HiFi-GAN frames at ℓ = 3: 1–1.7 dB better linear SC on speech, 0.4–0.7 dB on music, mel SC within 0.5 dB)")
+			"(0: none; HiFi-GAN frames at ℓ = 3: 1–1.8 dB better linear SC on speech, 0.4–0.7 dB on music, mel SC within 0.5 dB)")
 	fs.TextVar(&f.melStart, "mel-start", retrieval.MelStartAuto,
 		"magnitudes of each mel frame's warm start: auto (harmonic where the bins are 25 Hz apart or finer, as HiFi-GAN's "+
 			"22.05 kHz / n_fft 1024, else ls) | harmonic (comb at one to three f0s per frame, fitted to the mel; about 0.75 ms per "+
 			"HiFi-GAN frame, 3–4 dB better linear SC on speech there, nothing gained at n_fft 512) | ls (clipped least squares)")
+}
+
+// melAnchorWeight maps a --mel-anchor value to the library's weight (retrieval.MelProblem.Anchor,
+// stream.Config.MelAnchor): 0, the flag's "none", becomes −1, the library's "off" (its 0 is the
+// default weight). It refuses negative, NaN and infinite values and values above
+// retrieval.MaxMelAnchor, naming the flag.
+func melAnchorWeight(w float64) (float64, error) {
+	if !(w >= 0) || retrieval.CheckMelAnchor(w) != nil {
+		return 0, fmt.Errorf("--mel-anchor %g: want a finite weight from 0 (none) to %g", w, float64(retrieval.MaxMelAnchor))
+	}
+	if w == 0 {
+		return -1, nil
+	}
+	return w, nil
 }
 
 // checkMelStart refuses --mel-start and --mel-anchor on an engine without mel frames (Changed is
