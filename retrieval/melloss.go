@@ -67,6 +67,7 @@ type MelPenalty struct {
 	inv        *MelInverse
 	harm       *harmonicFit // PlanHarmonic's, for HarmonicMagnitude
 	r, v, y, u []float64    // scratch: bins, bins, nMels, nMels
+	ga         []float64    // scratch, bins: the anchor's gradient factor 1 − Ŝ_k/|X_k|
 }
 
 // NewMelPenalty plans the per-frame mel loss of filterbank mel with the compression of loss. It
@@ -90,7 +91,7 @@ func NewMelPenalty(mel *Mel, loss MelLoss) (*MelPenalty, error) {
 
 func newMelPenalty(mel *Mel, l melLoss) *MelPenalty {
 	return &MelPenalty{mel: mel, l: l,
-		r: make([]float64, mel.bins), v: make([]float64, mel.bins),
+		r: make([]float64, mel.bins), v: make([]float64, mel.bins), ga: make([]float64, mel.bins),
 		y: make([]float64, mel.nMels), u: make([]float64, mel.nMels)}
 }
 
@@ -128,15 +129,20 @@ func (p *MelPenalty) penalty(spec []complex128, tgt, anc []float64, mu float64, 
 	last := len(spec) - 1
 	if anc != nil {
 		var a float64
-		for k, rk := range r {
+		for k, m := range r {
 			if p.l.p == 2 {
-				rk = math.Sqrt(rk)
+				m = math.Sqrt(m)
 			}
-			d := rk - anc[k]
-			if k != 0 && k != last {
-				d *= math.Sqrt2
+			d := m - anc[k]
+			c := 2.0 // c_k: the one-sided bins other than DC and Nyquist count twice
+			if k == 0 || k == last {
+				c = 1
 			}
-			a += d * d
+			a += c * d * d
+			p.ga[k] = 0
+			if m > 0 {
+				p.ga[k] = d / m
+			}
 		}
 		sum += mu * a
 	}
@@ -155,13 +161,7 @@ func (p *MelPenalty) penalty(spec []complex128, tgt, anc []float64, mu float64, 
 			s /= 2
 		}
 		if anc != nil {
-			m := r[k]
-			if p.l.p == 2 {
-				m = math.Sqrt(m)
-			}
-			if m > 0 {
-				s += 2 * mu * (1 - anc[k]/m)
-			}
+			s += 2 * mu * p.ga[k]
 		}
 		spec[k] = complex(s*real(v), s*imag(v))
 	}
@@ -216,10 +216,6 @@ func (p *MelPenalty) Valid(v float64) bool {
 	_, ok := p.l.linearOf(v)
 	return ok
 }
-
-// Check returns nil for a valid stored value v (see Valid) and otherwise a *MagnitudeError at
-// frame and band; it allocates only the error.
-func (p *MelPenalty) Check(v float64, frame, band int) error { return p.l.check(v, frame, band) }
 
 // LinearOf returns g⁻¹(v)^{1/p}, the linear magnitude a stored value v stands for, and whether v
 // is valid (Valid). For NaN, ±Inf and negative values without compression the magnitude is 0, so

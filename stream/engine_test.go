@@ -266,15 +266,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 				t.Fatal(err)
 			}
 			hop := make([]float64, 128)
-			for _, f := range frames[:20] {
-				e.Push(hop, f)
-			}
-			j := 20
-			allocs := testing.AllocsPerRun(len(frames)-21, func() {
-				e.Push(hop, frames[j])
-				j++
-			})
-			if allocs != 0 {
+			if allocs := pushAllocs(e, hop, frames, len(frames)-21); allocs != 0 {
 				t.Errorf("%v/%v: Push allocates %.1f times per frame", o, w, allocs)
 			}
 			e.Close()
@@ -292,11 +284,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 			t.Fatal(err)
 		}
 		hop := make([]float64, 128)
-		for _, f := range frames[:20] {
-			e.Push(hop, f)
-		}
-		j := 20
-		if allocs := testing.AllocsPerRun(10, func() { e.Push(hop, frames[j]); j++ }); allocs != 0 {
+		if allocs := pushAllocs(e, hop, frames, 10); allocs != 0 {
 			t.Errorf("%v, budget %v, K %d: Push allocates %.1f times per frame", c.Optimizer, c.Budget, c.ItersPerHop, allocs)
 		}
 		e.Close()
@@ -326,11 +314,7 @@ func TestEnginePushDoesNotAllocate(t *testing.T) {
 				t.Fatal(err)
 			}
 			hop := make([]float64, 128)
-			for _, f := range mels[:20] {
-				e.Push(hop, f)
-			}
-			j := 20
-			if allocs := testing.AllocsPerRun(10, func() { e.Push(hop, mels[j]); j++ }); allocs != 0 {
+			if allocs := pushAllocs(e, hop, mels, 10); allocs != 0 {
 				t.Errorf("mel %v, %v start, anchor %g: Push allocates %.1f times per frame", o, start, e.Config().MelAnchor, allocs)
 			}
 			e.Close()
@@ -407,4 +391,14 @@ func TestMaxMagnitudeIsSafe(t *testing.T) {
 			t.Errorf("%v %v: SC %.2f dB at MaxMagnitude, %.2f dB at the signal's scale", c.Optimizer, c.Precision, got, want)
 		}
 	}
+}
+
+// pushAllocs pushes frames[:20] into e (warming it up), then returns testing.AllocsPerRun's
+// allocations per Push of the next frames, runs of them (frames must hold 21 + runs).
+func pushAllocs(e *Engine, hop []float64, frames [][]float64, runs int) float64 {
+	for _, f := range frames[:20] {
+		e.Push(hop, f)
+	}
+	j := 20
+	return testing.AllocsPerRun(runs, func() { e.Push(hop, frames[j]); j++ })
 }
